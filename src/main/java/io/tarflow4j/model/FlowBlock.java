@@ -1,0 +1,189 @@
+package io.tarflow4j.model;
+
+import static io.tarflow4j.tensor.Ops.cat;
+import static io.tarflow4j.tensor.Ops.mean;
+import static io.tarflow4j.tensor.Ops.s;
+
+import io.tarflow4j.tensor.NativeScope;
+import java.util.Map;
+import org.bytedeco.pytorch.ScalarTypeOptional;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorVector;
+import org.bytedeco.pytorch.global.torch;
+
+/**
+ * One flow block (the reference's MetaBlock): a causal Transformer over the permuted token
+ * sequence that predicts, for each token, an affine map from the tokens before it.
+ *
+ * <p>Block i reads the sequence in order when i is even and reversed when i is odd.
+ */
+public final class FlowBlock {
+    private final boolean flip;
+    private final boolean nvp;
+    final Linear projIn;
+    final Tensor posEmbed;
+    final Tensor classEmbed;
+    final TransformerLayer[] layers;
+    final Linear projOut;
+    final Tensor attnMask;
+
+    FlowBlock(Init init, TarFlowConfig c, int index) {
+        int width = c.width();
+        int tokens = c.numTokens();
+        this.flip = index % 2 == 1;
+        this.nvp = c.nvp();
+        this.projIn = new Linear(init, c.tokenDim(), width);
+        this.posEmbed = init.normal(1e-2, tokens, width);
+        this.classEmbed = c.conditional() ? init.normal(1e-2, c.numClasses(), 1, width) : null;
+        this.layers = new TransformerLayer[c.layersPerBlock().get(index)];
+        for (int l = 0; l < layers.length; l++) {
+            layers[l] = new TransformerLayer(init, width, c.headDim(), c.mlpExpansion());
+        }
+        this.projOut = new Linear(init, width, nvp ? 2 * c.tokenDim() : c.tokenDim());
+        projOut.weight.zero_(); // the flow starts as the identity
+        this.attnMask = init.ones(tokens, tokens).tril();
+    }
+
+    /** The block's token order: identity or flip along {@code dim}. */
+    Tensor permute(Tensor x, long dim) {
+        return flip ? x.flip(dim) : x;
+    }
+
+    /**
+     * Forward: x (B, T, D) to z of the same shape, and the per-image log-determinant (B) as the
+     * mean of {@code -logScale} over tokens and dimensions (the reference's convention).
+     */
+    public BlockOutput forward(Tensor x, Tensor y) {
+        Tensor xp = permute(x, 1);
+        Affine a = affine(xp, classRows(y), null);
+        Tensor z = a.forward(xp);
+        Tensor logdet = mean(a.logScale(), 1, 2).neg();
+        return new BlockOutput(permute(z, 1), logdet);
+    }
+
+    /**
+     * The affine parameters of every token of a permuted sequence, computed in one causal pass:
+     * token i's map comes from tokens 0..i-1 (token 0 gets the identity).
+     *
+     * @param xp the sequence in this block's order (rows, T, D)
+     * @param classRows per-row class embedding (rows, 1, width), or null for none
+     * @param qScale per-row inverse attention temperature (rows, 1, 1, 1), or null for 1
+     */
+    public Affine affine(Tensor xp, Tensor classRows, Tensor qScale) {
+        Tensor h = projIn.apply(xp).add(permute(posEmbed, 0));
+        if (classRows != null) {
+            h = h.add(classRows);
+        }
+        for (TransformerLayer layer : layers) {
+            h = layer.forward(h, qScale);
+        }
+        Tensor p = projOut.apply(h);
+        // shift by one token: the parameters predicted at token i act on token i+1
+        Tensor first = torch.zeros_like(p.narrow(1, 0, 1));
+        p = cat(1, first, p.narrow(1, 0, p.size(1) - 1));
+        return split(p);
+    }
+
+    /**
+     * The affine parameters for tokens {@code start+1 .. start+n} from the permuted tokens
+     * {@code start .. start+n-1} (rows, n, D), whose predecessors are in {@code cache}; adds their
+     * keys and values to the cache. With n = 1 this is one step of sequential decoding.
+     */
+    public Affine decode(Tensor tokens, int start, Tensor classRows, Tensor qScale, KvCache cache) {
+        Tensor h = projIn.apply(tokens).add(permute(posEmbed, 0).narrow(0, start, tokens.size(1)));
+        if (classRows != null) {
+            h = h.add(classRows);
+        }
+        for (int l = 0; l < layers.length; l++) {
+            h = layers[l].decode(h, cache, l, start, qScale);
+        }
+        return split(projOut.apply(h));
+    }
+
+    private Affine split(Tensor p) {
+        if (nvp) {
+            TensorVector ab = p.chunk(2, -1);
+            return new Affine(ab.get(0), ab.get(1));
+        }
+        return new Affine(torch.zeros_like(p), p);
+    }
+
+    /**
+     * The class embedding for labels y (B): row {@code class_embed[y]}, or the mean embedding
+     * where y &lt; 0 (a dropped label) or when y is null. Null for an unconditional model.
+     */
+    public Tensor classRows(Tensor y) {
+        if (classEmbed == null) {
+            return null;
+        }
+        Tensor mean = classEmbed.mean(new long[] {0}, true, new ScalarTypeOptional()); // (1, 1, width)
+        if (y == null) {
+            return mean;
+        }
+        Tensor rows = classEmbed.index_select(0, y.clamp_min(s(0)));
+        Tensor dropped = y.lt(s(0)).view(-1, 1, 1);
+        return torch.where(dropped, mean, rows);
+    }
+
+    /**
+     * Inverts the block token by token: x (B, T, D) latent in model order to the block's input.
+     * With active guidance the guided and unguided branches run as one batch of 2B rows.
+     */
+    public Tensor reverse(Tensor x, Tensor y, Guidance guidance, KvCache cache) {
+        long b = x.size(0);
+        int tokens = (int) x.size(1);
+        boolean guided = guidance.active();
+        Tensor xp = permute(x, 1).clone();
+        Tensor classRows = classRows(y);
+        Tensor qScale = null;
+        if (guided) {
+            Tensor mean = classRows(null);
+            classRows = classRows == null ? null
+                    : cat(0, classRows.expand(b, 1, classRows.size(2)), mean.expand(b, 1, mean.size(2)));
+            if (guidance.attnTemp() != 1.0) {
+                qScale = cat(0, torch.ones(b), torch.full(new long[] {b}, s(1.0 / guidance.attnTemp())))
+                        .view(2 * b, 1, 1, 1).to(x.device(), x.scalar_type());
+            }
+        }
+        for (int i = 0; i < tokens - 1; i++) {
+            try (NativeScope step = NativeScope.open()) {
+                Tensor token = xp.narrow(1, i, 1);
+                Affine a = decode(guided ? cat(0, token, token) : token, i, classRows, qScale, cache);
+                if (guided) {
+                    a = mixBranches(a, guidance, guidance.weightAt(i, tokens));
+                }
+                Tensor next = xp.narrow(1, i + 1, 1);
+                next.copy_(a.reverse(next));
+            }
+        }
+        return permute(xp, 1);
+    }
+
+    private static Affine mixBranches(Affine a, Guidance g, double w) {
+        TensorVector scale = a.logScale().chunk(2, 0);
+        TensorVector shift = a.shift().chunk(2, 0);
+        Tensor logScale = g.target().scale() ? Guidance.mix(scale.get(0), scale.get(1), w) : scale.get(0);
+        Tensor sh = g.target().shift() ? Guidance.mix(shift.get(0), shift.get(1), w) : shift.get(0);
+        return new Affine(logScale, sh);
+    }
+
+    /** Number of Transformer layers. */
+    public int numLayers() {
+        return layers.length;
+    }
+
+    void collect(String prefix, Map<String, Tensor> params) {
+        params.put(prefix + "pos_embed", posEmbed);
+        if (classEmbed != null) {
+            params.put(prefix + "class_embed", classEmbed);
+        }
+        projIn.collect(prefix + "proj_in.", params);
+        for (int l = 0; l < layers.length; l++) {
+            layers[l].collect(prefix + "attn_blocks." + l + ".", params);
+        }
+        projOut.collect(prefix + "proj_out.", params);
+    }
+
+    /** Output of {@link #forward}: the latent and the per-image log-determinant. */
+    public record BlockOutput(Tensor z, Tensor logdet) {}
+}

@@ -1,0 +1,76 @@
+package io.tarflow4j.model;
+
+import static io.tarflow4j.tensor.Ops.s;
+
+import org.bytedeco.pytorch.Tensor;
+
+/**
+ * Classifier-free guidance for sampling, as in the reference.
+ *
+ * <p>With weight w &gt; 0 every decoding step runs a guided branch (the class label, attention
+ * temperature 1) and an unguided branch (the mean class embedding, attention temperature
+ * {@code attnTemp}) and mixes their affine parameters: {@code p = p_g + w (p_g - p_u)}. For an
+ * unconditional model the two branches differ only by the attention temperature (the paper's
+ * unconditional guidance).
+ *
+ * @param weight guidance weight w; 0 turns guidance off
+ * @param target which affine parameters to guide
+ * @param attnTemp attention temperature of the unguided branch (1 = none)
+ * @param annealed weight {@code (i+1)/(T-1) * w} at decoding step i instead of a constant w
+ */
+public record Guidance(double weight, Target target, double attnTemp, boolean annealed) {
+
+    /** Which affine parameters guidance mixes. */
+    public enum Target {
+        /** the log-scale only (the reference's {@code guide_what='a'}) */
+        SCALE,
+        /** the shift only ({@code 'b'}) */
+        SHIFT,
+        /** both ({@code 'ab'}, the default) */
+        BOTH;
+
+        boolean scale() {
+            return this != SHIFT;
+        }
+
+        boolean shift() {
+            return this != SCALE;
+        }
+    }
+
+    /** No guidance. */
+    public static final Guidance NONE = new Guidance(0, Target.BOTH, 1, false);
+
+    /** Validates the settings. */
+    public Guidance {
+        if (!(weight >= 0) || Double.isInfinite(weight)) {
+            throw new IllegalArgumentException("guidance weight must be finite and >= 0, got " + weight);
+        }
+        if (!(attnTemp > 0) || Double.isInfinite(attnTemp)) {
+            throw new IllegalArgumentException("attention temperature must be > 0, got " + attnTemp);
+        }
+        if (target == null) {
+            throw new IllegalArgumentException("guidance target must be scale, shift or both");
+        }
+    }
+
+    /** Constant-weight guidance of both affine parameters. */
+    public static Guidance of(double weight, double attnTemp) {
+        return new Guidance(weight, Target.BOTH, attnTemp, false);
+    }
+
+    /** Whether sampling runs the second (unguided) branch. */
+    public boolean active() {
+        return weight > 0;
+    }
+
+    /** The weight at decoding step {@code i} of a sequence of {@code tokens} tokens. */
+    public double weightAt(int i, int tokens) {
+        return annealed ? (i + 1.0) / (tokens - 1) * weight : weight;
+    }
+
+    /** The guidance formula: {@code guided + w * (guided - unguided)}. */
+    public static Tensor mix(Tensor guided, Tensor unguided, double w) {
+        return guided.add(guided.sub(unguided).mul(s(w)));
+    }
+}

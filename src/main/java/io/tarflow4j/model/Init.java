@@ -1,0 +1,41 @@
+package io.tarflow4j.model;
+
+import static io.tarflow4j.tensor.Ops.s;
+
+import org.bytedeco.pytorch.Device;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+
+/**
+ * Parameter initialisers as the reference's modules use them, drawn on the CPU from libtorch's
+ * default generator (seed it for repeatable models) and then placed on the model's device.
+ */
+final class Init {
+    private final Device device;
+
+    Init(Device device) {
+        this.device = device;
+    }
+
+    /** Uniform on [-bound, bound], as {@code torch.nn.Linear}'s default. */
+    Tensor uniform(double bound, long... shape) {
+        return place(torch.rand(shape).mul(s(2 * bound)).sub(s(bound)));
+    }
+
+    /** Normal with standard deviation {@code std}. */
+    Tensor normal(double std, long... shape) {
+        return place(torch.randn(shape).mul(s(std)));
+    }
+
+    Tensor zeros(long... shape) {
+        return place(torch.zeros(shape));
+    }
+
+    Tensor ones(long... shape) {
+        return place(torch.ones(shape));
+    }
+
+    private Tensor place(Tensor t) {
+        return device.is_cpu() ? t : t.to(device, torch.ScalarType.Float);
+    }
+}

@@ -1,0 +1,278 @@
+package io.tarflow4j.model;
+
+import static io.tarflow4j.tensor.Ops.mean;
+import static io.tarflow4j.tensor.Ops.s;
+
+import io.tarflow4j.tensor.GradMode;
+import io.tarflow4j.tensor.Tensors;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeSet;
+import org.bytedeco.pytorch.Device;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorOptions;
+import org.bytedeco.pytorch.global.torch;
+
+/**
+ * TarFlow: a stack of {@link FlowBlock}s over the patch sequence of an image, with a Gaussian
+ * prior. {@code forward} maps images to latents with the exact log-determinant; {@code reverse}
+ * maps noise back to images.
+ *
+ * <p>Parameters and buffers use the reference implementation's names
+ * ({@code blocks.0.attn_blocks.1.attention.qkv.weight}, {@code var}, ...), so a PyTorch state
+ * dict loads unchanged through {@link #loadState}.
+ */
+public final class TarFlow {
+    /** EMA rate of the learned prior variance of volume-preserving models. */
+    public static final double VAR_LR = 0.1;
+
+    private final TarFlowConfig config;
+    private final Device device;
+    private final FlowBlock[] blocks;
+    private final Tensor var;
+    private final Map<String, Tensor> parameters;
+    private final Map<String, Tensor> buffers;
+
+    /**
+     * A freshly initialised model on {@code device} (random as the reference initialises it,
+     * from libtorch's default generator: call {@code Runtime.seed} first for a repeatable one).
+     */
+    public TarFlow(TarFlowConfig config, Device device) {
+        this.config = config;
+        this.device = device;
+        Init init = new Init(device);
+        this.blocks = new FlowBlock[config.numBlocks()];
+        for (int i = 0; i < blocks.length; i++) {
+            blocks[i] = new FlowBlock(init, config, i);
+        }
+        this.var = init.ones(config.numTokens(), config.tokenDim());
+        Map<String, Tensor> p = new LinkedHashMap<>();
+        Map<String, Tensor> bufs = new LinkedHashMap<>();
+        for (int i = 0; i < blocks.length; i++) {
+            blocks[i].collect("blocks." + i + ".", p);
+            bufs.put("blocks." + i + ".attn_mask", blocks[i].attnMask);
+        }
+        bufs.put("var", var);
+        for (Tensor t : p.values()) {
+            t.requires_grad_(true);
+        }
+        this.parameters = Collections.unmodifiableMap(p);
+        this.buffers = Collections.unmodifiableMap(bufs);
+        // The model owns its tensors beyond any NativeScope that is open while it is built.
+        p.values().forEach(Tensor::retainReference);
+        bufs.values().forEach(Tensor::retainReference);
+    }
+
+    /** A freshly initialised model on the CPU. */
+    public TarFlow(TarFlowConfig config) {
+        this(config, new Device("cpu"));
+    }
+
+    /** The architecture. */
+    public TarFlowConfig config() {
+        return config;
+    }
+
+    /** The device holding the parameters. */
+    public Device device() {
+        return device;
+    }
+
+    /** float32 options on the model's device, for tensors that meet the model. */
+    public TensorOptions options() {
+        return new TensorOptions(torch.ScalarType.Float).device(new org.bytedeco.pytorch.DeviceOptional(device));
+    }
+
+    /** The flow blocks, in forward order. */
+    public List<FlowBlock> blocks() {
+        return List.of(blocks);
+    }
+
+    /** Trainable parameters by reference name, in a fixed order. */
+    public Map<String, Tensor> parameters() {
+        return parameters;
+    }
+
+    /** Buffers by reference name: {@code var} and each block's {@code attn_mask}. */
+    public Map<String, Tensor> buffers() {
+        return buffers;
+    }
+
+    /** The learned prior variance (T, D); all ones for NVP models. */
+    public Tensor priorVariance() {
+        return var;
+    }
+
+    /** Parameters and buffers together (the reference's {@code state_dict()}). */
+    public Map<String, Tensor> state() {
+        Map<String, Tensor> all = new LinkedHashMap<>(parameters);
+        all.putAll(buffers);
+        return all;
+    }
+
+    /**
+     * Copies a state dict into this model. Every parameter must be present with its shape;
+     * {@code attn_mask} buffers may be absent (they are fixed) and {@code var} may be absent for
+     * NVP models (all ones). Names not in the model are refused.
+     *
+     * @throws IllegalArgumentException naming every missing, unexpected or mis-shaped tensor
+     */
+    public void loadState(Map<String, Tensor> state) {
+        List<String> problems = new ArrayList<>();
+        TreeSet<String> unexpected = new TreeSet<>(state.keySet());
+        Map<String, Tensor> all = state();
+        for (var e : all.entrySet()) {
+            String name = e.getKey();
+            unexpected.remove(name);
+            Tensor src = state.get(name);
+            boolean optional = name.endsWith("attn_mask") || (name.equals("var") && config.nvp());
+            if (src == null) {
+                if (!optional) {
+                    problems.add("missing " + name + " " + Arrays.toString(Tensors.shape(e.getValue())));
+                }
+                continue;
+            }
+            long[] want = Tensors.shape(e.getValue());
+            long[] got = Tensors.shape(src);
+            if (!Arrays.equals(want, got)) {
+                problems.add(name + " has shape " + Arrays.toString(got) + ", expected " + Arrays.toString(want));
+            }
+        }
+        unexpected.forEach(n -> problems.add("unexpected " + n));
+        if (!problems.isEmpty()) {
+            throw new IllegalArgumentException("state does not fit " + config.describe() + ": "
+                    + String.join("; ", problems));
+        }
+        try (GradMode g = GradMode.off()) {
+            for (var e : all.entrySet()) {
+                Tensor src = state.get(e.getKey());
+                if (src != null) {
+                    e.getValue().copy_(src);
+                }
+            }
+        }
+    }
+
+    /** Images (B, C, H, W) to patch tokens (B, T, D), in the order of {@code torch.nn.functional.unfold}. */
+    public Tensor patchify(Tensor images) {
+        long b = images.size(0);
+        int c = config.inChannels();
+        int p = config.patchSize();
+        int side = config.imageSize() / p;
+        return images.reshape(b, c, side, p, side, p).permute(0, 2, 4, 1, 3, 5)
+                .reshape(b, (long) side * side, (long) c * p * p);
+    }
+
+    /** Patch tokens (B, T, D) back to images (B, C, H, W), the inverse of {@link #patchify}. */
+    public Tensor unpatchify(Tensor tokens) {
+        long b = tokens.size(0);
+        int c = config.inChannels();
+        int p = config.patchSize();
+        int side = config.imageSize() / p;
+        return tokens.reshape(b, side, side, c, p, p).permute(0, 3, 1, 4, 2, 5)
+                .reshape(b, c, config.imageSize(), config.imageSize());
+    }
+
+    /**
+     * Images (B, C, H, W) in [-1, 1] to latents.
+     *
+     * @param y labels (B) for a conditional model (-1 = dropped label: mean class embedding), or
+     *     null for the mean class embedding / an unconditional model
+     */
+    public ForwardResult forward(Tensor images, Tensor y) {
+        checkImages(images);
+        Tensor x = patchify(images);
+        List<Tensor> outputs = new ArrayList<>(blocks.length);
+        Tensor logdets = null;
+        for (FlowBlock block : blocks) {
+            FlowBlock.BlockOutput out = block.forward(x, y);
+            x = out.z();
+            logdets = logdets == null ? out.logdet() : logdets.add(out.logdet());
+            outputs.add(x);
+        }
+        return new ForwardResult(x, List.copyOf(outputs), logdets);
+    }
+
+    /** The training loss {@code 0.5 * mean(z^2) - mean(logdets)} (nats per dimension, up to constants). */
+    public static Tensor loss(ForwardResult r) {
+        return r.z().pow(s(2)).mean().mul(s(0.5)).sub(r.logdets().mean());
+    }
+
+    /**
+     * Negative log-likelihood per dimension (nats) of each image: the Gaussian prior with this
+     * model's variance, plus {@code -logdet}. (B)
+     */
+    public Tensor nllPerDim(ForwardResult r) {
+        Tensor z2 = mean(r.z().pow(s(2)).div(var), 1, 2);
+        double logVar = Tensors.item(var.log().mean());
+        return z2.mul(s(0.5)).add(s(0.5 * (Math.log(2 * Math.PI) + logVar))).sub(r.logdets());
+    }
+
+    /** Moves the prior variance towards {@code mean(z^2)} over the batch (VP models' EMA update). */
+    public void updatePrior(Tensor z) {
+        try (GradMode g = GradMode.off()) {
+            var.lerp_(mean(z.detach().pow(s(2)), 0), s(VAR_LR));
+        }
+    }
+
+    /**
+     * Noise (B, T, D) to images (B, C, H, W) by inverting every block token by token.
+     *
+     * @param y labels (B) for a conditional model, or null for the mean class embedding
+     */
+    public Tensor reverse(Tensor noise, Tensor y, Guidance guidance) {
+        List<Tensor> seq = reverseSequence(noise, y, guidance);
+        return seq.get(seq.size() - 1);
+    }
+
+    /**
+     * Like {@link #reverse}, returning the sequence of images: the unpatchified noise, then the
+     * image after undoing each block (the last is the sample).
+     */
+    public List<Tensor> reverseSequence(Tensor noise, Tensor y, Guidance guidance) {
+        checkTokens(noise);
+        long rows = guidance.active() ? 2 * noise.size(0) : noise.size(0);
+        KvCache cache = KvCache.forModel(this, rows);
+        List<Tensor> seq = new ArrayList<>(blocks.length + 1);
+        try (GradMode g = GradMode.off()) {
+            seq.add(unpatchify(noise));
+            Tensor x = noise.mul(var.sqrt());
+            for (int i = blocks.length - 1; i >= 0; i--) {
+                x = blocks[i].reverse(x, y, guidance, cache);
+                seq.add(unpatchify(x));
+            }
+        }
+        return seq;
+    }
+
+    private void checkImages(Tensor images) {
+        long[] s = Tensors.shape(images);
+        int c = config.inChannels();
+        int h = config.imageSize();
+        if (s.length != 4 || s[1] != c || s[2] != h || s[3] != h) {
+            throw new IllegalArgumentException("images have shape " + Arrays.toString(s)
+                    + ", the model expects (B, " + c + ", " + h + ", " + h + ")");
+        }
+    }
+
+    private void checkTokens(Tensor noise) {
+        long[] s = Tensors.shape(noise);
+        if (s.length != 3 || s[1] != config.numTokens() || s[2] != config.tokenDim()) {
+            throw new IllegalArgumentException("noise has shape " + Arrays.toString(s)
+                    + ", the model expects (B, " + config.numTokens() + ", " + config.tokenDim() + ")");
+        }
+    }
+
+    /**
+     * Result of {@link #forward}.
+     *
+     * @param z the latent (B, T, D)
+     * @param outputs the sequence after each block (the last equals z)
+     * @param logdets per-image log-determinant (B), mean over dimensions, summed over blocks
+     */
+    public record ForwardResult(Tensor z, List<Tensor> outputs, Tensor logdets) {}
+}
