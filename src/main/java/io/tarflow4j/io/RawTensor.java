@@ -1,0 +1,335 @@
+package io.tarflow4j.io;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.Arrays;
+import java.util.Objects;
+
+/**
+ * A dense, contiguous (row-major) tensor as plain bytes: an element type, a shape and exactly
+ * {@code numel * dtype.byteSize()} little-endian bytes.
+ *
+ * <p>The record keeps its own view of the buffer: {@link #data()} returns a fresh little-endian
+ * view positioned at zero on each call, so reading from it never disturbs the tensor. The bytes
+ * themselves are shared, not copied; buffers produced by the readers in this package are
+ * read-only. Equality compares the dtype, the shape and the bytes (so two NaNs with the same bit
+ * pattern are equal, and {@code 0.0f} differs from {@code -0.0f}).
+ *
+ * @param dtype element type
+ * @param shape dimensions, each non-negative; an empty array is a scalar
+ * @param data the elements, little-endian, exactly {@code numel() * dtype.byteSize()} bytes
+ *     between position and limit
+ */
+public record RawTensor(DType dtype, long[] shape, ByteBuffer data) {
+
+    /**
+     * Validates the shape against the data size and takes defensive views.
+     *
+     * @throws IllegalArgumentException if a dimension is negative, the element count overflows
+     *     a long, or the buffer holds a different number of bytes than the shape requires
+     */
+    public RawTensor {
+        Objects.requireNonNull(dtype, "dtype");
+        Objects.requireNonNull(shape, "shape");
+        Objects.requireNonNull(data, "data");
+        shape = shape.clone();
+        long bytes = byteCount(dtype, shape);
+        if (data.remaining() != bytes) {
+            throw new IllegalArgumentException("tensor " + dtype + Arrays.toString(shape) + " needs "
+                    + bytes + " bytes, buffer has " + data.remaining());
+        }
+        data = data.slice().order(ByteOrder.LITTLE_ENDIAN);
+    }
+
+    /**
+     * Returns the number of bytes a tensor of this dtype and shape occupies.
+     *
+     * @param dtype element type
+     * @param shape dimensions
+     * @return {@code product(shape) * dtype.byteSize()}
+     * @throws IllegalArgumentException if a dimension is negative or the size overflows a long
+     */
+    public static long byteCount(DType dtype, long[] shape) {
+        try {
+            return Math.multiplyExact(numel(shape), (long) dtype.byteSize());
+        } catch (ArithmeticException e) {
+            throw new IllegalArgumentException("tensor size overflows: " + Arrays.toString(shape), e);
+        }
+    }
+
+    /**
+     * Returns the number of elements of a shape.
+     *
+     * @param shape dimensions
+     * @return the product of the dimensions, 1 for a scalar
+     * @throws IllegalArgumentException if a dimension is negative or the product overflows a long
+     */
+    public static long numel(long[] shape) {
+        long n = 1;
+        for (long d : shape) {
+            if (d < 0) {
+                throw new IllegalArgumentException("negative dimension in shape " + Arrays.toString(shape));
+            }
+            try {
+                n = Math.multiplyExact(n, d);
+            } catch (ArithmeticException e) {
+                throw new IllegalArgumentException("element count overflows: " + Arrays.toString(shape), e);
+            }
+        }
+        return n;
+    }
+
+    /**
+     * Returns the number of elements.
+     *
+     * @return the product of the dimensions, 1 for a scalar
+     */
+    public long numel() {
+        return numel(shape);
+    }
+
+    /**
+     * Returns a copy of the shape.
+     *
+     * @return the dimensions
+     */
+    @Override
+    public long[] shape() {
+        return shape.clone();
+    }
+
+    /**
+     * Returns a little-endian view of the bytes, positioned at zero. The view shares the bytes
+     * with this tensor.
+     *
+     * @return a new view on every call
+     */
+    @Override
+    public ByteBuffer data() {
+        return data.duplicate().order(ByteOrder.LITTLE_ENDIAN);
+    }
+
+    /**
+     * Creates an F32 tensor.
+     *
+     * @param shape dimensions
+     * @param values the elements in row-major order
+     * @return a tensor backed by a new heap buffer
+     * @throws IllegalArgumentException if the number of values does not match the shape
+     */
+    public static RawTensor ofFloats(long[] shape, float[] values) {
+        ByteBuffer b = allocate(DType.F32, shape, values.length);
+        b.asFloatBuffer().put(values);
+        return new RawTensor(DType.F32, shape, b);
+    }
+
+    /**
+     * Creates an I64 tensor.
+     *
+     * @param shape dimensions
+     * @param values the elements in row-major order
+     * @return a tensor backed by a new heap buffer
+     * @throws IllegalArgumentException if the number of values does not match the shape
+     */
+    public static RawTensor ofLongs(long[] shape, long[] values) {
+        ByteBuffer b = allocate(DType.I64, shape, values.length);
+        b.asLongBuffer().put(values);
+        return new RawTensor(DType.I64, shape, b);
+    }
+
+    /**
+     * Creates an I32 tensor.
+     *
+     * @param shape dimensions
+     * @param values the elements in row-major order
+     * @return a tensor backed by a new heap buffer
+     * @throws IllegalArgumentException if the number of values does not match the shape
+     */
+    public static RawTensor ofInts(long[] shape, int[] values) {
+        ByteBuffer b = allocate(DType.I32, shape, values.length);
+        b.asIntBuffer().put(values);
+        return new RawTensor(DType.I32, shape, b);
+    }
+
+    private static ByteBuffer allocate(DType dtype, long[] shape, int count) {
+        long n = numel(shape);
+        if (n != count) {
+            throw new IllegalArgumentException("shape " + Arrays.toString(shape) + " has " + n
+                    + " elements, got " + count + " values");
+        }
+        return ByteBuffer.allocate(Math.multiplyExact(count, dtype.byteSize())).order(ByteOrder.LITTLE_ENDIAN);
+    }
+
+    /**
+     * Converts the elements to floats: F16 and BF16 exactly, F64 and I64/I32 with rounding to
+     * nearest, U8 as unsigned, BOOL as 0 or 1.
+     *
+     * @return a new array in row-major order
+     * @throws IllegalStateException if the tensor has more than {@code Integer.MAX_VALUE - 8}
+     *     elements
+     */
+    public float[] toFloatArray() {
+        int n = arrayLength();
+        float[] out = new float[n];
+        ByteBuffer b = data();
+        switch (dtype) {
+            case F32 -> b.asFloatBuffer().get(out);
+            case F16 -> {
+                for (int i = 0; i < n; i++) {
+                    out[i] = Float.float16ToFloat(b.getShort(2 * i));
+                }
+            }
+            case BF16 -> {
+                for (int i = 0; i < n; i++) {
+                    out[i] = Float.intBitsToFloat((b.getShort(2 * i) & 0xFFFF) << 16);
+                }
+            }
+            case F64 -> {
+                for (int i = 0; i < n; i++) {
+                    out[i] = (float) b.getDouble(8 * i);
+                }
+            }
+            case I64 -> {
+                for (int i = 0; i < n; i++) {
+                    out[i] = b.getLong(8 * i);
+                }
+            }
+            case I32 -> {
+                for (int i = 0; i < n; i++) {
+                    out[i] = b.getInt(4 * i);
+                }
+            }
+            case I16 -> {
+                for (int i = 0; i < n; i++) {
+                    out[i] = b.getShort(2 * i);
+                }
+            }
+            case I8 -> {
+                for (int i = 0; i < n; i++) {
+                    out[i] = b.get(i);
+                }
+            }
+            case U8, BOOL -> {
+                for (int i = 0; i < n; i++) {
+                    out[i] = b.get(i) & 0xFF;
+                }
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Converts integer elements to longs (U8 as unsigned, BOOL as 0 or 1).
+     *
+     * @return a new array in row-major order
+     * @throws IllegalStateException if the dtype is floating point or the tensor is too large for
+     *     an array
+     */
+    public long[] toLongArray() {
+        int n = arrayLength();
+        long[] out = new long[n];
+        ByteBuffer b = data();
+        switch (dtype) {
+            case I64 -> b.asLongBuffer().get(out);
+            case I32 -> {
+                for (int i = 0; i < n; i++) {
+                    out[i] = b.getInt(4 * i);
+                }
+            }
+            case I16 -> {
+                for (int i = 0; i < n; i++) {
+                    out[i] = b.getShort(2 * i);
+                }
+            }
+            case I8 -> {
+                for (int i = 0; i < n; i++) {
+                    out[i] = b.get(i);
+                }
+            }
+            case U8, BOOL -> {
+                for (int i = 0; i < n; i++) {
+                    out[i] = b.get(i) & 0xFF;
+                }
+            }
+            case F32, F16, BF16, F64 -> throw notInteger();
+        }
+        return out;
+    }
+
+    /**
+     * Converts integer elements to ints (U8 as unsigned, BOOL as 0 or 1).
+     *
+     * @return a new array in row-major order
+     * @throws IllegalStateException if the dtype is floating point or the tensor is too large for
+     *     an array
+     * @throws ArithmeticException if an I64 element does not fit in an int
+     */
+    public int[] toIntArray() {
+        if (dtype == DType.I64) {
+            long[] longs = toLongArray();
+            int[] out = new int[longs.length];
+            for (int i = 0; i < longs.length; i++) {
+                out[i] = Math.toIntExact(longs[i]);
+            }
+            return out;
+        }
+        if (dtype == DType.I32) {
+            int[] out = new int[arrayLength()];
+            data().asIntBuffer().get(out);
+            return out;
+        }
+        long[] longs = toLongArray();
+        int[] out = new int[longs.length];
+        for (int i = 0; i < longs.length; i++) {
+            out[i] = (int) longs[i];
+        }
+        return out;
+    }
+
+    private IllegalStateException notInteger() {
+        return new IllegalStateException("expected an integer or BOOL tensor, found " + dtype);
+    }
+
+    private int arrayLength() {
+        long n = numel();
+        if (n > Integer.MAX_VALUE - 8) {
+            throw new IllegalStateException("tensor " + Arrays.toString(shape) + " has " + n
+                    + " elements, too many for a Java array");
+        }
+        return (int) n;
+    }
+
+    /**
+     * Compares dtype, shape and bytes.
+     *
+     * @param o another object
+     * @return true if {@code o} is a tensor with the same dtype, shape and bytes
+     */
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof RawTensor t
+                && dtype == t.dtype
+                && Arrays.equals(shape, t.shape)
+                && data.equals(t.data);
+    }
+
+    /**
+     * Hashes dtype, shape and bytes consistently with {@link #equals(Object)}.
+     *
+     * @return the hash code
+     */
+    @Override
+    public int hashCode() {
+        return Objects.hash(dtype, Arrays.hashCode(shape), data.hashCode());
+    }
+
+    /**
+     * Describes the dtype and shape (not the data).
+     *
+     * @return for example {@code RawTensor[F32, [3, 1, 8, 8]]}
+     */
+    @Override
+    public String toString() {
+        return "RawTensor[" + dtype + ", " + Arrays.toString(shape) + "]";
+    }
+}
