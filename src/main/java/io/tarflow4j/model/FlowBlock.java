@@ -6,6 +6,7 @@ import static io.tarflow4j.tensor.Ops.s;
 
 import io.tarflow4j.tensor.NativeScope;
 import java.util.Map;
+import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.ScalarTypeOptional;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorVector;
@@ -120,8 +121,8 @@ public final class FlowBlock {
         if (y == null) {
             return mean;
         }
-        Tensor rows = classEmbed.index_select(0, y.clamp_min(s(0)));
-        Tensor dropped = y.lt(s(0)).view(-1, 1, 1);
+        Tensor rows = classEmbed.index_select(0, y.clamp_min(new Scalar(0L)));
+        Tensor dropped = y.lt(new Scalar(0L)).view(-1, 1, 1);
         return torch.where(dropped, mean, rows);
     }
 

@@ -5,6 +5,7 @@ import static io.tarflow4j.tensor.Ops.s;
 import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
+import org.bytedeco.pytorch.global.torch.ScalarType;
 
 /**
  * Parameter initialisers as the reference's modules use them, drawn on the CPU from libtorch's
@@ -12,9 +13,11 @@ import org.bytedeco.pytorch.global.torch;
  */
 final class Init {
     private final Device device;
+    private final ScalarType dtype;
 
-    Init(Device device) {
+    Init(Device device, ScalarType dtype) {
         this.device = device;
+        this.dtype = dtype;
     }
 
     /** Uniform on [-bound, bound], as {@code torch.nn.Linear}'s default. */
@@ -36,6 +39,6 @@ final class Init {
     }
 
     private Tensor place(Tensor t) {
-        return device.is_cpu() ? t : t.to(device, torch.ScalarType.Float);
+        return device.is_cpu() && dtype == ScalarType.Float ? t : t.to(device, dtype);
     }
 }

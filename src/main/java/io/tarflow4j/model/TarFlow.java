@@ -13,9 +13,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
 import org.bytedeco.pytorch.Device;
+import org.bytedeco.pytorch.DeviceOptional;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptions;
-import org.bytedeco.pytorch.global.torch;
+import org.bytedeco.pytorch.global.torch.ScalarType;
 
 /**
  * TarFlow: a stack of {@link FlowBlock}s over the patch sequence of an image, with a Gaussian
@@ -32,19 +33,26 @@ public final class TarFlow {
 
     private final TarFlowConfig config;
     private final Device device;
+    private final ScalarType dtype;
     private final FlowBlock[] blocks;
     private final Tensor var;
     private final Map<String, Tensor> parameters;
     private final Map<String, Tensor> buffers;
 
     /**
-     * A freshly initialised model on {@code device} (random as the reference initialises it,
-     * from libtorch's default generator: call {@code Runtime.seed} first for a repeatable one).
+     * A freshly initialised model on {@code device} computing in {@code dtype} (float32 normally;
+     * float64 for checks against the reference's float64 numbers). Random as the reference
+     * initialises it, from libtorch's default generator: call {@code Runtime.seed} first for a
+     * repeatable model.
      */
-    public TarFlow(TarFlowConfig config, Device device) {
+    public TarFlow(TarFlowConfig config, Device device, ScalarType dtype) {
+        if (dtype != ScalarType.Float && dtype != ScalarType.Double) {
+            throw new IllegalArgumentException("model dtype must be float32 or float64, got " + dtype);
+        }
         this.config = config;
         this.device = device;
-        Init init = new Init(device);
+        this.dtype = dtype;
+        Init init = new Init(device, dtype);
         this.blocks = new FlowBlock[config.numBlocks()];
         for (int i = 0; i < blocks.length; i++) {
             blocks[i] = new FlowBlock(init, config, i);
@@ -69,7 +77,7 @@ public final class TarFlow {
 
     /** A freshly initialised model on the CPU. */
     public TarFlow(TarFlowConfig config) {
-        this(config, new Device("cpu"));
+        this(config, new Device("cpu"), ScalarType.Float);
     }
 
     /** The architecture. */
@@ -82,9 +90,19 @@ public final class TarFlow {
         return device;
     }
 
-    /** float32 options on the model's device, for tensors that meet the model. */
+    /** The floating-point type the model computes in. */
+    public ScalarType dtype() {
+        return dtype;
+    }
+
+    /** The model's dtype on the model's device, for tensors that meet the model. */
     public TensorOptions options() {
-        return new TensorOptions(torch.ScalarType.Float).device(new org.bytedeco.pytorch.DeviceOptional(device));
+        return new TensorOptions(dtype).device(new DeviceOptional(device));
+    }
+
+    /** {@code t} as a tensor of the model's dtype on its device (itself when it already is). */
+    public Tensor place(Tensor t) {
+        return t.to(device, dtype);
     }
 
     /** The flow blocks, in forward order. */
