@@ -1,0 +1,92 @@
+package io.tarflow4j.data;
+
+import java.nio.file.Path;
+import java.util.Objects;
+
+/**
+ * How a dataset is loaded.
+ *
+ * @param imageSize target square size in pixels, or 0 to keep the stored size (for an image folder:
+ *     the size of its first image)
+ * @param channels 1 (grayscale) or 3 (RGB), or 0 to keep the stored channel count (for an image
+ *     folder: that of its first image); conversion to gray uses {@code 0.299R + 0.587G + 0.114B}
+ *     rounded, conversion to RGB replicates the gray value
+ * @param skipBad when true, unreadable or corrupt image files are skipped, counted and logged;
+ *     when false (the default) the first such file fails the load with a {@link DataException}
+ * @param resize what to do with images whose size differs from the target size
+ * @param labels an explicit IDX labels file for an IDX images file, or {@code null} to look for
+ *     the labels file beside the images file
+ */
+public record DataOptions(int imageSize, int channels, boolean skipBad, ResizePolicy resize, Path labels) {
+
+    /** Validates the options. */
+    public DataOptions {
+        if (imageSize < 0) {
+            throw new IllegalArgumentException("imageSize must be 0 (keep) or positive, got " + imageSize);
+        }
+        if (channels != 0 && channels != 1 && channels != 3) {
+            throw new IllegalArgumentException("channels must be 0 (keep), 1 or 3, got " + channels);
+        }
+        Objects.requireNonNull(resize, "resize");
+    }
+
+    /**
+     * Returns the defaults: stored size and channels, fail on bad files, resize on size mismatch,
+     * labels found beside the images.
+     *
+     * @return the default options
+     */
+    public static DataOptions defaults() {
+        return new DataOptions(0, 0, false, ResizePolicy.RESIZE, null);
+    }
+
+    /**
+     * Returns a copy with another target image size.
+     *
+     * @param size the square size in pixels, or 0 to keep the stored size
+     * @return the new options
+     */
+    public DataOptions withImageSize(int size) {
+        return new DataOptions(size, channels, skipBad, resize, labels);
+    }
+
+    /**
+     * Returns a copy with another channel count.
+     *
+     * @param count 1, 3, or 0 to keep the stored channel count
+     * @return the new options
+     */
+    public DataOptions withChannels(int count) {
+        return new DataOptions(imageSize, count, skipBad, resize, labels);
+    }
+
+    /**
+     * Returns a copy that skips (or does not skip) unreadable image files.
+     *
+     * @param skip whether to skip bad files
+     * @return the new options
+     */
+    public DataOptions withSkipBad(boolean skip) {
+        return new DataOptions(imageSize, channels, skip, resize, labels);
+    }
+
+    /**
+     * Returns a copy with another resize policy.
+     *
+     * @param policy what to do when an image's size differs from the target
+     * @return the new options
+     */
+    public DataOptions withResize(ResizePolicy policy) {
+        return new DataOptions(imageSize, channels, skipBad, policy, labels);
+    }
+
+    /**
+     * Returns a copy with an explicit IDX labels file.
+     *
+     * @param file the labels file, or {@code null} to look beside the images file
+     * @return the new options
+     */
+    public DataOptions withLabels(Path file) {
+        return new DataOptions(imageSize, channels, skipBad, resize, file);
+    }
+}

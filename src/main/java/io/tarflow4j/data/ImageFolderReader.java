@@ -1,0 +1,166 @@
+package io.tarflow4j.data;
+
+import java.awt.image.BufferedImage;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.stream.Stream;
+import javax.imageio.ImageIO;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Reads a folder of image files, like torchvision's {@code ImageFolder}: each sub-folder is a
+ * class (classes are the sub-folder names in sorted order, labels their indices), holding that
+ * class's images. A folder with image files directly inside and no sub-folders is read as an
+ * unlabelled dataset. Files are decoded with {@code javax.imageio} (PNG, JPEG, BMP, GIF); other
+ * files and hidden files are ignored. Images are read in sorted name order.
+ */
+public final class ImageFolderReader {
+    private static final Logger LOG = LoggerFactory.getLogger(ImageFolderReader.class);
+    private static final List<String> EXTENSIONS = List.of(".png", ".jpg", ".jpeg", ".bmp", ".gif");
+    private static final int NAMES_IN_WARNING = 5;
+
+    private ImageFolderReader() {
+    }
+
+    /**
+     * Reads an image folder.
+     *
+     * @param dir the folder
+     * @param options the target size and channels, and how to handle bad or differently sized files
+     * @return the dataset
+     * @throws DataException when the folder holds no images, a file is unreadable (unless
+     *     {@link DataOptions#skipBad()}), or a file has the wrong size under
+     *     {@link ResizePolicy#REFUSE}
+     * @throws IOException when the folder cannot be listed
+     */
+    public static ImageDataset read(Path dir, DataOptions options) throws IOException {
+        if (!Files.isDirectory(dir)) {
+            throw new DataException(dir, "expected a folder of images, found " + (Files.exists(dir) ? "a file" : "nothing"));
+        }
+        List<Path> classDirs = list(dir).stream().filter(Files::isDirectory).toList();
+        List<String> classNames = new ArrayList<>();
+        List<List<Path>> files = new ArrayList<>();
+        if (classDirs.isEmpty()) {
+            files.add(imageFiles(dir));
+        } else {
+            List<Path> loose = imageFiles(dir);
+            if (!loose.isEmpty()) {
+                LOG.warn("{}: ignoring {} image file(s) outside the class sub-folders, e.g. {}",
+                        dir, loose.size(), loose.getFirst().getFileName());
+            }
+            for (Path classDir : classDirs) {
+                classNames.add(classDir.getFileName().toString());
+                files.add(imageFiles(classDir));
+            }
+        }
+        if (files.stream().allMatch(List::isEmpty)) {
+            throw new DataException(dir, "expected image files (" + String.join(", ", EXTENSIONS) + ")"
+                    + (classDirs.isEmpty() ? "" : " in class sub-folders " + classNames) + ", found none");
+        }
+
+        Loader loader = new Loader(options);
+        List<Integer> labels = new ArrayList<>();
+        for (int c = 0; c < files.size(); c++) {
+            for (Path file : files.get(c)) {
+                if (loader.add(file)) {
+                    labels.add(c);
+                }
+            }
+        }
+        if (!loader.bad.isEmpty()) {
+            LOG.warn("{}: skipped {} unreadable image file(s): {}{}", dir, loader.bad.size(),
+                    String.join(", ", loader.bad.subList(0, Math.min(NAMES_IN_WARNING, loader.bad.size()))),
+                    loader.bad.size() > NAMES_IN_WARNING ? ", ..." : "");
+        }
+        if (labels.isEmpty()) {
+            throw new DataException(dir, "expected readable image files, found none (" + loader.bad.size()
+                    + " unreadable skipped)");
+        }
+        int[] labelArray = classDirs.isEmpty() ? null : labels.stream().mapToInt(Integer::intValue).toArray();
+        ImageDataset dataset = new ImageDataset(loader.pixels.toByteArray(), labelArray, loader.channels,
+                loader.height, loader.width, classNames, loader.bad.size());
+        LOG.info("{}: read {}", dir, dataset);
+        return dataset;
+    }
+
+    private static List<Path> list(Path dir) throws IOException {
+        try (Stream<Path> entries = Files.list(dir)) {
+            return entries.filter(p -> !p.getFileName().toString().startsWith(".")).sorted().toList();
+        }
+    }
+
+    private static List<Path> imageFiles(Path dir) throws IOException {
+        return list(dir).stream().filter(Files::isRegularFile).filter(ImageFolderReader::isImageName).toList();
+    }
+
+    private static boolean isImageName(Path file) {
+        String name = file.getFileName().toString().toLowerCase(Locale.ROOT);
+        return EXTENSIONS.stream().anyMatch(name::endsWith);
+    }
+
+    /** Decodes images one by one into a growing pixel buffer at a fixed size and channel count. */
+    private static final class Loader {
+        private final DataOptions options;
+        private final ByteArrayOutputStream pixels = new ByteArrayOutputStream(1 << 20);
+        private final List<String> bad = new ArrayList<>();
+        private int channels;
+        private int height;
+        private int width;
+
+        Loader(DataOptions options) {
+            this.options = options;
+            this.channels = options.channels();
+            this.height = options.imageSize();
+            this.width = options.imageSize();
+        }
+
+        /** Adds one file; returns false when it was unreadable and skipped. */
+        boolean add(Path file) throws DataException {
+            BufferedImage image;
+            try {
+                image = ImageIO.read(file.toFile());
+                if (image == null) {
+                    return bad(file, "not a readable image (no image decoder accepted it)", null);
+                }
+            } catch (IOException | RuntimeException e) {
+                return bad(file, "corrupt or unreadable image: " + e.getMessage(), e);
+            }
+            int w = image.getWidth();
+            int h = image.getHeight();
+            int stored = ImageOps.channelsOf(image);
+            if (channels == 0) {
+                channels = stored;
+            }
+            if (height == 0) {
+                height = h;
+                width = w;
+            }
+            byte[] chw = ImageOps.convertChannels(ImageOps.toChw(image), stored, channels, h * w);
+            if (h != height || w != width) {
+                if (options.resize() == ResizePolicy.REFUSE) {
+                    throw new DataException(file, "image is " + w + "x" + h + ", expected " + width + "x" + height
+                            + " (resize policy REFUSE)");
+                }
+                chw = height == width
+                        ? ImageOps.resizeAndCenterCrop(chw, channels, h, w, height)
+                        : ImageOps.resize(chw, channels, h, w, height, width);
+            }
+            pixels.write(chw, 0, chw.length);
+            return true;
+        }
+
+        private boolean bad(Path file, String problem, Exception cause) throws DataException {
+            if (!options.skipBad()) {
+                throw new DataException(file, problem, cause);
+            }
+            bad.add(file.getFileName().toString());
+            return false;
+        }
+    }
+}
