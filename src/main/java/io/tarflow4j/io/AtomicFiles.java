@@ -97,7 +97,7 @@ public final class AtomicFiles {
         Path absolute = target.toAbsolutePath().normalize();
         Path dir = absolute.getParent();
         if (dir == null || !Files.isDirectory(dir)) {
-            throw new IOException("cannot write " + target + ": directory " + dir + " does not exist");
+            throw new IOException("cannot write " + target + ": directory " + dir + " does not exist or is not a directory");
         }
         if (Files.isDirectory(absolute)) {
             throw new IOException("cannot write " + target + ": it is a directory");
