@@ -1,0 +1,53 @@
+package io.tarflow4j.cli;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.NoSuchFileException;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** The {@code tarflow} command line: one subcommand per job. */
+@Command(name = "tarflow", mixinStandardHelpOptions = true, versionProvider = Version.class,
+        description = "TarFlow normalizing flows on libtorch: train, sample, score and evaluate image models.",
+        subcommands = {
+            VerifyReferenceCommand.class,
+            CommandLine.HelpCommand.class,
+        })
+public final class Main implements Runnable {
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    /** Runs the command line and exits with its status. */
+    public static void main(String[] args) {
+        System.exit(run(args));
+    }
+
+    /** Runs the command line and returns its exit status (0 success, 1 failure, 2 usage). */
+    public static int run(String... args) {
+        CommandLine cli = new CommandLine(new Main());
+        cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
+            Throwable cause = e;
+            while ((cause instanceof UncheckedIOException || cause instanceof CommandLine.ExecutionException)
+                    && cause.getCause() != null) {
+                cause = cause.getCause();
+            }
+            if (cause instanceof NoSuchFileException n) {
+                cmd.getErr().println("error: file not found: " + n.getFile()
+                        + (n.getReason() == null ? "" : " (" + n.getReason() + ")"));
+            } else if (cause instanceof IOException || cause instanceof IllegalArgumentException
+                    || cause instanceof IllegalStateException) {
+                cmd.getErr().println("error: " + cause.getMessage());
+            } else {
+                cmd.getErr().println("error: " + cause);
+                cause.printStackTrace(cmd.getErr());
+            }
+            return 1;
+        });
+        return cli.execute(args);
+    }
+
+    @Override
+    public void run() {
+        throw new CommandLine.ParameterException(spec.commandLine(), "a subcommand is required");
+    }
+}
