@@ -11,6 +11,7 @@ import picocli.CommandLine.Command;
         description = "TarFlow normalizing flows on libtorch: train, sample, score and evaluate image models.",
         subcommands = {
             VerifyReferenceCommand.class,
+            BenchCommand.class,
             CommandLine.HelpCommand.class,
         })
 public final class Main implements Runnable {

@@ -1,0 +1,18 @@
+package io.tarflow4j.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** {@code tarflow bench train|sample|bpd}: throughput and memory benchmarks (see BENCHMARKS.md). */
+@Command(name = "bench", mixinStandardHelpOptions = true,
+        description = "Benchmarks: images/s, median ms per step after warm-up, peak RSS.",
+        subcommands = {})
+final class BenchCommand implements Runnable {
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        throw new CommandLine.ParameterException(spec.commandLine(), "choose a benchmark: train, sample or bpd");
+    }
+}
