@@ -12,6 +12,8 @@ import picocli.CommandLine.Command;
         subcommands = {
             VerifyReferenceCommand.class,
             BenchCommand.class,
+            ImportCommand.class,
+            ExportCommand.class,
             CommandLine.HelpCommand.class,
         })
 public final class Main implements Runnable {

@@ -1,0 +1,43 @@
+package io.tarflow4j.cli;
+
+import io.tarflow4j.checkpoint.ModelFile;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import org.bytedeco.pytorch.Device;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** {@code tarflow export CKPT --out model.safetensors}. */
+@Command(name = "export", mixinStandardHelpOptions = true,
+        description = {"Writes a model as a safetensors state dict with the reference's parameter names,",
+            "for PyTorch: model.load_state_dict(safetensors.torch.load_file('model.safetensors'))"})
+final class ExportCommand implements Callable<Integer> {
+    @Parameters(index = "0", paramLabel = "CKPT", description = "training checkpoint or any model file tarflow reads")
+    Path input;
+
+    @Option(names = "--out", required = true, paramLabel = "FILE", description = "output .safetensors")
+    Path out;
+
+    @Option(names = "--no-ema", description = "export the raw weights even when the checkpoint has an EMA")
+    boolean noEma;
+
+    @Override
+    public Integer call() throws Exception {
+        ModelFile.Loaded loaded = ModelFile.load(input, new ModelFile.LoadOptions(0, 0, !noEma, new Device("cpu")));
+        Map<String, String> meta = new LinkedHashMap<>();
+        String noise = loaded.metadata().get(ModelFile.NOISE);
+        if (noise != null) {
+            meta.put(ModelFile.NOISE, noise);
+        }
+        String classes = loaded.metadata().get(ModelFile.CLASS_NAMES);
+        if (classes != null) {
+            meta.put(ModelFile.CLASS_NAMES, classes);
+        }
+        ModelFile.save(out, loaded.model(), meta);
+        System.out.println("exported " + (loaded.usedEma() ? "EMA weights of " : "") + input + " -> " + out);
+        return 0;
+    }
+}
