@@ -4,6 +4,7 @@ import static io.tarflow4j.tensor.Ops.cat;
 import static io.tarflow4j.tensor.Ops.mean;
 import static io.tarflow4j.tensor.Ops.s;
 
+import io.tarflow4j.tensor.Autocast;
 import io.tarflow4j.tensor.NativeScope;
 import java.util.Map;
 import org.bytedeco.pytorch.Scalar;
@@ -78,7 +79,7 @@ public final class FlowBlock {
         for (TransformerLayer layer : layers) {
             h = layer.forward(h, qScale);
         }
-        Tensor p = projOut.apply(h);
+        Tensor p = projectOut(h);
         // shift by one token: the parameters predicted at token i act on token i+1
         Tensor first = torch.zeros_like(p.narrow(1, 0, 1));
         p = cat(1, first, p.narrow(1, 0, p.size(1) - 1));
@@ -98,7 +99,20 @@ public final class FlowBlock {
         for (int l = 0; l < layers.length; l++) {
             h = layers[l].decode(h, cache, l, start, qScale);
         }
-        return split(projOut.apply(h));
+        return split(projectOut(h));
+    }
+
+    /**
+     * The output projection to affine parameters, always in the model's precision: under bf16
+     * autocast the Transformer runs in bf16 but exp(logScale) and the log-determinant do not.
+     */
+    private Tensor projectOut(Tensor h) {
+        if (!Autocast.enabled()) {
+            return projOut.apply(h);
+        }
+        try (Autocast full = Autocast.float32()) {
+            return projOut.apply(h.to(posEmbed.scalar_type()));
+        }
     }
 
     private Affine split(Tensor p) {

@@ -92,6 +92,25 @@ class TarFlowTest {
     }
 
     @Test
+    void bfloat16AutocastStaysCloseAndKeepsTheAffineInFloat32() {
+        TarFlow model = perturbedModel(TarFlowConfig.of(1, 8, 2, 64, 2, 2, true, 0), 5);
+        Tensor x = torch.randn(4, 1, 8, 8).mul(s(0.5));
+        try (GradMode g = GradMode.off()) {
+            TarFlow.ForwardResult exact = model.forward(x, null);
+            TarFlow.ForwardResult mixed;
+            try (io.tarflow4j.tensor.Autocast a = io.tarflow4j.tensor.Autocast.bfloat16()) {
+                assertTrue(io.tarflow4j.tensor.Autocast.enabled());
+                mixed = model.forward(x, null);
+            }
+            assertTrue(!io.tarflow4j.tensor.Autocast.enabled());
+            assertEquals(org.bytedeco.pytorch.global.torch.ScalarType.Float, Tensors.dtype(mixed.logdets()));
+            double loss = Tensors.item(TarFlow.loss(exact));
+            double lossBf16 = Tensors.item(TarFlow.loss(mixed));
+            assertEquals(loss, lossBf16, 2e-2 * Math.max(1, Math.abs(loss)));
+        }
+    }
+
+    @Test
     void droppedLabelsUseTheMeanEmbedding() {
         TarFlow model = perturbedModel(TarFlowConfig.of(1, 4, 2, 64, 1, 1, true, 3), 3);
         FlowBlock block = model.blocks().get(0);
