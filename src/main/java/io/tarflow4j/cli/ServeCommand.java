@@ -64,6 +64,9 @@ final class ServeCommand implements Callable<Integer> {
         ServerOptions options = ServerOptions.builder().host(host).port(port).maxBatch(maxBatch).queue(queue)
                 .maxBodyBytes(maxBodyMb * 1024L * 1024L).maxImagePixels(maxImagePixels).build();
         if (threads != null) {
+            if (threads < 1) {
+                throw new IllegalArgumentException("--threads must be >= 1, got " + threads);
+            }
             Runtime.setThreads(threads);
         }
         ModelFile.Loaded loaded = ModelFile.load(model, new ModelFile.LoadOptions(0, 0, !noEma, Runtime.device(device)));
