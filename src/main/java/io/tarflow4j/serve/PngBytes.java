@@ -7,6 +7,8 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.Arrays;
 import javax.imageio.ImageIO;
+import javax.imageio.stream.ImageOutputStream;
+import javax.imageio.stream.MemoryCacheImageOutputStream;
 
 /** PNG bytes of images laid out (N, C, H, W) with values in [-1, 1], in memory. */
 final class PngBytes {
@@ -32,8 +34,10 @@ final class PngBytes {
 
     private static byte[] encode(BufferedImage image) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
-        try {
-            if (!ImageIO.write(image, "png", out)) {
+        // An explicit memory cache: ImageIO's default file cache writes temporary files and
+        // registers a shutdown hook per stream, which fails while the server shuts down.
+        try (ImageOutputStream stream = new MemoryCacheImageOutputStream(out)) {
+            if (!ImageIO.write(image, "png", stream)) {
                 throw new IllegalStateException("no PNG writer for image type " + image.getType());
             }
         } catch (IOException e) {

@@ -46,6 +46,8 @@ import org.slf4j.LoggerFactory;
 public final class TarflowServer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(TarflowServer.class);
     private static final String PAGE_RESOURCE = "/io/tarflow4j/serve/index.html";
+    /** How long {@link #close} waits for requests in progress. */
+    public static final int SHUTDOWN_GRACE_SECONDS = 30;
     private static final Set<String> LOOPBACK_NAMES = Set.of("localhost", "127.0.0.1", "[::1]", "::1");
 
     private final ServedModel served;
@@ -130,13 +132,14 @@ public final class TarflowServer implements AutoCloseable {
     }
 
     /**
-     * Stops taking connections, lets the model finish the jobs already accepted (up to 30 s) and
-     * answers them, then stops the threads.
+     * Stops taking connections and requests, lets the requests already received finish (their
+     * model jobs included, up to {@link #SHUTDOWN_GRACE_SECONDS}) and answers them, then stops the
+     * model worker and the threads.
      */
     @Override
     public void close() {
+        http.stop(SHUTDOWN_GRACE_SECONDS);
         worker.close();
-        http.stop(1);
         httpThreads.shutdown();
         try {
             if (!httpThreads.awaitTermination(5, TimeUnit.SECONDS)) {

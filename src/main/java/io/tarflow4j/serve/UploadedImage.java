@@ -11,6 +11,7 @@ import java.util.Locale;
 import javax.imageio.ImageIO;
 import javax.imageio.ImageReader;
 import javax.imageio.stream.ImageInputStream;
+import javax.imageio.stream.MemoryCacheImageInputStream;
 
 /**
  * An uploaded PNG or JPEG prepared for the model the way datasets are: channels converted (RGB to
@@ -66,7 +67,8 @@ public record UploadedImage(byte[] pixels, int channels, int size, List<String> 
         if (bytes.length == 0) {
             throw new HttpError(400, "the upload is empty; send a PNG or JPEG image");
         }
-        try (ImageInputStream in = ImageIO.createImageInputStream(new ByteArrayInputStream(bytes))) {
+        // in memory: no temporary files, no shutdown hook per stream (ImageIO's default cache)
+        try (ImageInputStream in = new MemoryCacheImageInputStream(new ByteArrayInputStream(bytes))) {
             Iterator<ImageReader> readers = ImageIO.getImageReaders(in);
             ImageReader reader = null;
             while (readers.hasNext() && reader == null) {
