@@ -36,7 +36,7 @@ public record ServerOptions(String host, int port, int maxBatch, int queue, long
             throw new IllegalArgumentException("the body limit must be at least 1024 bytes, got " + maxBodyBytes);
         }
         if (maxImagePixels < 1) {
-            throw new IllegalArgumentException("the image pixel limit must be >= 1, got " + maxImagePixels);
+            throw new IllegalArgumentException("--max-image-pixels must be >= 1, got " + maxImagePixels);
         }
         if (httpThreads < 1) {
             throw new IllegalArgumentException("HTTP threads must be >= 1, got " + httpThreads);
