@@ -14,6 +14,7 @@ import picocli.CommandLine.Command;
             BenchCommand.class,
             ImportCommand.class,
             ExportCommand.class,
+            ServeCommand.class,
             CommandLine.HelpCommand.class,
         })
 public final class Main implements Runnable {

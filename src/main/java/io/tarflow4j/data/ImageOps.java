@@ -7,9 +7,10 @@ import java.awt.image.Raster;
 
 /**
  * Pixel operations on 8-bit CHW images: decoding, channel conversion, resizing and centre
- * cropping. All methods are pure functions of their arguments.
+ * cropping. All methods are pure functions of their arguments. Public for code outside the data
+ * package that prepares single images the way datasets are prepared (the web server's uploads).
  */
-final class ImageOps {
+public final class ImageOps {
     private ImageOps() {
     }
 
@@ -20,7 +21,7 @@ final class ImageOps {
      * @param image the decoded image
      * @return 1 or 3 channels of {@code height * width} bytes
      */
-    static byte[] toChw(BufferedImage image) {
+    public static byte[] toChw(BufferedImage image) {
         int w = image.getWidth();
         int h = image.getHeight();
         if (isGray(image)) {
@@ -54,7 +55,7 @@ final class ImageOps {
      * @param image the decoded image
      * @return 1 for gray images, 3 otherwise
      */
-    static int channelsOf(BufferedImage image) {
+    public static int channelsOf(BufferedImage image) {
         return isGray(image) ? 1 : 3;
     }
 
@@ -82,7 +83,7 @@ final class ImageOps {
      * @param plane {@code height * width}
      * @return the converted image ({@code chw} itself when no conversion is needed)
      */
-    static byte[] convertChannels(byte[] chw, int from, int to, int plane) {
+    public static byte[] convertChannels(byte[] chw, int from, int to, int plane) {
         if (from == to) {
             return chw;
         }
@@ -117,7 +118,7 @@ final class ImageOps {
      * @param size the target square size
      * @return {@code channels * size * size} bytes
      */
-    static byte[] resizeAndCenterCrop(byte[] chw, int channels, int height, int width, int size) {
+    public static byte[] resizeAndCenterCrop(byte[] chw, int channels, int height, int width, int size) {
         if (height == size && width == size) {
             return chw;
         }
@@ -154,7 +155,7 @@ final class ImageOps {
      * @param newW the new width
      * @return {@code channels * newH * newW} bytes
      */
-    static byte[] resize(byte[] chw, int channels, int height, int width, int newH, int newW) {
+    public static byte[] resize(byte[] chw, int channels, int height, int width, int newH, int newW) {
         if (height == newH && width == newW) {
             return chw;
         }

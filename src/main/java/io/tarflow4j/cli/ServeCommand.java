@@ -1,0 +1,93 @@
+package io.tarflow4j.cli;
+
+import io.tarflow4j.checkpoint.ModelFile;
+import io.tarflow4j.serve.ServedModel;
+import io.tarflow4j.serve.ServerOptions;
+import io.tarflow4j.serve.TarflowServer;
+import io.tarflow4j.tensor.Runtime;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code tarflow serve --model CKPT [--port 8080] [--host 127.0.0.1] ...}. */
+@Command(name = "serve", mixinStandardHelpOptions = true,
+        description = {"Serves a trained model on a local web page and a JSON API (docs/serve.md):",
+            "sample with guidance and see the sampling trace, upload an image to score it (bits/dim and,",
+            "for conditional models, the class posterior). Binds to 127.0.0.1 unless --host says otherwise.",
+            "Model work runs one job at a time with a bounded queue; Ctrl-C stops the server gracefully."})
+final class ServeCommand implements Callable<Integer> {
+    @Option(names = "--model", required = true, paramLabel = "CKPT",
+            description = "training checkpoint or any model file tarflow reads")
+    Path model;
+
+    @Option(names = "--port", defaultValue = "8080", description = "TCP port, 0 for any free one (default: ${DEFAULT-VALUE})")
+    int port;
+
+    @Option(names = "--host", defaultValue = "127.0.0.1",
+            description = "address to bind (default: ${DEFAULT-VALUE}); 0.0.0.0 exposes the server to the network")
+    String host;
+
+    @Option(names = "--max-batch", defaultValue = "64", description = "most images per sample request (default: ${DEFAULT-VALUE})")
+    int maxBatch;
+
+    @Option(names = "--queue", defaultValue = "4",
+            description = "model jobs that may wait while one runs; more get 503 (default: ${DEFAULT-VALUE})")
+    int queue;
+
+    @Option(names = "--threads", paramLabel = "T", description = "libtorch threads (default: all cores)")
+    Integer threads;
+
+    @Option(names = "--max-body-mb", defaultValue = "10", description = "largest request body in MiB (default: ${DEFAULT-VALUE})")
+    int maxBodyMb;
+
+    @Option(names = "--max-image-pixels", defaultValue = "16777216",
+            description = "largest uploaded image in pixels, checked before decoding (default: ${DEFAULT-VALUE})")
+    long maxImagePixels;
+
+    @Option(names = "--sigma", paramLabel = "STD",
+            description = "training noise std for denoising (default: the checkpoint's 'noise' metadata)")
+    Double sigma;
+
+    @Option(names = "--no-ema", description = "serve the raw weights even when the checkpoint has an EMA")
+    boolean noEma;
+
+    @Option(names = "--device", defaultValue = "cpu", description = "cpu, cuda or cuda:N (default: ${DEFAULT-VALUE})")
+    String device;
+
+    @Override
+    public Integer call() throws Exception {
+        if (maxBodyMb < 1 || maxBodyMb > 1024) {
+            throw new IllegalArgumentException("--max-body-mb must be 1..1024, got " + maxBodyMb);
+        }
+        ServerOptions options = ServerOptions.builder().host(host).port(port).maxBatch(maxBatch).queue(queue)
+                .maxBodyBytes(maxBodyMb * 1024L * 1024L).maxImagePixels(maxImagePixels).build();
+        if (threads != null) {
+            if (threads < 1) {
+                throw new IllegalArgumentException("--threads must be >= 1, got " + threads);
+            }
+            Runtime.setThreads(threads);
+        }
+        ModelFile.Loaded loaded = ModelFile.load(model, new ModelFile.LoadOptions(0, 0, !noEma, Runtime.device(device)));
+        ServedModel served = ServedModel.of(loaded, sigma == null ? Double.NaN : sigma);
+        TarflowServer server = TarflowServer.start(served, options);
+        CountDownLatch stopped = new CountDownLatch(1);
+        Thread hook = new Thread(() -> {
+            System.err.println("stopping: finishing the jobs already accepted...");
+            server.close();
+            System.err.println("stopped");
+            stopped.countDown();
+        }, "tarflow-serve-shutdown");
+        java.lang.Runtime.getRuntime().addShutdownHook(hook);
+        System.out.println("serving " + model + " (" + served.config().describe() + (loaded.usedEma() ? ", EMA weights" : "")
+                + ") with " + Runtime.threads() + " threads");
+        if (!server.loopbackOnly()) {
+            System.err.println("warning: listening on " + host + ", which other machines can reach; the server has no"
+                    + " authentication. Use --host 127.0.0.1 to keep it local.");
+        }
+        System.out.println("open " + server.uri() + "   (Ctrl-C to stop)");
+        stopped.await();
+        return 0;
+    }
+}

@@ -1,0 +1,53 @@
+package io.tarflow4j.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+
+/** Flag handling of {@code tarflow serve} (the server itself is tested in io.tarflow4j.serve). */
+class ServeCommandTest {
+
+    @Test
+    void helpListsTheSafetyFlags() {
+        Object[] r = ModelCommandsTest.run("serve", "--help");
+        assertEquals(0, r[0], (String) r[1]);
+        for (String flag : new String[] {"--model", "--port", "--host", "--max-batch", "--queue", "--threads"}) {
+            assertTrue(((String) r[1]).contains(flag), flag + " missing from\n" + r[1]);
+        }
+    }
+
+    @Test
+    void aMissingModelFileIsNamed(@org.junit.jupiter.api.io.TempDir Path dir) {
+        Path missing = dir.resolve("nope.safetensors");
+        Object[] r = ModelCommandsTest.run("serve", "--model", missing.toString(), "--port", "0");
+        assertEquals(1, r[0], (String) r[1]);
+        assertTrue(((String) r[1]).contains("error: file not found: " + missing), (String) r[1]);
+    }
+
+    @Test
+    void badLimitsNameTheFlag() throws Exception {
+        String model = ModelCommandsTest.fixture("cond_nvp.safetensors").toString();
+        Object[][] cases = {
+            {new String[] {"--queue", "-1"}, "--queue"},
+            {new String[] {"--max-batch", "0"}, "--max-batch"},
+            {new String[] {"--port", "70000"}, "--port"},
+            {new String[] {"--sigma", "-0.1"}, "--sigma"},
+            {new String[] {"--max-body-mb", "0"}, "--max-body-mb"},
+        };
+        for (Object[] c : cases) {
+            String[] extra = (String[]) c[0];
+            String[] args = new String[3 + extra.length];
+            args[0] = "serve";
+            args[1] = "--model";
+            args[2] = model;
+            System.arraycopy(extra, 0, args, 3, extra.length);
+            Object[] r = ModelCommandsTest.run(args);
+            assertEquals(1, r[0], (String) r[1]);
+            assertTrue(((String) r[1]).contains("error: ") && ((String) r[1]).contains((String) c[1]), (String) r[1]);
+        }
+        Object[] r = ModelCommandsTest.run("serve", "--model", model, "--port", "zero");
+        assertEquals(2, r[0], (String) r[1]);
+    }
+}
