@@ -88,6 +88,7 @@ final class BenchDistributedCommand implements Callable<Integer> {
             ImageDataset data = Datasets.open(Datasets.FASHION_MNIST, DataOptions.defaults());
             boolean conditional = config.numClasses() > 0;
             List<Double> times = new ArrayList<>();
+            List<Double> commTimes = new ArrayList<>();
             double lastLoss = Double.NaN;
             try (AdamW optimizer = new AdamW(params, 1e-4, 0.9, 0.95, 1e-8, 1e-4);
                     BatchLoader loader = BatchLoader.builder(data).batchSize(perRank).seed(0).dropLast(true)
@@ -100,7 +101,11 @@ final class BenchDistributedCommand implements Callable<Integer> {
                         Tensor y = conditional ? Tensors.labels(b.labels()) : null;
                         Tensor loss = TarFlow.loss(model.forward(x, y));
                         loss.backward();
+                        long c0 = System.nanoTime();
                         group.allReduceGradients(params);
+                        if (step >= warmup) {
+                            commTimes.add((System.nanoTime() - c0) / 1e6);
+                        }
                         optimizer.step();
                         optimizer.zeroGrad();
                         lastLoss = group.allReduceMean(Tensors.item(loss));
@@ -117,12 +122,20 @@ final class BenchDistributedCommand implements Callable<Integer> {
                 settings.put("processes", group.worldSize());
                 settings.put("threads_per_process", Runtime.threads());
                 settings.put("backend", options == null ? "none" : options.backend().resolve(false).flagValue());
+                settings.put("gradient_allreduce_ms_median", Math.round(median(commTimes) * 10) / 10.0);
                 settings.put("last_loss", Math.round(lastLoss * 1e4) / 1e4);
                 BenchResult r = new BenchResult("train-distributed", globalBatch, times, PeakRss.megabytes(), settings);
                 System.out.println(json ? r.toJson() : r.describe() + " (peak RSS of rank 0 only)");
             }
         }
         return 0;
+    }
+
+    private static double median(List<Double> values) {
+        List<Double> sorted = new ArrayList<>(values);
+        java.util.Collections.sort(sorted);
+        int n = sorted.size();
+        return n % 2 == 1 ? sorted.get(n / 2) : (sorted.get(n / 2 - 1) + sorted.get(n / 2)) / 2;
     }
 
     private static int checkBatch(CommandLine cl, int globalBatch, int processes) {

@@ -19,10 +19,9 @@ import java.util.Map;
  *   <li>{@code train}: rank-specific initial weights, broadcast from rank 0, {@link TinyTraining#STEPS}
  *       steps on this rank's half of each global batch; writes {@code rankR.bin} (losses, then
  *       parameters, as doubles).
- *   <li>{@code die}: one all-reduce, then rank 1 halts abruptly (status 3) and rank 0 calls
- *       another all-reduce, which must fail.
- *   <li>{@code silent}: one all-reduce, then rank 1 sleeps for a minute without calling any
- *       collective; rank 0's next all-reduce must time out.
+ *   <li>{@code stall}: one all-reduce, then rank 1 sleeps for a minute without calling any
+ *       collective (the test kills it, or lets rank 0's next all-reduce time out) while rank 0
+ *       calls another all-reduce, which must fail.
  *   <li>{@code fail}: rank 1 exits with status 7 at once; rank 0 sleeps (the launcher must stop it).
  * </ul>
  */
@@ -44,7 +43,7 @@ public final class DistributedTestWorker {
         try (Distributed dist = Distributed.init(options)) {
             switch (scenario) {
                 case "train" -> train(dist, out);
-                case "die", "silent" -> breakDown(dist, scenario);
+                case "stall" -> stall(dist);
                 case "fail" -> {
                     if (dist.rank() == 1) {
                         System.exit(7);
@@ -85,13 +84,10 @@ public final class DistributedTestWorker {
         }
     }
 
-    private static void breakDown(Distributed dist, String scenario) throws InterruptedException {
+    private static void stall(Distributed dist) throws InterruptedException {
         dist.allReduceMean((double) dist.rank());
         System.out.println("rank " + dist.rank() + " first all-reduce done");
         if (dist.rank() == 1) {
-            if (scenario.equals("die")) {
-                java.lang.Runtime.getRuntime().halt(3);
-            }
             Thread.sleep(60_000);
             return;
         }
