@@ -1,0 +1,126 @@
+package io.tarflow4j.cli;
+
+import io.tarflow4j.distributed.CommBackend;
+import io.tarflow4j.distributed.DistributedOptions;
+import io.tarflow4j.distributed.LocalLauncher;
+import java.io.IOException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import picocli.CommandLine;
+import picocli.CommandLine.Option;
+
+/**
+ * The data-parallel flags a training command mixes in ({@code @Mixin DistributedFlags dist;}):
+ * {@code --nproc N} for N local worker processes, or {@code --world-size/--rank/--master} for one
+ * process of a multi-machine run (the same command on every node), or the environment
+ * ({@code TARFLOW_*} / torchrun's {@code RANK}, {@code WORLD_SIZE}, {@code MASTER_ADDR},
+ * {@code MASTER_PORT}).
+ */
+public final class DistributedFlags {
+    @Option(names = "--nproc", paramLabel = "N", defaultValue = "1",
+            description = "start N worker processes on this machine, each with cores/N threads (default 1)")
+    int nproc;
+
+    @Option(names = "--world-size", paramLabel = "W", description = "processes in the whole run (all machines)")
+    Integer worldSize;
+
+    @Option(names = "--rank", paramLabel = "R", description = "this process's rank, 0..W-1 (rank 0 hosts the rendezvous)")
+    Integer rank;
+
+    @Option(names = "--master", paramLabel = "HOST:PORT", description = "rank 0's address and a free port, reachable from every node")
+    String master;
+
+    @Option(names = "--backend", paramLabel = "B", defaultValue = "auto",
+            description = "gloo (CPU), nccl (CUDA) or auto (default: nccl on CUDA, else gloo)")
+    String backend;
+
+    @Option(names = "--dist-timeout", paramLabel = "SECONDS", defaultValue = "60",
+            description = "fail every rank when connecting or a collective takes longer (default 60)")
+    long timeoutSeconds;
+
+    /** The {@code --nproc} value: local worker processes to start (1: none). */
+    public int processes() {
+        return nproc;
+    }
+
+    /** Whether this invocation should start local workers and supervise them instead of training. */
+    public boolean launchesLocalWorkers(CommandLine commandLine) {
+        if (nproc < 1) {
+            throw new CommandLine.ParameterException(commandLine, "--nproc must be at least 1, got " + nproc);
+        }
+        if (nproc > 1 && worldSize != null) {
+            throw new CommandLine.ParameterException(commandLine,
+                    "--nproc starts local workers itself: do not combine it with --world-size/--rank/--master");
+        }
+        return nproc > 1;
+    }
+
+    /**
+     * This process's place in a distributed run, or null for a plain single-process run.
+     *
+     * @throws CommandLine.ParameterException naming the flag that is wrong or missing
+     */
+    public DistributedOptions options(CommandLine commandLine) {
+        try {
+            CommBackend b = CommBackend.parse(backend);
+            Duration timeout = timeout(commandLine);
+            if (worldSize == null) {
+                if (rank != null || master != null) {
+                    throw new IllegalArgumentException("--rank and --master need --world-size");
+                }
+                DistributedOptions env = DistributedOptions.fromEnvironment(System.getenv(), b, timeout);
+                return env == null || env.worldSize() == 1 && env.rank() == 0 ? null : env;
+            }
+            if (worldSize > 1 && (rank == null || master == null)) {
+                throw new IllegalArgumentException("--world-size " + worldSize + " needs --rank and --master HOST:PORT");
+            }
+            if (worldSize == 1 && master == null) {
+                return null;
+            }
+            return DistributedOptions.of(worldSize, rank == null ? 0 : rank, master, b, timeout);
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(commandLine, e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Runs this same command line in {@code --nproc} local workers (without {@code --nproc} and
+     * {@code --threads}, which the launcher replaces) and returns the exit status.
+     *
+     * @param threadsPerWorker intra-op threads per worker, or 0 for cores / N
+     */
+    public int launch(CommandLine commandLine, int threadsPerWorker) throws IOException, InterruptedException {
+        List<String> args = workerArgs(commandLine.getParseResult().originalArgs());
+        return LocalLauncher.builder(Main.class.getName())
+                .args(args)
+                .processes(nproc)
+                .threadsPerProcess(threadsPerWorker)
+                .backend(CommBackend.parse(backend))
+                .timeout(timeout(commandLine))
+                .build()
+                .run();
+    }
+
+    /** {@code original} without {@code --nproc} and {@code --threads} and their values. */
+    static List<String> workerArgs(List<String> original) {
+        List<String> out = new ArrayList<>();
+        for (int i = 0; i < original.size(); i++) {
+            String a = original.get(i);
+            if (a.equals("--nproc") || a.equals("--threads")) {
+                i++;
+            } else if (!a.startsWith("--nproc=") && !a.startsWith("--threads=")) {
+                out.add(a);
+            }
+        }
+        return out;
+    }
+
+    private Duration timeout(CommandLine commandLine) {
+        if (timeoutSeconds < 1) {
+            throw new CommandLine.ParameterException(commandLine, "--dist-timeout must be at least 1 second, got "
+                    + timeoutSeconds);
+        }
+        return Duration.ofSeconds(timeoutSeconds);
+    }
+}
