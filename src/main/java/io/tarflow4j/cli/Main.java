@@ -12,6 +12,9 @@ import picocli.CommandLine.Command;
         subcommands = {
             VerifyReferenceCommand.class,
             BenchCommand.class,
+            EvalCommand.class,
+            ScoreCommand.class,
+            TrainClassifierCommand.class,
             CommandLine.HelpCommand.class,
         })
 public final class Main implements Runnable {
