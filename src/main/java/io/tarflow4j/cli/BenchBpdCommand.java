@@ -46,6 +46,10 @@ final class BenchBpdCommand implements Callable<Integer> {
     @Option(names = "--threads", defaultValue = "0", description = "libtorch threads (0: libtorch's default)")
     int threads;
 
+    @Option(names = "--rows-per-pass", defaultValue = "0",
+            description = "images per forward pass within a batch (0: automatic, bounded activation memory)")
+    int rowsPerPass;
+
     @Option(names = "--json", description = "print one JSON object instead of a summary line")
     boolean json;
 
@@ -77,7 +81,7 @@ final class BenchBpdCommand implements Callable<Integer> {
         ImageDataset data = ImageDataset.unlabelled(pixels, c.inChannels(), c.imageSize(), c.imageSize());
         List<Double> times = new ArrayList<>();
         long[] last = {System.nanoTime()};
-        DatasetBpd.evaluate(flow, data, batch, 0, 1, false, done -> {
+        DatasetBpd.evaluate(flow, data, batch, io.tarflow4j.evaluation.Dequantizer.uniform(0), 1, false, rowsPerPass, done -> {
             long now = System.nanoTime();
             if (done > (long) warmup * batch) {
                 times.add((now - last[0]) / 1e6);
@@ -89,6 +93,7 @@ final class BenchBpdCommand implements Callable<Integer> {
         settings.put("batch", batch);
         settings.put("threads", Runtime.threads());
         settings.put("warmup", warmup);
+        settings.put("rows_per_pass", rowsPerPass == 0 ? DatasetBpd.autoRowsPerPass(c) : rowsPerPass);
         BenchResult r = new BenchResult("bpd", batch, times, PeakRss.megabytes(), settings);
         System.out.println(json ? r.toJson() : r.describe());
         return 0;

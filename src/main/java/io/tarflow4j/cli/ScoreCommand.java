@@ -100,7 +100,8 @@ final class ScoreCommand implements java.util.concurrent.Callable<Integer> {
         List<ImageScorer.Score> scores = ImageScorer.score(loaded.model(), pixels, batch,
                 center ? Dequantizer.center() : Dequantizer.uniform(seed));
         List<String> names = classNames(loaded, config.numClasses());
-        String text = fmt.equals("csv") ? csv(files, scores, names) : json(files, scores, names);
+        String text = fmt.equals("csv") ? csv(files, scores, names)
+                : json(files, scores, names, Dequantizer.describe(center, seed));
         if (out == null) {
             System.out.print(text);
         } else {
@@ -180,8 +181,10 @@ final class ScoreCommand implements java.util.concurrent.Callable<Integer> {
         return sb.toString();
     }
 
-    static String json(List<Path> files, List<ImageScorer.Score> scores, List<String> names) throws IOException {
+    static String json(List<Path> files, List<ImageScorer.Score> scores, List<String> names, String dequantization)
+            throws IOException {
         ObjectNode root = EvalReport.mapper().createObjectNode();
+        root.put("dequantization", dequantization);
         root.set("class_names", EvalReport.mapper().valueToTree(names));
         ArrayNode arr = root.putArray("images");
         for (int i = 0; i < files.size(); i++) {

@@ -56,6 +56,41 @@ public final class DatasetBpd {
      */
     public static Result evaluate(TarFlow model, ImageDataset data, int batchSize, Dequantizer noise, int draws,
             boolean conditional, LongConsumer progress) {
+        return evaluate(model, data, batchSize, noise, draws, conditional, 0, progress);
+    }
+
+    /**
+     * Images per forward pass when none is given: the model's intermediate tensors of one pass
+     * (every tensor of a forward stays alive until its {@link NativeScope} closes) are kept near
+     * {@value #PASS_BUDGET_MB} MiB (about 100 images of the mnist-toy model). A 500-image batch of
+     * that model in one pass holds about 4 GiB, freshly page-faulted for every batch.
+     */
+    public static int autoRowsPerPass(io.tarflow4j.model.TarFlowConfig c) {
+        long layers = 0;
+        for (int l : c.layersPerBlock()) {
+            layers += l;
+        }
+        // about 24 float32 tensors of (T, width) per Transformer layer stay alive per image
+        long perImage = Math.max(1, layers * 24L * c.numTokens() * c.width() * 4L);
+        return (int) Math.max(1, Math.min(Integer.MAX_VALUE, PASS_BUDGET_MB * (1L << 20) / perImage));
+    }
+
+    /** Memory budget of one forward pass's intermediates, in MiB (see {@link #autoRowsPerPass}). */
+    public static final long PASS_BUDGET_MB = 1024;
+
+    /**
+     * Evaluates with an explicit number of images per forward pass.
+     *
+     * @param rowsPerPass images per forward pass within a batch, each pass in its own scope so that
+     *     its intermediates are freed before the next; 0 chooses {@link #autoRowsPerPass}. The
+     *     result does not depend on it (images are independent).
+     */
+    public static Result evaluate(TarFlow model, ImageDataset data, int batchSize, Dequantizer noise, int draws,
+            boolean conditional, int rowsPerPass, LongConsumer progress) {
+        if (rowsPerPass < 0) {
+            throw new IllegalArgumentException("rows per pass must be >= 0 (0: automatic), got " + rowsPerPass);
+        }
+        int pass = rowsPerPass == 0 ? autoRowsPerPass(model.config()) : rowsPerPass;
         if (draws < 1) {
             throw new IllegalArgumentException("draws must be >= 1, got " + draws);
         }
@@ -80,9 +115,15 @@ public final class DatasetBpd {
                     for (int d = 0; d < draws; d++) {
                         Tensor u = input.noise(batch.n(), noise);
                         Tensor images = model.place(BitsPerDim.dequantize(pixels, u));
-                        float[] values = Tensors.toFloats(BitsPerDim.perImage(model, images, y));
-                        for (int i = 0; i < values.length; i++) {
-                            bpd[done + i] += values[i] / draws;
+                        for (int from = 0; from < batch.n(); from += pass) {
+                            int rows = Math.min(pass, batch.n() - from);
+                            try (NativeScope forward = NativeScope.open()) {
+                                float[] values = Tensors.toFloats(BitsPerDim.perImage(model,
+                                        images.narrow(0, from, rows), y == null ? null : y.narrow(0, from, rows)));
+                                for (int i = 0; i < rows; i++) {
+                                    bpd[done + from + i] += values[i] / draws;
+                                }
+                            }
                         }
                     }
                 }
