@@ -152,4 +152,25 @@ class EvalCommandsTest {
 
         assertEquals(2, run("score", "--model", model.toString(), "--format", "xml", big.toString()).status());
     }
+
+    @Test
+    void evalSamplesWritesFrechetDistanceAndClassAccuracy() throws Exception {
+        io.tarflow4j.tensor.Runtime.seed(2);
+        Path tiny = dir.resolve("tiny").resolve("tiny.safetensors");
+        Files.createDirectories(tiny.getParent());
+        ModelFile.save(tiny, new io.tarflow4j.model.TarFlow(io.tarflow4j.model.TarFlowConfig.of(1, 28, 7, 64, 1, 1, true, 10)),
+                java.util.Map.of());
+        Path grid = dir.resolve("tiny").resolve("grid.png");
+        Run r = run("eval", "samples", "--model", tiny.toString(), "--n", "20", "--batch", "10", "--cfg", "0.5",
+                "--grid", grid.toString());
+        assertEquals(0, r.status(), r.err());
+        JsonNode json = new ObjectMapper().readTree(tiny.resolveSibling("eval-samples.json").toFile());
+        assertTrue(json.get("fd_fmnist").asDouble() > 0);
+        assertEquals(10, json.get("per_class_accuracy").size());
+        assertEquals(10000, json.get("real_images").asInt());
+        assertTrue(Files.size(grid) > 0);
+        Run noSigma = run("eval", "samples", "--model", tiny.toString(), "--n", "4", "--denoise");
+        assertEquals(2, noSigma.status());
+        assertTrue(noSigma.err().contains("--sigma"), noSigma.err());
+    }
 }
