@@ -34,7 +34,7 @@ final class EvalClassifyCommand implements Callable<Integer> {
     String data;
 
     @Option(names = "--batch", defaultValue = "50",
-            description = "images per forward pass; the pass holds batch x classes rows (default ${DEFAULT-VALUE})")
+            description = "images per batch; each image takes one row per class in the forward passes (default ${DEFAULT-VALUE})")
     int batch;
 
     @Option(names = "--seed", defaultValue = "0", description = "dequantisation noise seed (default ${DEFAULT-VALUE})")

@@ -43,7 +43,8 @@ public final class BayesClassifier {
     /**
      * Classifies every image of {@code data}.
      *
-     * @param batchSize images per forward pass (the pass holds batchSize * K rows)
+     * @param batchSize images per batch; forward passes hold at most about
+     *     {@code DatasetBpd.autoRowsPerPass} rows (K per image)
      * @throws IllegalArgumentException when the model is unconditional, the data unlabelled, or a
      *     label is outside the model's classes
      */
@@ -73,15 +74,22 @@ public final class BayesClassifier {
                 try (NativeScope scope = NativeScope.open()) {
                     Tensor pixels = input.pixels(batch);
                     Tensor images = BitsPerDim.dequantize(pixels, input.noise(batch.n(), noise));
-                    ClassLikelihoods.Scores scores = ClassLikelihoods.evaluate(model, images);
-                    for (int i = 0; i < batch.n(); i++) {
-                        int label = batch.labels()[i];
-                        int predicted = scores.predicted(i);
-                        confusion[label][predicted]++;
-                        if (label == predicted) {
-                            correct++;
+                    // each image takes K rows: keep a pass within the bits/dim memory budget
+                    int pass = Math.max(1, DatasetBpd.autoRowsPerPass(model.config()) / k);
+                    for (int from = 0; from < batch.n(); from += pass) {
+                        int rows = Math.min(pass, batch.n() - from);
+                        try (NativeScope forward = NativeScope.open()) {
+                            ClassLikelihoods.Scores scores = ClassLikelihoods.evaluate(model, images.narrow(0, from, rows));
+                            for (int i = 0; i < rows; i++) {
+                                int label = batch.labels()[from + i];
+                                int predicted = scores.predicted(i);
+                                confusion[label][predicted]++;
+                                if (label == predicted) {
+                                    correct++;
+                                }
+                                bpdTrue += scores.bitsPerDim()[i][label];
+                            }
                         }
-                        bpdTrue += scores.bitsPerDim()[i][label];
                     }
                 }
                 done += batch.n();
