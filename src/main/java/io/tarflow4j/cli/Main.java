@@ -15,6 +15,9 @@ import picocli.CommandLine.Command;
             ImportCommand.class,
             ExportCommand.class,
             ServeCommand.class,
+            EvalCommand.class,
+            ScoreCommand.class,
+            TrainClassifierCommand.class,
             CommandLine.HelpCommand.class,
         })
 public final class Main implements Runnable {

@@ -89,6 +89,57 @@ public final class ImageFolderReader {
         return dataset;
     }
 
+    /**
+     * Reads one image file as 8-bit CHW bytes at a given channel count and square size, with the
+     * same decoding, channel conversion and resize-then-centre-crop as a folder.
+     *
+     * @param file the image file (PNG, JPEG, BMP, GIF)
+     * @param channels the wanted channels, 1 or 3
+     * @param size the wanted square side in pixels
+     * @param resize {@link ResizePolicy#REFUSE} fails on a size or a channel count that differs
+     *     from the wanted one; {@link ResizePolicy#RESIZE} converts
+     * @param changes told, in words, each conversion made ({@code "resized 32x32 to 28x28"}); may be null
+     * @return {@code channels * size * size} bytes
+     * @throws DataException naming the file when it is unreadable, or differs under REFUSE
+     */
+    public static byte[] readImage(Path file, int channels, int size, ResizePolicy resize,
+            java.util.function.Consumer<String> changes) throws DataException {
+        if (channels != 1 && channels != 3) {
+            throw new IllegalArgumentException("channels must be 1 or 3, got " + channels);
+        }
+        if (size < 1) {
+            throw new IllegalArgumentException("size must be >= 1, got " + size);
+        }
+        BufferedImage image;
+        try {
+            image = ImageIO.read(file.toFile());
+        } catch (IOException | RuntimeException e) {
+            throw new DataException(file, "corrupt or unreadable image: " + e.getMessage(), e);
+        }
+        if (image == null) {
+            throw new DataException(file, "not a readable image (expected " + String.join(", ", EXTENSIONS) + ")");
+        }
+        int w = image.getWidth();
+        int h = image.getHeight();
+        int stored = ImageOps.channelsOf(image);
+        if (resize == ResizePolicy.REFUSE && (stored != channels || w != size || h != size)) {
+            throw new DataException(file, "image is " + w + "x" + h + " with " + stored + " channel(s), expected "
+                    + size + "x" + size + " with " + channels + " (conversion refused)");
+        }
+        byte[] chw = ImageOps.convertChannels(ImageOps.toChw(image), stored, channels, h * w);
+        if (stored != channels && changes != null) {
+            changes.accept("converted " + stored + " channel(s) to " + channels);
+        }
+        if (w != size || h != size) {
+            chw = ImageOps.resizeAndCenterCrop(chw, channels, h, w, size);
+            if (changes != null) {
+                changes.accept("resized " + w + "x" + h + " to " + size + "x" + size
+                        + (w != h ? " (shorter side, centre crop)" : ""));
+            }
+        }
+        return chw;
+    }
+
     private static List<Path> list(Path dir) throws IOException {
         try (Stream<Path> entries = Files.list(dir)) {
             return entries.filter(p -> !p.getFileName().toString().startsWith(".")).sorted().toList();

@@ -7,9 +7,12 @@ import io.tarflow4j.model.TarFlow;
 import io.tarflow4j.tensor.GradMode;
 import io.tarflow4j.tensor.NativeScope;
 import io.tarflow4j.tensor.Tensors;
-import java.util.SplittableRandom;
 import java.util.function.LongConsumer;
+import org.bytedeco.javacpp.FloatPointer;
+import org.bytedeco.pytorch.MemoryFormatOptional;
 import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorOptions;
+import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 
 /**
@@ -17,6 +20,9 @@ import org.bytedeco.pytorch.global.torch.ScalarType;
  * pixels dequantised with uniform noise (bins of 1/128 on [-1, 1]), the exact likelihood of each
  * image, averaged. The noise comes from a fixed seed, so the figure is repeatable; with
  * {@code draws > 1} each image's bits/dim is averaged over that many noise draws.
+ *
+ * <p>The input buffer of a batch is allocated once and refilled, so that a long evaluation does
+ * not page-fault a fresh input for every batch.
  */
 public final class DatasetBpd {
     private DatasetBpd() {}
@@ -32,7 +38,7 @@ public final class DatasetBpd {
     public record Result(double mean, double standardError, int images, double[] perImage) {}
 
     /**
-     * Evaluates {@code model} on {@code data}.
+     * Evaluates {@code model} on {@code data} with uniform noise from {@code seed}.
      *
      * @param conditional pass the dataset's labels to a class-conditional model (else the mean
      *     class embedding is used, as the reference's unconditional evaluation)
@@ -40,30 +46,84 @@ public final class DatasetBpd {
      */
     public static Result evaluate(TarFlow model, ImageDataset data, int batchSize, long seed, int draws,
             boolean conditional, LongConsumer progress) {
+        return evaluate(model, data, batchSize, Dequantizer.uniform(seed), draws, conditional, progress);
+    }
+
+    /**
+     * Evaluates {@code model} on {@code data} with the given dequantisation offsets.
+     *
+     * @param draws noise draws per image, averaged (must be 1 for the bin centre, which is fixed)
+     */
+    public static Result evaluate(TarFlow model, ImageDataset data, int batchSize, Dequantizer noise, int draws,
+            boolean conditional, LongConsumer progress) {
+        return evaluate(model, data, batchSize, noise, draws, conditional, 0, progress);
+    }
+
+    /**
+     * Images per forward pass when none is given: the model's intermediate tensors of one pass
+     * (every tensor of a forward stays alive until its {@link NativeScope} closes) are kept near
+     * {@value #PASS_BUDGET_MB} MiB (about 100 images of the mnist-toy model). A 500-image batch of
+     * that model in one pass holds about 4 GiB, freshly page-faulted for every batch.
+     */
+    public static int autoRowsPerPass(io.tarflow4j.model.TarFlowConfig c) {
+        long layers = 0;
+        for (int l : c.layersPerBlock()) {
+            layers += l;
+        }
+        // about 24 float32 tensors of (T, width) per Transformer layer stay alive per image
+        long perImage = Math.max(1, layers * 24L * c.numTokens() * c.width() * 4L);
+        return (int) Math.max(1, Math.min(Integer.MAX_VALUE, PASS_BUDGET_MB * (1L << 20) / perImage));
+    }
+
+    /** Memory budget of one forward pass's intermediates, in MiB (see {@link #autoRowsPerPass}). */
+    public static final long PASS_BUDGET_MB = 1024;
+
+    /**
+     * Evaluates with an explicit number of images per forward pass.
+     *
+     * @param rowsPerPass images per forward pass within a batch, each pass in its own scope so that
+     *     its intermediates are freed before the next; 0 chooses {@link #autoRowsPerPass}. The
+     *     result does not depend on it (images are independent).
+     */
+    public static Result evaluate(TarFlow model, ImageDataset data, int batchSize, Dequantizer noise, int draws,
+            boolean conditional, int rowsPerPass, LongConsumer progress) {
+        if (rowsPerPass < 0) {
+            throw new IllegalArgumentException("rows per pass must be >= 0 (0: automatic), got " + rowsPerPass);
+        }
+        int pass = rowsPerPass == 0 ? autoRowsPerPass(model.config()) : rowsPerPass;
         if (draws < 1) {
             throw new IllegalArgumentException("draws must be >= 1, got " + draws);
         }
+        if (batchSize < 1) {
+            throw new IllegalArgumentException("batch size must be >= 1, got " + batchSize);
+        }
+        if (!noise.random() && draws > 1) {
+            throw new IllegalArgumentException("several draws need random noise; the bin centre is one fixed point");
+        }
+        checkShape(model, data);
         int n = data.size();
         double[] bpd = new double[n];
-        SplittableRandom random = new SplittableRandom(seed);
+        int perImage = data.imageLength();
         int done = 0;
-        try (GradMode g = GradMode.off()) {
+        try (GradMode g = GradMode.off(); InputBuffer input = new InputBuffer(batchSize, perImage, data)) {
             for (Batch batch : BatchLoader.batches(data, batchSize)) {
                 try (NativeScope scope = NativeScope.open()) {
-                    long[] shape = {batch.n(), data.channels(), data.height(), data.width()};
-                    Tensor pixels = model.place(Tensors.fromFloats(toPixels(batch.images()), shape));
+                    Tensor pixels = input.pixels(batch);
                     Tensor y = conditional && batch.labels() != null && model.config().conditional()
                             ? Tensors.labels(batch.labels()).to(model.device(), ScalarType.Long)
                             : null;
                     for (int d = 0; d < draws; d++) {
-                        float[] u = new float[Math.toIntExact(pixels.numel())];
-                        for (int i = 0; i < u.length; i++) {
-                            u[i] = (float) random.nextDouble();
-                        }
-                        Tensor images = BitsPerDim.dequantize(pixels, model.place(Tensors.fromFloats(u, shape)));
-                        float[] values = Tensors.toFloats(BitsPerDim.perImage(model, images, y));
-                        for (int i = 0; i < values.length; i++) {
-                            bpd[done + i] += values[i] / draws;
+                        Tensor u = input.noise(batch.n(), noise);
+                        Tensor images = model.place(BitsPerDim.dequantize(pixels, u));
+                        for (int from = 0; from < batch.n(); from += pass) {
+                            int rows = Math.min(pass, batch.n() - from);
+                            try (NativeScope forward = NativeScope.open()) {
+                                float[] values = Tensors.toFloats(BitsPerDim.perImage(model,
+                                        images.narrow(0, from, rows), y == null ? null : y.narrow(0, from, rows)));
+                                for (int i = 0; i < rows; i++) {
+                                    bpd[done + from + i] += values[i] / draws;
+                                }
+                            }
                         }
                     }
                 }
@@ -73,6 +133,12 @@ public final class DatasetBpd {
                 }
             }
         }
+        return summarize(bpd);
+    }
+
+    /** Mean and standard error of per-image values. */
+    static Result summarize(double[] bpd) {
+        int n = bpd.length;
         double mean = 0;
         for (double v : bpd) {
             mean += v;
@@ -86,12 +152,71 @@ public final class DatasetBpd {
         return new Result(mean, se, n, bpd);
     }
 
-    /** Dataset floats x/255*2-1 back to integer pixel values 0..255 (as floats). */
-    private static float[] toPixels(float[] scaled) {
-        float[] p = new float[scaled.length];
-        for (int i = 0; i < p.length; i++) {
-            p[i] = Math.round((scaled[i] + 1f) * 127.5f);
+    /** Fails with a clear message when the dataset's images do not have the model's shape. */
+    static void checkShape(TarFlow model, ImageDataset data) {
+        var c = model.config();
+        if (data.channels() != c.inChannels() || data.height() != c.imageSize() || data.width() != c.imageSize()) {
+            throw new IllegalArgumentException("dataset images are " + data.channels() + "x" + data.height() + "x"
+                    + data.width() + " (CxHxW), the model expects " + c.inChannels() + "x" + c.imageSize() + "x"
+                    + c.imageSize() + " (load the data with --image-size/--channels to convert)");
         }
+    }
+
+    /** Dataset floats x/255*2-1 back to integer pixel values 0..255 (as floats). */
+    static float[] toPixels(float[] scaled) {
+        float[] p = new float[scaled.length];
+        toPixels(scaled, p, scaled.length);
         return p;
+    }
+
+    private static void toPixels(float[] scaled, float[] out, int n) {
+        for (int i = 0; i < n; i++) {
+            out[i] = Math.round((scaled[i] + 1f) * 127.5f);
+        }
+    }
+
+    /**
+     * Two CPU float tensors (pixels and noise) for the largest batch, allocated once; each batch
+     * is copied into their first rows and viewed with narrow.
+     */
+    static final class InputBuffer implements AutoCloseable {
+        private final Tensor pixels;
+        private final Tensor noise;
+        private final float[] scratch;
+        private final int perImage;
+
+        InputBuffer(int batchSize, int perImage, ImageDataset data) {
+            long[] shape = {batchSize, data.channels(), data.height(), data.width()};
+            TensorOptions f32 = new TensorOptions(ScalarType.Float);
+            this.pixels = torch.empty(shape, f32, new MemoryFormatOptional());
+            this.noise = torch.empty(shape, f32, new MemoryFormatOptional());
+            pixels.retainReference();
+            noise.retainReference();
+            this.scratch = new float[Math.multiplyExact(batchSize, perImage)];
+            this.perImage = perImage;
+        }
+
+        /** The batch's pixel values 0..255 as float32 (B, C, H, W). */
+        Tensor pixels(Batch batch) {
+            int count = batch.n() * perImage;
+            toPixels(batch.images(), scratch, count);
+            new FloatPointer(pixels.data_ptr()).capacity(count).put(scratch, 0, count);
+            return pixels.narrow(0, 0, batch.n());
+        }
+
+        /** The next dequantisation offsets for {@code n} images (B, C, H, W). */
+        Tensor noise(int n, Dequantizer dequantizer) {
+            int count = n * perImage;
+            float[] u = count == scratch.length ? scratch : new float[count];
+            dequantizer.fill(u);
+            new FloatPointer(noise.data_ptr()).capacity(count).put(u, 0, count);
+            return noise.narrow(0, 0, n);
+        }
+
+        @Override
+        public void close() {
+            pixels.releaseReference();
+            noise.releaseReference();
+        }
     }
 }

@@ -1,0 +1,51 @@
+package io.tarflow4j.evaluation;
+
+import java.io.PrintStream;
+import java.util.function.LongConsumer;
+
+/**
+ * A one-line progress bar on a stream (stderr): {@code [######    ] 6000/10000 images, 12.3 s}.
+ * Redrawn in place with a carriage return at most a few times a second; finished with a newline.
+ */
+public final class ProgressBar implements LongConsumer, AutoCloseable {
+    private static final int WIDTH = 30;
+    private final PrintStream out;
+    private final long total;
+    private final String unit;
+    private final long start = System.nanoTime();
+    private long lastDraw;
+    private long done;
+
+    /** A bar for {@code total} items called {@code unit} on {@code out}. */
+    public ProgressBar(PrintStream out, long total, String unit) {
+        this.out = out;
+        this.total = Math.max(total, 1);
+        this.unit = unit;
+    }
+
+    /** Records that {@code count} items are done (a running total) and redraws when due. */
+    @Override
+    public void accept(long count) {
+        done = count;
+        long now = System.nanoTime();
+        if (now - lastDraw > 200_000_000L || count >= total) {
+            lastDraw = now;
+            draw();
+        }
+    }
+
+    private void draw() {
+        int filled = (int) Math.min(WIDTH, WIDTH * done / total);
+        double seconds = (System.nanoTime() - start) / 1e9;
+        out.print("\r[" + "#".repeat(filled) + " ".repeat(WIDTH - filled) + "] " + done + "/" + total + " " + unit
+                + String.format(", %.1f s", seconds));
+        out.flush();
+    }
+
+    /** Ends the line. */
+    @Override
+    public void close() {
+        draw();
+        out.println();
+    }
+}

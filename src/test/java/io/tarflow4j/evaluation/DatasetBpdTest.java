@@ -1,0 +1,110 @@
+package io.tarflow4j.evaluation;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.tarflow4j.checkpoint.ModelFile;
+import io.tarflow4j.data.ImageDataset;
+import io.tarflow4j.io.Safetensors;
+import io.tarflow4j.io.SafetensorsFile;
+import io.tarflow4j.model.TarFlow;
+import io.tarflow4j.tensor.RawTensors;
+import io.tarflow4j.tensor.Tensors;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+
+class DatasetBpdTest {
+
+    static Path fixture(String name) throws Exception {
+        return Path.of(DatasetBpdTest.class.getResource("/fixtures/" + name + ".safetensors").toURI());
+    }
+
+    @Test
+    void datasetPathReproducesTheFixtureBitsPerDim() throws Exception {
+        for (String name : new String[] {"cond_nvp", "uncond_nvp_tempguide"}) {
+            Path file = fixture(name);
+            TarFlow model = ModelFile.load(file).model();
+            float[] pixels;
+            float[] uniform;
+            float[] expected;
+            try (SafetensorsFile f = Safetensors.read(file)) {
+                pixels = Tensors.toFloats(RawTensors.toTensor(f.tensors().get("bpd.pixels")));
+                uniform = Tensors.toFloats(RawTensors.toTensor(f.tensors().get("bpd.uniform")));
+                expected = Tensors.toFloats(RawTensors.toTensor(f.tensors().get("bpd.value")));
+            }
+            var c = model.config();
+            byte[] bytes = new byte[pixels.length];
+            for (int i = 0; i < bytes.length; i++) {
+                bytes[i] = (byte) Math.round(pixels[i]);
+            }
+            ImageDataset data = ImageDataset.unlabelled(bytes, c.inChannels(), c.imageSize(), c.imageSize());
+            // batch 2 splits the fixture's images over two batches: the noise must follow image order
+            DatasetBpd.Result r = DatasetBpd.evaluate(model, data, 2, Dequantizer.replay(uniform), 1, false, null);
+            double mean = 0;
+            for (int i = 0; i < expected.length; i++) {
+                assertEquals(expected[i], r.perImage()[i], 2e-4 * Math.max(1e-2, Math.abs(expected[i])), name + " image " + i);
+                mean += expected[i] / expected.length;
+            }
+            assertEquals(mean, r.mean(), 1e-3);
+            assertTrue(r.standardError() > 0);
+        }
+    }
+
+    @Test
+    void seededNoiseIsRepeatableAndDrawsAverage() throws Exception {
+        TarFlow model = ModelFile.load(fixture("uncond_nvp_tempguide")).model();
+        var c = model.config();
+        byte[] bytes = new byte[5 * c.dims()];
+        new java.util.Random(3).nextBytes(bytes);
+        ImageDataset data = ImageDataset.unlabelled(bytes, c.inChannels(), c.imageSize(), c.imageSize());
+        DatasetBpd.Result a = DatasetBpd.evaluate(model, data, 3, 7L, 1, false, null);
+        DatasetBpd.Result b = DatasetBpd.evaluate(model, data, 5, 7L, 1, false, null);
+        assertEquals(a.mean(), b.mean(), 1e-5, "batching does not change the result");
+        DatasetBpd.Result other = DatasetBpd.evaluate(model, data, 5, 8L, 1, false, null);
+        assertNotEquals(a.mean(), other.mean());
+        long[] seen = {0};
+        DatasetBpd.Result two = DatasetBpd.evaluate(model, data, 2, 7L, 2, false, n -> seen[0] = n);
+        assertEquals(5, seen[0]);
+        assertEquals(5, two.images());
+        // two draws from one stream: the first draw of each batch equals the single-draw noise only for batch 1,
+        // so compare with a replay of the same stream instead
+        float[] stream = Dequantizer.uniform(7L).next(2 * 5 * c.dims());
+        double[] manual = new double[5];
+        int pos = 0;
+        int[] batches = {2, 2, 1};
+        int img = 0;
+        for (int nb : batches) {
+            for (int d = 0; d < 2; d++) {
+                float[] u = java.util.Arrays.copyOfRange(stream, pos, pos + nb * c.dims());
+                pos += u.length;
+                byte[] sub = java.util.Arrays.copyOfRange(bytes, img * c.dims(), (img + nb) * c.dims());
+                DatasetBpd.Result one = DatasetBpd.evaluate(model,
+                        ImageDataset.unlabelled(sub, c.inChannels(), c.imageSize(), c.imageSize()), nb,
+                        Dequantizer.replay(u), 1, false, null);
+                for (int i = 0; i < nb; i++) {
+                    manual[img + i] += one.perImage()[i] / 2;
+                }
+            }
+            img += nb;
+        }
+        for (int i = 0; i < 5; i++) {
+            assertEquals(manual[i], two.perImage()[i], 1e-5);
+        }
+    }
+
+    @Test
+    void refusesBadArguments() throws Exception {
+        TarFlow model = ModelFile.load(fixture("uncond_nvp_tempguide")).model();
+        var c = model.config();
+        ImageDataset data = ImageDataset.unlabelled(new byte[2 * c.dims()], c.inChannels(), c.imageSize(), c.imageSize());
+        assertThrows(IllegalArgumentException.class, () -> DatasetBpd.evaluate(model, data, 2, 0L, 0, false, null));
+        assertThrows(IllegalArgumentException.class,
+                () -> DatasetBpd.evaluate(model, data, 2, Dequantizer.center(), 2, false, null));
+        ImageDataset wrong = ImageDataset.unlabelled(new byte[2 * 16 * 16], 1, 16, 16);
+        var e = assertThrows(IllegalArgumentException.class, () -> DatasetBpd.evaluate(model, wrong, 2, 0L, 1, false, null));
+        assertTrue(e.getMessage().contains("1x16x16"), e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> Dequantizer.replay(new float[] {0.5f, 1f}));
+    }
+}
