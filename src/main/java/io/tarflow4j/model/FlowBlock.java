@@ -56,11 +56,13 @@ public final class FlowBlock {
      * mean of {@code -logScale} over tokens and dimensions (the reference's convention).
      */
     public BlockOutput forward(Tensor x, Tensor y) {
-        Tensor xp = permute(x, 1);
-        Affine a = affine(xp, classRows(y), null);
-        Tensor z = a.forward(xp);
-        Tensor logdet = mean(a.logScale(), 1, 2).neg();
-        return new BlockOutput(permute(z, 1), logdet);
+        try (NativeScope block = NativeScope.open()) {
+            Tensor xp = permute(x, 1);
+            Affine a = affine(xp, classRows(y), null);
+            Tensor z = a.forward(xp);
+            Tensor logdet = mean(a.logScale(), 1, 2).neg();
+            return new BlockOutput(block.keep(permute(z, 1)), block.keep(logdet));
+        }
     }
 
     /**
