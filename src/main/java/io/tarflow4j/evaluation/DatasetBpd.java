@@ -66,12 +66,9 @@ public final class DatasetBpd {
      * that model in one pass holds about 4 GiB, freshly page-faulted for every batch.
      */
     public static int autoRowsPerPass(io.tarflow4j.model.TarFlowConfig c) {
-        long layers = 0;
-        for (int l : c.layersPerBlock()) {
-            layers += l;
-        }
-        // about 24 float32 tensors of (T, width) per Transformer layer stay alive per image
-        long perImage = Math.max(1, layers * 24L * c.numTokens() * c.width() * 4L);
+        // the model frees each layer's temporaries when the layer is done: about 24 float32
+        // tensors of (T, width) per image are alive at once
+        long perImage = Math.max(1, 24L * c.numTokens() * c.width() * 4L);
         return (int) Math.max(1, Math.min(Integer.MAX_VALUE, PASS_BUDGET_MB * (1L << 20) / perImage));
     }
 
