@@ -45,8 +45,12 @@ public final class FlowBlock {
         this.attnMask = init.ones(tokens, tokens).tril();
     }
 
-    /** The block's token order: identity or flip along {@code dim}. */
-    Tensor permute(Tensor x, long dim) {
+    /**
+     * The block's token order: identity or flip along {@code dim} (its own inverse). Samplers
+     * that invert a block outside {@link #reverse} use it to move between model order and the
+     * block's order.
+     */
+    public Tensor permute(Tensor x, long dim) {
         return flip ? x.flip(dim) : x;
     }
 
