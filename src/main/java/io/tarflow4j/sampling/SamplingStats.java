@@ -8,17 +8,30 @@ package io.tarflow4j.sampling;
 public final class SamplingStats {
     private final long[] passes;
     private final long[] tokenPasses;
+    private final int[] maxSegmentPasses;
     private long batches;
 
     /** Empty counts for a model of {@code numBlocks} blocks. */
     public SamplingStats(int numBlocks) {
         this.passes = new long[numBlocks];
         this.tokenPasses = new long[numBlocks];
+        this.maxSegmentPasses = new int[numBlocks];
     }
 
     void add(int block, long passCount, long tokens) {
         passes[block] += passCount;
         tokenPasses[block] += tokens;
+        maxSegmentPasses[block] = (int) Math.max(maxSegmentPasses[block], passCount);
+    }
+
+    /** The most passes any one segment (or sequential block) of block {@code i} needed. */
+    public int maxSegmentPasses(int i) {
+        return maxSegmentPasses[i];
+    }
+
+    /** Counts one more batch (for per-batch figures). */
+    public void addBatchCount() {
+        addBatch();
     }
 
     void addBatch() {
