@@ -95,7 +95,12 @@ public final class FlowBlock {
      * keys and values to the cache. With n = 1 this is one step of sequential decoding.
      */
     public Affine decode(Tensor tokens, int start, Tensor classRows, Tensor qScale, KvCache cache) {
-        Tensor h = projIn.apply(tokens).add(permute(posEmbed, 0).narrow(0, start, tokens.size(1)));
+        return decode(tokens, start, classRows, qScale, cache, permute(posEmbed, 0));
+    }
+
+    /** {@link #decode} with the position embedding already in this block's order. */
+    private Affine decode(Tensor tokens, int start, Tensor classRows, Tensor qScale, KvCache cache, Tensor pos) {
+        Tensor h = projIn.apply(tokens).add(pos.narrow(0, start, tokens.size(1)));
         if (classRows != null) {
             h = h.add(classRows);
         }
@@ -150,10 +155,11 @@ public final class FlowBlock {
                         .view(2 * b, 1, 1, 1).to(x.device(), x.scalar_type());
             }
         }
+        Tensor pos = permute(posEmbed, 0); // once, not at every step
         for (int i = 0; i < tokens - 1; i++) {
             try (NativeScope step = NativeScope.open()) {
                 Tensor token = xp.narrow(1, i, 1);
-                Affine a = decode(guided ? cat(0, token, token) : token, i, classRows, qScale, cache);
+                Affine a = decode(guided ? cat(0, token, token) : token, i, classRows, qScale, cache, pos);
                 if (guided) {
                     a = mixBranches(a, guidance, guidance.weightAt(i, tokens));
                 }

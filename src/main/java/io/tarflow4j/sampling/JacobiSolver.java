@@ -62,81 +62,61 @@ final class JacobiSolver {
         Tensor weights = branches.guided() ? tokenWeights(guidance, tokens, z) : null;
         int outputs = tokens - 1;
         int segments = Math.min(strategy.segments(), outputs);
-        if (segments <= 1) {
-            wholeSequence(block, blockIndex, zp, x, branches, guidance, weights, strategy, stats);
-        } else {
-            int base = outputs / segments;
-            int extra = outputs % segments;
-            int start = 1;
-            for (int g = 0; g < segments; g++) {
-                int n = base + (g < extra ? 1 : 0);
-                segment(block, blockIndex, zp, x, start, n, branches, guidance, weights, strategy, cache, stats);
-                start += n;
-            }
+        int base = outputs / segments;
+        int extra = outputs % segments;
+        int start = 1;
+        for (int g = 0; g < segments; g++) {
+            int n = base + (g < extra ? 1 : 0);
+            segment(block, blockIndex, zp, x, start, n, branches, guidance, weights, strategy, cache, stats);
+            start += n;
         }
         return block.permute(x, 1);
-    }
-
-    /** Jacobi over the whole sequence: one causal pass ({@link FlowBlock#affine}) per iteration. */
-    private static void wholeSequence(FlowBlock block, int blockIndex, Tensor zp, Tensor x, Branches branches,
-            Guidance guidance, Tensor weights, BlockStrategy strategy, SamplingStats stats) {
-        int outputs = (int) zp.size(1) - 1;
-        int maxPasses = Math.min(strategy.maxIterations(), outputs);
-        int passes = 0;
-        for (int it = 0; it < maxPasses; it++) {
-            passes++;
-            try (NativeScope scope = NativeScope.open()) {
-                Affine a = block.affine(branches.rows(x), branches.classRows(), branches.qScale());
-                if (branches.guided()) {
-                    a = mix(a, guidance.target(), weights);
-                }
-                Tensor next = guard(a.reverse(zp));
-                boolean done = converged(next, x, strategy.tolerance(), it == maxPasses - 1);
-                x.copy_(next);
-                if (done) {
-                    break;
-                }
-            }
-        }
-        stats.add(blockIndex, passes, (long) passes * outputs);
     }
 
     /**
      * Jacobi over output tokens {@code start .. start+n-1}, from input tokens
      * {@code start-1 .. start+n-2} whose predecessors are in the cache.
+     *
+     * <p>The window slides: after each pass the leading tokens that changed by at most the
+     * tolerance are frozen (their keys and values are in the cache from this pass) and the next
+     * pass starts at the first token that still moved. With tolerance 0 a frozen token is exact,
+     * and at least one token is frozen per pass, so n passes always suffice.
      */
     private static void segment(FlowBlock block, int blockIndex, Tensor zp, Tensor x, int start, int n,
             Branches branches, Guidance guidance, Tensor weights, BlockStrategy strategy, KvCache cache,
             SamplingStats stats) {
-        Tensor zSeg = zp.narrow(1, start, n);
-        Tensor xSeg = x.narrow(1, start, n);
-        Tensor wSeg = weights == null ? null : weights.narrow(1, start, n);
+        int end = start + n;
+        int lo = start;
         int maxPasses = Math.min(strategy.maxIterations(), n);
         int passes = 0;
-        for (int it = 0; it < maxPasses; it++) {
+        long tokenPasses = 0;
+        while (passes < maxPasses && lo < end) {
+            int m = end - lo;
             passes++;
+            tokenPasses += m;
             try (NativeScope scope = NativeScope.open()) {
-                Tensor in = branches.rows(x.narrow(1, start - 1, n));
-                Affine a = block.decode(in, start - 1, branches.classRows(), branches.qScale(), cache);
+                Tensor in = branches.rows(x.narrow(1, lo - 1, m));
+                Affine a = block.decode(in, lo - 1, branches.classRows(), branches.qScale(), cache);
                 if (branches.guided()) {
-                    a = mix(a, guidance.target(), wSeg);
+                    a = mix(a, guidance.target(), weights.narrow(1, lo, m));
                 }
-                Tensor next = guard(a.reverse(zSeg));
-                boolean done = converged(next, xSeg, strategy.tolerance(), it == maxPasses - 1);
-                xSeg.copy_(next);
-                if (done) {
+                Tensor xWin = x.narrow(1, lo, m);
+                Tensor next = guard(a.reverse(zp.narrow(1, lo, m)));
+                if (passes == maxPasses) {
+                    xWin.copy_(next); // last pass: nothing to decide
                     break;
                 }
+                float[] change = Tensors.toFloats(next.sub(xWin).abs().amax(new long[] {0, 2}, false));
+                xWin.copy_(next);
+                int moved = 0;
+                while (moved < m && change[moved] <= strategy.tolerance()) {
+                    moved++;
+                }
+                // the first token of the window is exact after this pass whatever its change
+                lo += Math.max(1, moved);
             }
         }
-        stats.add(blockIndex, passes, (long) passes * n);
-    }
-
-    private static boolean converged(Tensor next, Tensor current, double tolerance, boolean last) {
-        if (last) {
-            return true; // no need to measure: no further pass
-        }
-        return Tensors.item(next.sub(current).abs().max()) <= tolerance;
+        stats.add(blockIndex, passes, tokenPasses);
     }
 
     private static Tensor guard(Tensor t) {
