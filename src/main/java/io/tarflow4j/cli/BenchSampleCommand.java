@@ -66,7 +66,9 @@ final class BenchSampleCommand implements Callable<Integer> {
     @Option(names = "--warmup", defaultValue = "1", paramLabel = "N", description = "untimed batches first, default ${DEFAULT-VALUE}")
     int warmup;
 
-    @Option(names = "--threads", paramLabel = "N", description = "libtorch intra-op threads")
+    @Option(names = "--threads", defaultValue = "1", paramLabel = "N",
+            description = "libtorch intra-op threads, default ${DEFAULT-VALUE}: sampling runs many small ops, and on a"
+                    + " shared 2-core machine 2 threads measured 10x slower than 1 (see docs/sampling.md)")
     Integer threads;
 
     @Option(names = "--json", description = "one JSON object per line")

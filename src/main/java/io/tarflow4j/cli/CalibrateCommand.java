@@ -46,7 +46,9 @@ final class CalibrateCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "0", paramLabel = "N", description = "which images (seeded choice), default ${DEFAULT-VALUE}")
     long seed;
 
-    @Option(names = "--threads", paramLabel = "N", description = "libtorch intra-op threads")
+    @Option(names = "--threads", defaultValue = "1", paramLabel = "N",
+            description = "libtorch intra-op threads, default ${DEFAULT-VALUE}: sampling runs many small ops, and on a"
+                    + " shared 2-core machine 2 threads measured 10x slower than 1 (see docs/sampling.md)")
     Integer threads;
 
     @Option(names = "--out", required = true, paramLabel = "JSON", description = "strategy file to write")

@@ -103,7 +103,9 @@ final class SampleCommand implements Callable<Integer> {
     @Option(names = "--batch", defaultValue = "64", paramLabel = "B", description = "images per batch, default ${DEFAULT-VALUE}")
     int batch;
 
-    @Option(names = "--threads", paramLabel = "N", description = "libtorch intra-op threads (default: libtorch's)")
+    @Option(names = "--threads", defaultValue = "1", paramLabel = "N",
+            description = "libtorch intra-op threads, default ${DEFAULT-VALUE}: sampling runs many small ops, and on a"
+                    + " shared 2-core machine 2 threads measured 10x slower than 1 (see docs/sampling.md)")
     Integer threads;
 
     @Option(names = "--out", required = true, paramLabel = "PNG", description = "grid image to write")

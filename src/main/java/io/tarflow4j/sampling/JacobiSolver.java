@@ -24,6 +24,8 @@ import org.bytedeco.pytorch.global.torch;
  * the sequence into segments solved in order: a finished segment's keys and values stay in the
  * {@link KvCache} and each Jacobi pass re-runs only the current segment against it
  * ({@link FlowBlock#decode} at the segment's start overwrites the same cache slots each pass).
+ * Inside a segment the window slides: leading tokens that stopped moving are frozen into the
+ * cache and later passes compute only the tokens after them.
  *
  * <p>Guidance doubles the rows and mixes the branches token by token (annealed weights by token
  * index), as the sequential sampler does.
