@@ -19,12 +19,19 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.bytedeco.pytorch.Tensor;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /** GS-Jacobi sampling equals sequential sampling when given enough passes. */
 class JacobiSamplerTest {
+    /** Many small ops: one intra-op thread (two spin badly on a busy 2-core machine, see docs/sampling.md). */
+    @BeforeAll
+    static void oneThread() {
+        io.tarflow4j.tensor.Runtime.setThreads(1);
+    }
+
 
     static Path fixture(String name) throws Exception {
         return Path.of(JacobiSamplerTest.class.getResource("/fixtures/" + name + ".safetensors").toURI());
