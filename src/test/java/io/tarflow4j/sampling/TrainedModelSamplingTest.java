@@ -37,7 +37,7 @@ import org.junit.jupiter.api.Test;
  */
 @Tag("slow")
 class TrainedModelSamplingTest {
-    static final int STEPS = Integer.getInteger("tarflow.test.steps", 300);
+    static final int STEPS = Integer.getInteger("tarflow.test.steps", 150);
 
     @Test
     void calibratedJacobiMatchesSequential() throws Exception {
