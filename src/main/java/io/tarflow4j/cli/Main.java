@@ -11,6 +11,8 @@ import picocli.CommandLine.Command;
         description = "TarFlow normalizing flows on libtorch: train, sample, score and evaluate image models.",
         subcommands = {
             VerifyReferenceCommand.class,
+            SampleCommand.class,
+            CalibrateCommand.class,
             BenchCommand.class,
             ImportCommand.class,
             ExportCommand.class,

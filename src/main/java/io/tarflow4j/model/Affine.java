@@ -1,6 +1,9 @@
 package io.tarflow4j.model;
 
+import static io.tarflow4j.tensor.Ops.s;
+
 import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
 
 /**
  * The affine map of a flow block for each token: {@code z = (x - shift) * exp(-logScale)} forward
@@ -19,6 +22,6 @@ public record Affine(Tensor logScale, Tensor shift) {
 
     /** Reverse: latent to data. */
     public Tensor reverse(Tensor z) {
-        return z.mul(logScale.exp()).add(shift);
+        return torch.addcmul(shift, z, logScale.exp(), s(1.0)); // one fused op for z * e^a + b
     }
 }

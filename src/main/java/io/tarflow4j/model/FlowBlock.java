@@ -46,8 +46,12 @@ public final class FlowBlock {
         this.attnMask = init.ones(tokens, tokens).tril();
     }
 
-    /** The block's token order: identity or flip along {@code dim}. */
-    Tensor permute(Tensor x, long dim) {
+    /**
+     * The block's token order: identity or flip along {@code dim} (its own inverse). Samplers
+     * that invert a block outside {@link #reverse} use it to move between model order and the
+     * block's order.
+     */
+    public Tensor permute(Tensor x, long dim) {
         return flip ? x.flip(dim) : x;
     }
 
@@ -94,7 +98,12 @@ public final class FlowBlock {
      * keys and values to the cache. With n = 1 this is one step of sequential decoding.
      */
     public Affine decode(Tensor tokens, int start, Tensor classRows, Tensor qScale, KvCache cache) {
-        Tensor h = projIn.apply(tokens).add(permute(posEmbed, 0).narrow(0, start, tokens.size(1)));
+        return decode(tokens, start, classRows, qScale, cache, permute(posEmbed, 0));
+    }
+
+    /** {@link #decode} with the position embedding already in this block's order. */
+    private Affine decode(Tensor tokens, int start, Tensor classRows, Tensor qScale, KvCache cache, Tensor pos) {
+        Tensor h = projIn.apply(tokens).add(pos.narrow(0, start, tokens.size(1)));
         if (classRows != null) {
             h = h.add(classRows);
         }
@@ -162,10 +171,11 @@ public final class FlowBlock {
                         .view(2 * b, 1, 1, 1).to(x.device(), x.scalar_type());
             }
         }
+        Tensor pos = permute(posEmbed, 0); // once, not at every step
         for (int i = 0; i < tokens - 1; i++) {
             try (NativeScope step = NativeScope.open()) {
                 Tensor token = xp.narrow(1, i, 1);
-                Affine a = decode(guided ? cat(0, token, token) : token, i, classRows, qScale, cache);
+                Affine a = decode(guided ? cat(0, token, token) : token, i, classRows, qScale, cache, pos);
                 if (guided) {
                     a = mixBranches(a, guidance, guidance.weightAt(i, tokens));
                 }

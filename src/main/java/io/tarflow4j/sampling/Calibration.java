@@ -1,0 +1,182 @@
+package io.tarflow4j.sampling;
+
+import static io.tarflow4j.tensor.Ops.mean;
+
+import io.tarflow4j.model.Affine;
+import io.tarflow4j.model.FlowBlock;
+import io.tarflow4j.model.Guidance;
+import io.tarflow4j.model.KvCache;
+import io.tarflow4j.model.TarFlow;
+import io.tarflow4j.tensor.GradMode;
+import io.tarflow4j.tensor.NativeScope;
+import io.tarflow4j.tensor.Tensors;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorVector;
+import org.bytedeco.pytorch.global.torch;
+
+/**
+ * Chooses a GS-Jacobi strategy for a model from a sample of data, and reports the paper's block
+ * metrics (Liu and Qin 2025, as computed by their published code):
+ *
+ * <ul>
+ *   <li><b>CRM</b> (convergence ranking metric) of a block:
+ *       {@code ||mean_b(exp(-a) * x)||_2 * ||W_a||_2 + ||W_b||_2}, where x is the block's input,
+ *       a its log-scales, {@code W_a}, {@code W_b} the scale and shift halves of its output
+ *       projection and {@code ||.||_2} the largest singular value; a bound on how strongly the
+ *       block's affine map reacts to changes of earlier tokens. Blocks with a large share need
+ *       more Jacobi passes (the paper segments them).</li>
+ *   <li><b>IGM</b> (initial guessing metric) of an initial guess: the error after one Jacobi pass
+ *       from that guess, {@code ||mean_b(x_1 - x)||_2}; the smaller, the better the guess.</li>
+ * </ul>
+ *
+ * <p>Beyond the metrics, calibration measures: data images are passed forward to get every
+ * block's true input x and output z; each block is then inverted from z by Jacobi with every
+ * candidate (segments x initial guess) at the given tolerance; candidates whose largest error
+ * against x exceeds {@code 10 * tolerance} are rejected, and of the rest the fastest (wall time)
+ * wins. Its max iterations are the most passes any segment needed, doubled for noise samples that
+ * converge more slowly than data, and capped at the segment length.
+ */
+public final class Calibration {
+    /** Segment counts tried for every block. */
+    public static final int[] CANDIDATE_SEGMENTS = {1, 2, 4, 8};
+
+    private Calibration() {}
+
+    /**
+     * The measurements of one block.
+     *
+     * @param crm the paper's convergence ranking metric
+     * @param crmPercent its share of the sum over blocks, in percent
+     * @param igmZeros IGM of the zeros guess
+     * @param igmInput IGM of the block-input guess
+     * @param chosen the strategy chosen
+     * @param passes passes the chosen candidate needed on the data (all segments)
+     * @param maxError its largest error against the true block input
+     * @param millis its wall time on the data sample
+     */
+    public record BlockReport(double crm, double crmPercent, double igmZeros, double igmInput, BlockStrategy chosen,
+            long passes, double maxError, double millis) {}
+
+    /**
+     * The outcome: the strategy and the per-block reports (forward order).
+     *
+     * @param strategy the strategy, with the metrics recorded per block
+     * @param blocks per-block measurements
+     */
+    public record Result(JacobiStrategy strategy, List<BlockReport> blocks) {}
+
+    /**
+     * Calibrates on {@code images} (B, C, H, W) in [-1, 1] with labels y (or null).
+     *
+     * @param tolerance the Jacobi tolerance of the strategy
+     */
+    public static Result run(TarFlow model, Tensor images, Tensor y, double tolerance) {
+        List<FlowBlock> blocks = model.blocks();
+        int n = blocks.size();
+        double[] crm = new double[n];
+        List<BlockReport> reports = new ArrayList<>();
+        List<BlockStrategy> chosen = new ArrayList<>();
+        List<Map<String, Double>> metrics = new ArrayList<>();
+        try (GradMode g = GradMode.off(); NativeScope scope = NativeScope.open()) {
+            Tensor x = model.patchify(model.place(images));
+            int tokens = (int) x.size(1);
+            KvCache cache = KvCache.forModel(model, x.size(0));
+            double[][] igm = new double[n][];
+            Object[] measured = new Object[n];
+            for (int i = 0; i < n; i++) {
+                FlowBlock block = blocks.get(i);
+                Tensor z = block.forward(x, y).z();
+                crm[i] = crm(model, i, block, x, y);
+                igm[i] = new double[] {igm(block, x, z, y, InitialGuess.ZEROS), igm(block, x, z, y, InitialGuess.INPUT)};
+                measured[i] = best(block, i, x, z, y, tokens, tolerance, cache, model);
+                x = z;
+            }
+            double total = 0;
+            for (double c : crm) {
+                total += c;
+            }
+            for (int i = 0; i < n; i++) {
+                Candidate c = (Candidate) measured[i];
+                double pct = total > 0 ? 100 * crm[i] / total : 0;
+                reports.add(new BlockReport(crm[i], pct, igm[i][0], igm[i][1], c.strategy, c.passes, c.maxError,
+                        c.millis));
+                chosen.add(c.strategy);
+                Map<String, Double> m = new LinkedHashMap<>();
+                m.put("crm", crm[i]);
+                m.put("crm_percent", pct);
+                m.put("igm_zeros", igm[i][0]);
+                m.put("igm_input", igm[i][1]);
+                m.put("passes_on_data", (double) c.passes);
+                m.put("max_error_on_data", c.maxError);
+                metrics.add(m);
+            }
+        }
+        return new Result(new JacobiStrategy(chosen, metrics), reports);
+    }
+
+    private record Candidate(BlockStrategy strategy, long passes, double maxError, double millis) {}
+
+    private static Candidate best(FlowBlock block, int index, Tensor x, Tensor z, Tensor y, int tokens,
+            double tolerance, KvCache cache, TarFlow model) {
+        Candidate best = null;
+        Candidate mostAccurate = null;
+        for (int segments : CANDIDATE_SEGMENTS) {
+            if (segments > tokens - 1) {
+                continue;
+            }
+            for (InitialGuess guess : InitialGuess.values()) {
+                try (NativeScope scope = NativeScope.open()) {
+                    int longest = (tokens - 1 + segments - 1) / segments;
+                    BlockStrategy trial = new BlockStrategy(segments, longest, guess, tolerance);
+                    SamplingStats stats = new SamplingStats(model.config().numBlocks());
+                    long t0 = System.nanoTime();
+                    Tensor inverted = JacobiSolver.invert(block, index, z, y, Guidance.NONE, trial, cache, stats);
+                    double error = Tensors.maxAbsDiff(inverted, x);
+                    double millis = (System.nanoTime() - t0) / 1e6;
+                    int maxPerSegment = stats.maxSegmentPasses(index);
+                    BlockStrategy s = new BlockStrategy(segments, Math.min(longest, 2 * maxPerSegment), guess, tolerance);
+                    Candidate c = new Candidate(s, stats.passes(index), error, millis);
+                    if (mostAccurate == null || error < mostAccurate.maxError) {
+                        mostAccurate = c;
+                    }
+                    if (error <= 10 * tolerance && (best == null || millis < best.millis)) {
+                        best = c;
+                    }
+                }
+            }
+        }
+        return best != null ? best : mostAccurate;
+    }
+
+    /** The paper's CRM of block i. */
+    private static double crm(TarFlow model, int i, FlowBlock block, Tensor x, Tensor y) {
+        Tensor xp = block.permute(x, 1);
+        Affine a = block.affine(xp, block.classRows(y), null);
+        Tensor alphaX = a.logScale().neg().exp().mul(xp);
+        double first = spectral(mean(alphaX, 0));
+        Tensor w = model.parameters().get("blocks." + i + ".proj_out.weight");
+        if (!model.config().nvp()) {
+            return spectral(w);
+        }
+        TensorVector halves = w.chunk(2, 0);
+        return first * spectral(halves.get(0)) + spectral(halves.get(1));
+    }
+
+    /** The paper's IGM: the error after one Jacobi pass from the guess. */
+    private static double igm(FlowBlock block, Tensor x, Tensor z, Tensor y, InitialGuess guess) {
+        Tensor xp = block.permute(x, 1);
+        Tensor zp = block.permute(z, 1);
+        Tensor start = guess == InitialGuess.INPUT ? zp
+                : torch.cat(new TensorVector(zp.narrow(1, 0, 1), torch.zeros_like(zp.narrow(1, 1, zp.size(1) - 1))), 1);
+        Affine a = block.affine(start, block.classRows(y), null);
+        return spectral(mean(a.reverse(zp).sub(xp), 0));
+    }
+
+    private static double spectral(Tensor m) {
+        return Tensors.item(torch.linalg_svdvals(m.detach()).max());
+    }
+}

@@ -1,0 +1,180 @@
+package io.tarflow4j.sampling;
+
+import io.tarflow4j.model.FlowBlock;
+import io.tarflow4j.model.Guidance;
+import io.tarflow4j.model.KvCache;
+import io.tarflow4j.model.TarFlow;
+import io.tarflow4j.model.TarFlowConfig;
+import io.tarflow4j.tensor.GradMode;
+import io.tarflow4j.tensor.NativeScope;
+import io.tarflow4j.tensor.Tensors;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+
+/**
+ * Draws images from a TarFlow: prior noise, every block inverted (sequentially with the KV
+ * cache, or by GS-Jacobi iteration), optional score-based denoising.
+ *
+ * <p>The noise of all {@code count} images is drawn first from the seed (Java's
+ * {@link Random#nextGaussian}), so a seed gives the same images whatever the batch size and
+ * sampler (up to the sampler's tolerance). Guided and unguided branches run as one batch.
+ */
+public final class Sampler {
+    private final TarFlow model;
+
+    /** A sampler for {@code model}. */
+    public Sampler(TarFlow model) {
+        this.model = model;
+    }
+
+    /**
+     * Checks options against the model: class labels in range, guidance that does something,
+     * a strategy with one entry per block.
+     *
+     * @throws IllegalArgumentException explaining what to change
+     */
+    public void validate(SamplingOptions o) {
+        TarFlowConfig c = model.config();
+        if (!o.classes().isEmpty()) {
+            if (!c.conditional()) {
+                throw new IllegalArgumentException("the model is unconditional: it takes no class labels"
+                        + " (drop --class/--classes)");
+            }
+            for (int k : o.classes()) {
+                if (k >= c.numClasses()) {
+                    throw new IllegalArgumentException("class " + k + " is out of range: the model has "
+                            + c.numClasses() + " classes (0.." + (c.numClasses() - 1) + ")");
+                }
+            }
+        }
+        Guidance g = o.guidance();
+        if (g.active() && g.attnTemp() == 1.0 && (!c.conditional() || o.classes().isEmpty())) {
+            String what = c.conditional() ? "without class labels both branches use the mean class embedding"
+                    : "the model is unconditional, so both branches see the same input";
+            throw new IllegalArgumentException("guidance would do nothing: " + what + " and the unguided"
+                    + " branch runs at attention temperature 1. Set --attn-temp to a value other than 1"
+                    + " (e.g. 0.3, the paper's unconditional guidance)"
+                    + (c.conditional() ? " or choose --class/--classes" : ""));
+        }
+        if (o.sampler() == SamplerType.JACOBI && o.strategy() != null) {
+            o.strategy().requireBlocks(c.numBlocks());
+        }
+    }
+
+    /** Samples {@code o.count()} images. */
+    public SampleResult sample(SamplingOptions o) {
+        validate(o);
+        // one scope for the call: the KV caches are allocated once and reused by every batch
+        try (NativeScope call = NativeScope.open()) {
+            return sampleBatches(o, new HashMap<>());
+        }
+    }
+
+    private SampleResult sampleBatches(SamplingOptions o, Map<Long, KvCache> caches) {
+        long t0 = System.nanoTime();
+        TarFlowConfig c = model.config();
+        int tokens = c.numTokens();
+        int dim = c.tokenDim();
+        int imageSize = c.inChannels() * c.imageSize() * c.imageSize();
+        float[] noise = noise(o.seed(), (long) o.count() * tokens * dim, o.noiseTemperature());
+        int[] labels = o.labels();
+        JacobiStrategy strategy = o.sampler() == SamplerType.JACOBI
+                ? (o.strategy() != null ? o.strategy() : JacobiStrategy.defaultFor(c.numBlocks(), tokens)) : null;
+        float[] images = new float[o.count() * imageSize];
+        int stages = c.numBlocks() + 1 + (o.denoise() ? 1 : 0);
+        List<float[]> trace = new ArrayList<>();
+        if (o.trace()) {
+            for (int s = 0; s < stages; s++) {
+                trace.add(new float[o.count() * imageSize]);
+            }
+        }
+        SamplingStats stats = new SamplingStats(c.numBlocks());
+        for (int from = 0; from < o.count(); from += o.batchSize()) {
+            int b = Math.min(o.batchSize(), o.count() - from);
+            KvCache cache = caches.computeIfAbsent(o.guidance().active() ? 2L * b : b,
+                    rows -> KvCache.forModel(model, rows));
+            try (NativeScope scope = NativeScope.open()) {
+                float[] part = new float[b * tokens * dim];
+                System.arraycopy(noise, from * tokens * dim, part, 0, part.length);
+                Tensor z = model.place(Tensors.fromFloats(part, b, tokens, dim));
+                Tensor y = labels == null ? null
+                        : Tensors.labels(Arrays.copyOfRange(labels, from, from + b))
+                                .to(model.device(), ScalarType.Long);
+                List<Tensor> stagesOut = o.trace() ? new ArrayList<>() : null;
+                Tensor x = reverse(z, y, o.guidance(), strategy, cache, stats, stagesOut);
+                if (o.denoise()) {
+                    x = Denoiser.denoise(model, x, y, o.sigma(), o.denoiseScale());
+                    if (stagesOut != null) {
+                        stagesOut.add(x);
+                    }
+                }
+                System.arraycopy(Tensors.toFloats(x), 0, images, from * imageSize, b * imageSize);
+                if (stagesOut != null) {
+                    for (int s = 0; s < stages; s++) {
+                        System.arraycopy(Tensors.toFloats(stagesOut.get(s)), 0, trace.get(s), from * imageSize,
+                                b * imageSize);
+                    }
+                }
+                stats.addBatch();
+            }
+        }
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        return new SampleResult(images, labels, o.count(), c.inChannels(), c.imageSize(), c.imageSize(), trace,
+                stats, seconds);
+    }
+
+    /**
+     * Inverts the whole flow for one batch of prior noise z (B, T, D) (already scaled by the
+     * noise temperature), without denoising.
+     *
+     * @param strategy the GS-Jacobi strategy, or null for the sequential sampler
+     * @param cache a cache of B rows (2B with active guidance)
+     * @param trace if not null, receives the unpatchified noise and the image after each block
+     * @return images (B, C, H, W)
+     */
+    public Tensor reverse(Tensor z, Tensor y, Guidance guidance, JacobiStrategy strategy, KvCache cache,
+            SamplingStats stats, List<Tensor> trace) {
+        List<FlowBlock> blocks = model.blocks();
+        if (strategy != null) {
+            strategy.requireBlocks(blocks.size());
+        }
+        try (GradMode g = GradMode.off()) {
+            if (trace != null) {
+                trace.add(model.unpatchify(z));
+            }
+            Tensor x = z.mul(model.priorVariance().sqrt());
+            int tokens = (int) z.size(1);
+            for (int i = blocks.size() - 1; i >= 0; i--) {
+                if (strategy == null) {
+                    x = blocks.get(i).reverse(x, y, guidance, cache);
+                    stats.add(i, tokens - 1, tokens - 1);
+                } else {
+                    x = JacobiSolver.invert(blocks.get(i), i, x, y, guidance, strategy.block(i), cache, stats);
+                }
+                if (trace != null) {
+                    trace.add(model.unpatchify(x));
+                }
+            }
+            return model.unpatchify(x);
+        }
+    }
+
+    /** Gaussian noise from a seed, times {@code temperature}. */
+    static float[] noise(long seed, long n, double temperature) {
+        if (n > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("too many samples for one call: " + n + " noise values");
+        }
+        Random r = new Random(seed);
+        float[] out = new float[(int) n];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = (float) (r.nextGaussian() * temperature);
+        }
+        return out;
+    }
+}
