@@ -6,7 +6,7 @@ import picocli.CommandLine.Command;
 /** {@code tarflow bench train|sample|bpd}: throughput and memory benchmarks (see BENCHMARKS.md). */
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = "Benchmarks: images/s, median ms per step after warm-up, peak RSS.",
-        subcommands = {})
+        subcommands = {BenchTrainCommand.class, BenchParityCommand.class})
 final class BenchCommand implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;

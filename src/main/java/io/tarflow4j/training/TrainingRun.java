@@ -111,6 +111,10 @@ public final class TrainingRun {
             return requested;
         }
         Path file = requested.resume().resolve(TrainingCheckpoint.FILE);
+        if (!Files.isRegularFile(file)) {
+            throw new IllegalArgumentException("--resume " + requested.resume() + ": no " + TrainingCheckpoint.FILE
+                    + " there (expected the folder of an earlier 'tarflow train' run)");
+        }
         Map<String, String> m;
         try (SafetensorsFile f = Safetensors.read(file)) {
             m = f.metadata();
