@@ -6,9 +6,13 @@ import java.nio.file.Path;
 
 /**
  * The human-readable progress of training on a stream (stderr): refreshed in place with a
- * carriage return on a terminal (at most a few times a second), as plain lines otherwise.
+ * carriage return on a terminal (at most a few times a second), otherwise as plain lines at
+ * metrics steps, at most one every {@value #PLAIN_INTERVAL_SECONDS} seconds (logs stay short).
  */
 public final class ProgressLine {
+    /** Minimum seconds between plain progress lines. */
+    public static final int PLAIN_INTERVAL_SECONDS = 10;
+
     private final PrintStream out;
     private final boolean inPlace;
     private long lastPrintNanos;
@@ -45,7 +49,11 @@ public final class ProgressLine {
                 lastLength = text.length();
             }
         } else if (logged) {
-            out.println(text);
+            long now = System.nanoTime();
+            if (lastPrintNanos == 0 || now - lastPrintNanos >= PLAIN_INTERVAL_SECONDS * 1_000_000_000L) {
+                out.println(text);
+                lastPrintNanos = now;
+            }
         }
     }
 

@@ -40,11 +40,9 @@ import org.bytedeco.pytorch.global.torch.ScalarType;
  * {@value #FIGURE} and {@value #BPD} at the end.
  *
  * <p>With a time budget ({@code minutes}) the total number of steps, which the cosine schedule
- * needs, is estimated after every step from the mean step time measured so far (from the fourth
- * step of this process on) and the remaining budget, and fixed once warm-up is over (at step
- * {@code max(warmup, 20)}); since warm-up's learning rates do not depend on the total, the
- * schedule is then exactly the reference's for that total. Time spent on periodic samples and
- * checkpoints after that point is not budgeted, so a run ends a little after its budget.
+ * needs, follows the measured speed (see {@link StepBudget}); the checkpoint records the total
+ * at the time it was written, and a resumed time-budgeted run continues with that total fixed.
+ * Exact resumption (identical losses) holds for runs with a step count.
  */
 public final class TrainingRun {
     /** The final sample figure's file name. */
@@ -93,7 +91,7 @@ public final class TrainingRun {
      * @param lastLoss the loss of the last step
      * @param testBpd the final test bits/dim, NaN without test data
      * @param elapsedSeconds training time, over all resumed parts
-     * @param imagesPerSecond training throughput of this process (steps after the first three)
+     * @param imagesPerSecond training throughput of this process (wall time, all its steps)
      * @param checkpoint the checkpoint file
      * @param figure the sample figure
      */
@@ -209,16 +207,12 @@ public final class TrainingRun {
 
     private Summary loop(Trainer trainer, long startStep, double elapsedBefore) throws IOException {
         TrainingOptions o = options;
-        boolean fixed = !o.timeBudgeted();
-        long total = o.steps();
-        long provisional = Math.max(o.warmupSteps(), 20) * 100;
-        long freezeAt = Math.max(o.warmupSteps(), 20);
-        double budget = o.minutes() * 60;
+        StepBudget budget = o.timeBudgeted() ? new StepBudget(o.minutes(), o.warmupSteps(), startStep) : null;
         long step = startStep;
         long t0 = System.nanoTime();
-        long timedFromNanos = 0;
         long windowStart = t0;
         long windowStep = step;
+        boolean reported = false;
         double lastLoss = Double.NaN;
         double ips = Double.NaN;
         List<ObjectNode> evaluations = new ArrayList<>();
@@ -227,10 +221,10 @@ public final class TrainingRun {
                 BatchLoader loader = BatchLoader.builder(train).batchSize(o.batch()).seed(o.seed()).flip(o.flip())
                         .startStep(startStep).build()) {
             long stopAfter = o.stopAfter() > 0 ? o.stopAfter() : Long.MAX_VALUE;
-            while ((!fixed || step < total) && step < stopAfter) {
+            while (step < (budget == null ? o.steps() : budget.total()) && step < stopAfter) {
                 long k = step + 1;
                 LearningRateSchedule schedule = new LearningRateSchedule(o.lr(), o.warmupSteps(),
-                        fixed ? total : Math.max(provisional, k));
+                        budget == null ? o.steps() : budget.total());
                 Batch batch = loader.next();
                 Trainer.StepResult r;
                 try {
@@ -247,21 +241,15 @@ public final class TrainingRun {
                 step = k;
                 long now = System.nanoTime();
                 double elapsed = elapsedBefore + (now - t0) / 1e9;
-                if (!fixed) {
-                    if (step == startStep + 3) {
-                        timedFromNanos = now;
-                    } else if (step > startStep + 3) {
-                        double perStep = (now - timedFromNanos) / 1e9 / (step - startStep - 3);
-                        long more = (long) Math.max(0, Math.floor((budget - elapsed) / perStep));
-                        provisional = step + more;
-                        if (step >= freezeAt || more == 0) {
-                            total = Math.max(provisional, step);
-                            fixed = true;
-                            progress.message(String.format("time budget: %.1f ms/step measured, total fixed at %d steps",
-                                    perStep * 1000, total));
-                        }
+                if (budget != null) {
+                    budget.record(step, now, elapsed);
+                    if (!reported && step >= Math.max(o.warmupSteps(), 20)) {
+                        reported = true;
+                        progress.message(String.format("time budget: %.1f ms/step measured after warm-up, about %d steps"
+                                + " fit (the total follows the measured speed)", budget.stepSeconds() * 1000, budget.total()));
                     }
                 }
+                long total = budget == null ? o.steps() : budget.total();
                 if (r.skipped()) {
                     ObjectNode rec = MetricsLog.record("skip");
                     rec.put("step", step);
@@ -273,8 +261,8 @@ public final class TrainingRun {
                 } else {
                     lastLoss = r.loss();
                 }
-                long shownTotal = fixed ? total : Math.max(provisional, step);
-                boolean logged = step % o.logEvery() == 0 || (fixed && step == total);
+                long shownTotal = total;
+                boolean logged = step % o.logEvery() == 0 || step == total;
                 double windowSeconds = (now - windowStart) / 1e9;
                 double windowIps = (step - windowStep) * (double) o.batch() / Math.max(windowSeconds, 1e-9);
                 if (logged) {
@@ -295,7 +283,7 @@ public final class TrainingRun {
                 progress.step(String.format("step %d/%d  loss %.4f  bpd~%.3f  lr %.2e  %.0f img/s  elapsed %s  ETA %s",
                         step, shownTotal, r.loss(), bpdEstimate(r.loss()), r.lr(), Double.isNaN(ips) ? windowIps : ips,
                         ProgressLine.duration(elapsed), ProgressLine.duration(eta)), logged);
-                boolean last = fixed && step == total;
+                boolean last = step == total;
                 if (!last && step % o.checkpointEvery() == 0) {
                     TrainingCheckpoint.save(dir, trainer, metadata(step, shownTotal, elapsed));
                 }
@@ -310,12 +298,10 @@ public final class TrainingRun {
                 }
             }
             double elapsed = elapsedBefore + (System.nanoTime() - t0) / 1e9;
-            double ipsAll = timedFromNanos > 0 && step > startStep + 3
-                    ? (step - startStep - 3) * (double) o.batch() / ((System.nanoTime() - timedFromNanos) / 1e9)
-                    : (step - startStep) * (double) o.batch() / ((System.nanoTime() - t0) / 1e9);
+            double ipsAll = (step - startStep) * (double) o.batch() / ((System.nanoTime() - t0) / 1e9);
             progress.finish();
             Path ckpt = dir.resolve(TrainingCheckpoint.FILE);
-            long recordedTotal = fixed ? total : Math.max(provisional, step);
+            long recordedTotal = budget == null ? o.steps() : Math.max(step, budget.total());
             TrainingCheckpoint.save(dir, trainer, metadata(step, recordedTotal, elapsed));
             if (step < recordedTotal) {
                 progress.message("stopped after step " + step + " of " + recordedTotal + " (--stop-after); checkpoint "
@@ -343,7 +329,7 @@ public final class TrainingRun {
                 progress.message(String.format("test bits/dim: %.4f (exact likelihood of uniformly dequantised %s; %s)",
                         testBpd, o.testData() == null ? "test images" : o.testData(), dir.resolve(BPD)));
             }
-            return new Summary(dir, step, total, lastLoss, testBpd, elapsed, ipsAll, ckpt, figure);
+            return new Summary(dir, step, recordedTotal, lastLoss, testBpd, elapsed, ipsAll, ckpt, figure);
         }
     }
 
