@@ -34,6 +34,9 @@ final class BenchParityCommand implements Callable<Integer> {
     /** The reference's test bits/dim after steps 312, 624 and 936. */
     static final Map<Long, Double> REFERENCE = Map.of(312L, 6.400, 624L, 4.874, 936L, 4.288);
 
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
     @Option(names = "--out", paramLabel = "DIR", description = "run folder (default runs/parity or a fresh dated folder)")
     Path out;
 
@@ -58,7 +61,7 @@ final class BenchParityCommand implements Callable<Integer> {
         try {
             o = b.build();
         } catch (IllegalArgumentException e) {
-            throw new CommandLine.ParameterException(new CommandLine(this), e.getMessage());
+            throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
         }
         ImageDataset train = TrainingRun.openData(o.data(), o);
         ImageDataset test = TrainingRun.openData(o.testData(), o);

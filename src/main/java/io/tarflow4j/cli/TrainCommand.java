@@ -155,7 +155,11 @@ final class TrainCommand implements Callable<Integer> {
         TrainingRun.Summary s = new TrainingRun(o, train, test, dir, System.err, ProgressLine.stderrIsTerminal()).run();
         System.out.println("run folder:  " + s.dir());
         System.out.println("checkpoint:  " + s.checkpoint());
-        System.out.println("samples:     " + s.figure());
+        if (s.figure() != null) {
+            System.out.println("samples:     " + s.figure());
+        } else {
+            System.out.println("stopped after step " + s.step() + " of " + s.totalSteps() + "; continue with: tarflow train --resume " + s.dir());
+        }
         System.out.println("metrics:     " + s.dir().resolve("metrics.jsonl"));
         if (!Double.isNaN(s.testBpd())) {
             System.out.printf("test bits/dim: %.4f (%s)%n", s.testBpd(), s.dir().resolve(TrainingRun.BPD));

@@ -178,6 +178,8 @@ public record TrainingOptions(
             }
         }
 
+        /** The preset name recorded in checkpoints (the settings stay as they are). */
+        public Builder preset(String v) { preset = v; return this; }
         /** Training data spec. */
         public Builder data(String v) { data = v; return this; }
         /** Test data spec for the final bits/dim (null: none; default: the bundled test split when training on the bundled data). */

@@ -122,9 +122,8 @@ public final class TrainingRun {
         }
         try {
             TarFlowConfig c = ReferenceKeys.toConfig(m);
-            Preset base = Preset.named(m.getOrDefault("preset", Preset.FMNIST_SMALL.name()));
             long total = requested.steps() > 0 ? requested.steps() : Long.parseLong(m.get("total_steps"));
-            return TrainingOptions.builder(base)
+            return TrainingOptions.builder(Preset.FMNIST_SMALL).preset(m.getOrDefault("preset", "custom"))
                     .data(m.get("dataset")).testData(emptyToNull(m.get("test_dataset")))
                     .imageSize(c.imageSize()).channels(c.inChannels()).patchSize(c.patchSize()).width(c.width())
                     .blocks(c.numBlocks()).layersPerBlock(c.layersPerBlock().get(0)).headDim(c.headDim())
@@ -139,7 +138,7 @@ public final class TrainingRun {
                     .emaDecay(Double.parseDouble(m.get("ema_decay")))
                     .flip(Boolean.parseBoolean(m.get("flip")))
                     .sampleEvery(requested.sampleEvery()).checkpointEvery(requested.checkpointEvery())
-                    .evalAt(requested.evalAt()).evalBatch(requested.evalBatch()).logEvery(requested.logEvery())
+                    .evalAt(requested.evalAt().isEmpty() ? parseSteps(m.getOrDefault("eval_at", "")) : requested.evalAt()).evalBatch(requested.evalBatch()).logEvery(requested.logEvery())
                     .threads(requested.threads()).device(requested.device())
                     .skipNonFinite(requested.skipNonFinite()).stopAfter(requested.stopAfter())
                     .build();
@@ -397,6 +396,7 @@ public final class TrainingRun {
         m.put("test_dataset", o.testData() == null ? "" : o.testData());
         m.put("elapsed_s", Double.toString(round(elapsed)));
         m.put("threads", Integer.toString(o.threads()));
+        m.put("eval_at", String.join(",", o.evalAt().stream().map(String::valueOf).toList()));
         return m;
     }
 
@@ -406,6 +406,16 @@ public final class TrainingRun {
 
     private static double round(double v) {
         return Math.round(v * 1000) / 1000.0;
+    }
+
+    private static List<Long> parseSteps(String csv) {
+        List<Long> steps = new ArrayList<>();
+        for (String part : csv.split(",")) {
+            if (!part.isBlank()) {
+                steps.add(Long.parseLong(part.strip()));
+            }
+        }
+        return steps;
     }
 
     private static String emptyToNull(String s) {

@@ -65,7 +65,6 @@ class TrainingRunTest {
         try (SafetensorsFile f1 = Safetensors.read(whole.resolve(TrainingCheckpoint.FILE));
                 SafetensorsFile f2 = Safetensors.read(parts.resolve(TrainingCheckpoint.FILE))) {
             assertEquals("12", f2.metadata().get("step"));
-            assertEquals(f1.tensor("optimizer.state").numel(), f2.tensor("optimizer.state").numel());
             for (String name : f1.tensors().keySet()) {
                 if (name.startsWith("model.")) {
                     assertEquals(f1.tensor(name), f2.tensor(name), name);
@@ -73,6 +72,21 @@ class TrainingRunTest {
             }
         }
         assertTrue(Files.exists(parts.resolve(TrainingCheckpoint.PREVIOUS)));
+    }
+
+    @Test
+    void resumeKeepsTheRecordedRecipeAndEvaluationSteps() throws Exception {
+        Path dir = tmp.resolve("recipe");
+        TinyRuns.run(TinyRuns.options(8, dir).evalAt(java.util.List.of(6L)).noise(NoiseSpec.uniform()).stopAfter(3)
+                .build(), TRAIN, TEST);
+        TrainingOptions resumed = TrainingRun.resolve(TinyRuns.options(0, null).minutes(1).resume(dir).build());
+        assertEquals(8, resumed.steps());
+        assertEquals(java.util.List.of(6L), resumed.evalAt());
+        assertEquals(NoiseSpec.uniform(), resumed.noise());
+        assertEquals(3e-3, resumed.lr());
+        assertEquals(11, resumed.seed());
+        assertEquals(16, resumed.batch());
+        assertEquals(16, resumed.width());
     }
 
     @Test
