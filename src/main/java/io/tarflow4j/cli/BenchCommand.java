@@ -6,8 +6,8 @@ import picocli.CommandLine.Command;
 /** {@code tarflow bench train|sample|bpd}: throughput and memory benchmarks (see BENCHMARKS.md). */
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = "Benchmarks: images/s, median ms per step after warm-up, peak RSS.",
-        subcommands = {BenchMatmulCommand.class, BenchSampleCommand.class, BenchBpdCommand.class,
-            BenchDistributedCommand.class})
+        subcommands = {BenchTrainCommand.class, BenchParityCommand.class, BenchSampleCommand.class,
+            BenchBpdCommand.class, BenchMatmulCommand.class, BenchDistributedCommand.class})
 final class BenchCommand implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;

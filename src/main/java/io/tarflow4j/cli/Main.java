@@ -10,6 +10,7 @@ import picocli.CommandLine.Command;
 @Command(name = "tarflow", mixinStandardHelpOptions = true, versionProvider = Version.class,
         description = "TarFlow normalizing flows on libtorch: train, sample, score and evaluate image models.",
         subcommands = {
+            TrainCommand.class,
             VerifyReferenceCommand.class,
             SampleCommand.class,
             CalibrateCommand.class,

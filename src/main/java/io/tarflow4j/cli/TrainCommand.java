@@ -1,0 +1,266 @@
+package io.tarflow4j.cli;
+
+import io.tarflow4j.data.ImageDataset;
+import io.tarflow4j.training.NoiseSpec;
+import io.tarflow4j.training.Preset;
+import io.tarflow4j.training.ProgressLine;
+import io.tarflow4j.training.RunFolder;
+import io.tarflow4j.training.TrainingOptions;
+import io.tarflow4j.training.TrainingRun;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code tarflow train}: trains a TarFlow on images. Without arguments it is the main job: a
+ * class-conditional {@code fmnist-small} model on the bundled Fashion-MNIST for 10 minutes,
+ * written to {@code runs/fmnist-small} (or a fresh dated folder).
+ */
+@Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Trains a TarFlow model; writes checkpoint.safetensors, metrics.jsonl, samples.png,",
+            "samples/step-N.png and bpd.json (test bits/dim) to the run folder.",
+            "Without arguments: the fmnist-small preset on the bundled Fashion-MNIST for 10 minutes.",
+            "Resume with --resume DIR [--steps TOTAL]: architecture, data and recipe come from the checkpoint."})
+final class TrainCommand implements Callable<Integer> {
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Option(names = "--preset", paramLabel = "NAME", defaultValue = "fmnist-small",
+            description = "fmnist-small (default), mnist-toy, imagenet64, imagenet128 or afhq256")
+    String preset;
+
+    @Option(names = "--data", paramLabel = "SPEC", description = "fashion-mnist, an IDX images file or an image folder (default: the preset's)")
+    String data;
+
+    @Option(names = "--test-data", paramLabel = "SPEC", description = "data for the final bits/dim, or 'none' (default: fashion-mnist-test when training on fashion-mnist)")
+    String testData;
+
+    @Option(names = "--steps", paramLabel = "N", description = "total optimizer steps (also when resuming: the new total)")
+    Long steps;
+
+    @Option(names = "--minutes", paramLabel = "M", description = "time budget; the cosine schedule spans the steps that fit (fmnist-small: 10)")
+    Double minutes;
+
+    @Option(names = "--out", paramLabel = "DIR", description = "run folder (must be new or empty; default runs/PRESET or a fresh dated folder)")
+    Path out;
+
+    @Option(names = "--resume", paramLabel = "DIR", description = "continue the run in DIR exactly from its checkpoint")
+    Path resume;
+
+    @Option(names = "--seed", paramLabel = "S", description = "seed (default 0)")
+    Long seed;
+
+    @Option(names = "--batch", paramLabel = "B", description = "images per step")
+    Integer batch;
+
+    @Option(names = "--lr", paramLabel = "LR", description = "peak learning rate")
+    Double lr;
+
+    @Option(names = "--warmup", paramLabel = "W", description = "linear warm-up steps from 1e-6")
+    Long warmup;
+
+    @Option(names = "--noise", paramLabel = "NOISE", description = "gaussian:SIGMA or uniform")
+    String noise;
+
+    @Option(names = "--drop-label", paramLabel = "P", description = "probability of dropping a label (conditional)")
+    Double dropLabel;
+
+    @Option(names = "--unconditional", description = "train without class labels")
+    boolean unconditional;
+
+    @Option(names = "--conditional", description = "train class-conditionally (labels required)")
+    boolean conditional;
+
+    @Option(names = "--image-size", paramLabel = "PX", description = "bring images to this square size")
+    Integer imageSize;
+
+    @Option(names = "--channels", paramLabel = "C", description = "bring images to 1 or 3 channels")
+    Integer channels;
+
+    @Option(names = "--patch", paramLabel = "P", description = "patch size")
+    Integer patch;
+
+    @Option(names = "--width", paramLabel = "W", description = "Transformer width")
+    Integer width;
+
+    @Option(names = "--blocks", paramLabel = "N", description = "flow blocks")
+    Integer blocks;
+
+    @Option(names = "--layers", paramLabel = "N", description = "Transformer layers per block")
+    Integer layers;
+
+    @Option(names = "--head-dim", paramLabel = "D", description = "attention head size (default 64)")
+    Integer headDim;
+
+    @Option(names = "--vp", description = "volume-preserving blocks (shift only, learned prior variance)")
+    boolean vp;
+
+    @Option(names = "--weight-decay", paramLabel = "WD", description = "AdamW weight decay (default 1e-4)")
+    Double weightDecay;
+
+    @Option(names = "--beta1", paramLabel = "B1", description = "AdamW beta1 (default 0.9)")
+    Double beta1;
+
+    @Option(names = "--beta2", paramLabel = "B2", description = "AdamW beta2 (default 0.95)")
+    Double beta2;
+
+    @Option(names = "--grad-clip", paramLabel = "NORM", description = "clip the gradient norm (default off)")
+    Double gradClip;
+
+    @Option(names = "--ema", paramLabel = "DECAY", description = "keep an EMA of the weights with this decay, used for samples and bits/dim (default off)")
+    Double ema;
+
+    @Option(names = "--flip", description = "random horizontal flips")
+    boolean flip;
+
+    @Option(names = "--sample-every", paramLabel = "N", description = "sample grid every N steps (0: only at the end)")
+    Long sampleEvery;
+
+    @Option(names = "--checkpoint-every", paramLabel = "N", description = "checkpoint every N steps (default 500)")
+    Long checkpointEvery;
+
+    @Option(names = "--eval-at", paramLabel = "STEPS", split = ",", description = "also measure the test bits/dim after these steps")
+    List<Long> evalAt;
+
+    @Option(names = "--eval-batch", paramLabel = "B", description = "evaluation batch (default 250)")
+    Integer evalBatch;
+
+    @Option(names = "--log-every", paramLabel = "N", description = "metrics line every N steps (default 10)")
+    Integer logEvery;
+
+    @Option(names = "--threads", paramLabel = "T", description = "libtorch threads (default: the preset's; fmnist-small 1, others all cores)")
+    Integer threads;
+
+    @Option(names = "--device", paramLabel = "DEV", description = "cpu (default) or cuda[:N]")
+    String device;
+
+    @Option(names = "--stop-after", paramLabel = "N", description = "stop after step N with a checkpoint, as if interrupted; continue later with --resume")
+    Long stopAfter;
+
+    @Option(names = "--skip-nonfinite", description = "skip steps with a NaN/Inf loss or gradient instead of stopping")
+    boolean skipNonFinite;
+
+    @Override
+    public Integer call() throws IOException {
+        TrainingOptions requested = options();
+        TrainingOptions o = TrainingRun.resolve(requested);
+        ImageDataset train = open("--data", o.data(), o);
+        ImageDataset test = o.testData() == null ? null : open("--test-data", o.testData(), o);
+        Path dir = RunFolder.choose(o, Path.of("runs"));
+        TrainingRun.Summary s = new TrainingRun(o, train, test, dir, System.err, ProgressLine.stderrIsTerminal()).run();
+        System.out.println("run folder:  " + s.dir());
+        System.out.println("checkpoint:  " + s.checkpoint());
+        if (s.figure() != null) {
+            System.out.println("samples:     " + s.figure());
+        } else {
+            System.out.println("stopped after step " + s.step() + " of " + s.totalSteps() + "; continue with: tarflow train --resume " + s.dir());
+        }
+        System.out.println("metrics:     " + s.dir().resolve("metrics.jsonl"));
+        if (!Double.isNaN(s.testBpd())) {
+            System.out.printf("test bits/dim: %.4f (%s)%n", s.testBpd(), s.dir().resolve(TrainingRun.BPD));
+        }
+        return 0;
+    }
+
+    private ImageDataset open(String flag, String specText, TrainingOptions o) throws IOException {
+        try {
+            return TrainingRun.openData(specText, o);
+        } catch (IOException e) {
+            throw new IOException(flag + " " + specText + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** The options the flags ask for, validated with messages naming the flags. */
+    TrainingOptions options() {
+        CommandLine cl = spec.commandLine();
+        if (steps != null && minutes != null) {
+            throw new CommandLine.ParameterException(cl, "give --steps or --minutes, not both");
+        }
+        if (steps != null && steps < 1) {
+            throw new CommandLine.ParameterException(cl, "--steps must be >= 1, got " + steps);
+        }
+        if (minutes != null && !(minutes > 0)) {
+            throw new CommandLine.ParameterException(cl, "--minutes must be > 0, got " + minutes);
+        }
+        if (conditional && unconditional) {
+            throw new CommandLine.ParameterException(cl, "give --conditional or --unconditional, not both");
+        }
+        if (resume != null) {
+            List<String> fixed = new ArrayList<>();
+            for (var opt : spec.options()) {
+                String name = opt.longestName();
+                boolean recipe = List.of("--preset", "--data", "--test-data", "--minutes", "--out", "--seed", "--batch",
+                        "--lr", "--warmup", "--noise", "--drop-label", "--unconditional", "--conditional",
+                        "--image-size", "--channels", "--patch", "--width", "--blocks", "--layers", "--head-dim",
+                        "--vp", "--weight-decay", "--beta1", "--beta2", "--grad-clip", "--ema", "--flip").contains(name);
+                if (recipe && cl.getParseResult().hasMatchedOption(name)) {
+                    fixed.add(name);
+                }
+            }
+            if (!fixed.isEmpty()) {
+                throw new CommandLine.ParameterException(cl, String.join(", ", fixed) + " cannot be given with --resume:"
+                        + " the run continues with the settings recorded in its checkpoint (only --steps, --threads,"
+                        + " --device and the output intervals may change)");
+            }
+        }
+        Preset p;
+        NoiseSpec noiseSpec;
+        try {
+            p = Preset.named(preset);
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(cl, "--preset: " + e.getMessage());
+        }
+        try {
+            noiseSpec = noise == null ? null : NoiseSpec.parse(noise);
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(cl, "--noise: " + e.getMessage());
+        }
+        TrainingOptions.Builder b = TrainingOptions.builder(p);
+        if (data != null) b.data(data);
+        if (testData != null) b.testData(testData.equalsIgnoreCase("none") ? null : testData);
+        if (steps != null) b.steps(steps);
+        if (minutes != null) b.minutes(minutes);
+        if (resume != null && steps == null) b.steps(0).minutes(1); // total comes from the checkpoint
+        b.out(out).resume(resume);
+        if (seed != null) b.seed(seed);
+        if (batch != null) b.batch(batch);
+        if (lr != null) b.lr(lr);
+        if (warmup != null) b.warmupSteps(warmup);
+        if (noiseSpec != null) b.noise(noiseSpec);
+        if (dropLabel != null) b.dropLabel(dropLabel);
+        if (unconditional) b.conditional(false);
+        if (conditional) b.conditional(true);
+        if (imageSize != null) b.imageSize(imageSize);
+        if (channels != null) b.channels(channels);
+        if (patch != null) b.patchSize(patch);
+        if (width != null) b.width(width);
+        if (blocks != null) b.blocks(blocks);
+        if (layers != null) b.layersPerBlock(layers);
+        if (headDim != null) b.headDim(headDim);
+        if (vp) b.nvp(false);
+        if (weightDecay != null) b.weightDecay(weightDecay);
+        if (beta1 != null || beta2 != null) b.betas(beta1 == null ? 0.9 : beta1, beta2 == null ? 0.95 : beta2);
+        if (gradClip != null) b.gradClip(gradClip);
+        if (ema != null) b.emaDecay(ema);
+        if (flip) b.flip(true);
+        if (sampleEvery != null) b.sampleEvery(sampleEvery);
+        if (checkpointEvery != null) b.checkpointEvery(checkpointEvery);
+        if (evalAt != null) b.evalAt(evalAt);
+        if (evalBatch != null) b.evalBatch(evalBatch);
+        if (logEvery != null) b.logEvery(logEvery);
+        if (threads != null) b.threads(threads);
+        if (device != null) b.device(device);
+        b.skipNonFinite(skipNonFinite);
+        if (stopAfter != null) b.stopAfter(stopAfter);
+        try {
+            return b.build();
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(cl, e.getMessage());
+        }
+    }
+}

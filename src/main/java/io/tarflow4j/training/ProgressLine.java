@@ -1,0 +1,88 @@
+package io.tarflow4j.training;
+
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * The human-readable progress of training on a stream (stderr): refreshed in place with a
+ * carriage return on a terminal (at most a few times a second), otherwise as plain lines at
+ * metrics steps, at most one every {@value #PLAIN_INTERVAL_SECONDS} seconds (logs stay short).
+ */
+public final class ProgressLine {
+    /** Minimum seconds between plain progress lines. */
+    public static final int PLAIN_INTERVAL_SECONDS = 10;
+
+    private final PrintStream out;
+    private final boolean inPlace;
+    private long lastPrintNanos;
+    private int lastLength;
+
+    /** Progress on {@code out}, in place when {@code inPlace}. */
+    public ProgressLine(PrintStream out, boolean inPlace) {
+        this.out = out;
+        this.inPlace = inPlace;
+    }
+
+    /** Whether this process's stderr is a terminal (Linux: fd 2 is a tty device). */
+    public static boolean stderrIsTerminal() {
+        try {
+            String target = Files.readSymbolicLink(Path.of("/proc/self/fd/2")).toString();
+            return target.startsWith("/dev/pts/") || target.startsWith("/dev/tty");
+        } catch (Exception e) {
+            return false;
+        }
+    }
+
+    /**
+     * Reports a step; {@code logged} says whether it is a metrics step (printed as a plain line
+     * when not in place).
+     */
+    public void step(String text, boolean logged) {
+        if (inPlace) {
+            long now = System.nanoTime();
+            if (logged || now - lastPrintNanos > 250_000_000L) {
+                String pad = text.length() < lastLength ? " ".repeat(lastLength - text.length()) : "";
+                out.print("\r" + text + pad);
+                out.flush();
+                lastPrintNanos = now;
+                lastLength = text.length();
+            }
+        } else if (logged) {
+            long now = System.nanoTime();
+            if (lastPrintNanos == 0 || now - lastPrintNanos >= PLAIN_INTERVAL_SECONDS * 1_000_000_000L) {
+                out.println(text);
+                lastPrintNanos = now;
+            }
+        }
+    }
+
+    /** Prints a message on its own line (ending an in-place line first). */
+    public void message(String text) {
+        if (inPlace && lastLength > 0) {
+            out.println();
+            lastLength = 0;
+        }
+        out.println(text);
+    }
+
+    /** Ends an in-place line. */
+    public void finish() {
+        if (inPlace && lastLength > 0) {
+            out.println();
+            lastLength = 0;
+        }
+    }
+
+    /** Seconds as {@code 1h02m03s}, {@code 4m05s} or {@code 6s}. */
+    public static String duration(double seconds) {
+        if (!Double.isFinite(seconds) || seconds < 0) {
+            return "?";
+        }
+        long s = Math.round(seconds);
+        if (s >= 3600) {
+            return String.format("%dh%02dm%02ds", s / 3600, s / 60 % 60, s % 60);
+        }
+        return s >= 60 ? String.format("%dm%02ds", s / 60, s % 60) : s + "s";
+    }
+}

@@ -1,0 +1,181 @@
+package io.tarflow4j.training;
+
+import static io.tarflow4j.tensor.Ops.s;
+
+import io.tarflow4j.data.Batch;
+import io.tarflow4j.model.TarFlow;
+import io.tarflow4j.tensor.AdamW;
+import io.tarflow4j.tensor.GradMode;
+import io.tarflow4j.tensor.NativeScope;
+import io.tarflow4j.tensor.Tensors;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.function.BiFunction;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+
+/**
+ * One model's optimisation: AdamW with the scheduled learning rate, optional gradient clipping,
+ * the prior update of volume-preserving models and the optional weight average. Each
+ * {@link #step} runs inside its own {@link NativeScope}.
+ */
+public final class Trainer implements AutoCloseable {
+    private final TarFlow model;
+    private final TrainingOptions options;
+    private final AdamW optimizer;
+    private final WeightAverage ema;
+    private final List<Tensor> parameters;
+    /** Test hook: replaces the clean batch (B, C, H, W) of a step before noise is added. */
+    BiFunction<Long, Tensor, Tensor> inputHook;
+
+    /**
+     * A trainer for {@code model} with the optimizer settings of {@code options}.
+     */
+    public Trainer(TarFlow model, TrainingOptions options) {
+        this.model = model;
+        this.options = options;
+        this.parameters = new ArrayList<>(model.parameters().values());
+        this.optimizer = new AdamW(parameters, options.lr(), options.beta1(), options.beta2(), 1e-8,
+                options.weightDecay());
+        this.ema = options.emaDecay() > 0 ? new WeightAverage(model, options.emaDecay()) : null;
+    }
+
+    /**
+     * What one step did.
+     *
+     * @param step the optimizer step (1-based)
+     * @param loss the training loss before the update
+     * @param gradNorm the gradient's global L2 norm before clipping
+     * @param lr the learning rate used
+     * @param skipped true when the step was skipped for a non-finite loss or gradient
+     */
+    public record StepResult(long step, double loss, double gradNorm, double lr, boolean skipped) {}
+
+    /**
+     * Trains on one batch: noise and label dropout from {@code (seed, step)}, forward, loss,
+     * backward, optional clipping, AdamW with {@code schedule.lr(step)}, prior and EMA updates.
+     *
+     * @throws NonFiniteLossException when the loss or gradient is NaN or infinite and the options
+     *     do not skip such steps; nothing was updated
+     */
+    public StepResult step(long step, Batch batch, LearningRateSchedule schedule) {
+        var c = model.config();
+        try (NativeScope scope = NativeScope.open()) {
+            long seed = Augmentation.stepSeed(options.seed(), step);
+            Tensor clean = Tensors.fromFloats(batch.images(), batch.n(), c.inChannels(), c.imageSize(), c.imageSize());
+            if (inputHook != null) {
+                clean = inputHook.apply(step, clean);
+            }
+            Tensor x = model.place(Augmentation.noisy(clean, options.noise(), seed));
+            Tensor y = null;
+            if (c.conditional()) {
+                int[] labels = Augmentation.dropLabels(batch.labels(), options.dropLabel(), new SplittableRandom(seed));
+                y = Tensors.labels(labels).to(model.device(), ScalarType.Long);
+            }
+            optimizer.zeroGrad();
+            TarFlow.ForwardResult r = model.forward(x, y);
+            Tensor loss = TarFlow.loss(r);
+            double lossValue = Tensors.item(loss);
+            double lr = schedule.lr(step);
+            if (!Double.isFinite(lossValue)) {
+                return nonFinite(step, "loss is " + lossValue, lossValue, Double.NaN, lr);
+            }
+            loss.backward();
+            double gradNorm = gradientNorm();
+            if (!Double.isFinite(gradNorm)) {
+                return nonFinite(step, "gradient norm is " + gradNorm, lossValue, gradNorm, lr);
+            }
+            if (options.gradClip() > 0 && gradNorm > options.gradClip()) {
+                double factor = options.gradClip() / (gradNorm + 1e-6);
+                try (GradMode g = GradMode.off()) {
+                    for (Tensor p : parameters) {
+                        Tensor grad = p.grad();
+                        if (grad.defined()) {
+                            grad.mul_(s(factor));
+                        }
+                    }
+                }
+            }
+            optimizer.setLearningRate(lr);
+            optimizer.step();
+            if (!c.nvp()) {
+                model.updatePrior(r.z());
+            }
+            if (ema != null) {
+                ema.update();
+            }
+            return new StepResult(step, lossValue, gradNorm, lr, false);
+        }
+    }
+
+    private StepResult nonFinite(long step, String what, double loss, double gradNorm, double lr) {
+        optimizer.zeroGrad();
+        if (options.skipNonFinite()) {
+            return new StepResult(step, loss, gradNorm, lr, true);
+        }
+        throw new NonFiniteLossException(step, "step " + step + ": " + what
+                + "; training stopped before the update (lower --lr, enable --grad-clip, or pass"
+                + " --skip-nonfinite to skip such steps)");
+    }
+
+    private double gradientNorm() {
+        double sum = 0;
+        try (GradMode g = GradMode.off()) {
+            Tensor total = null;
+            for (Tensor p : parameters) {
+                Tensor grad = p.grad();
+                if (grad.defined()) {
+                    Tensor sq = grad.pow(s(2)).sum();
+                    total = total == null ? sq : total.add(sq);
+                }
+            }
+            if (total != null) {
+                sum = Tensors.item(total.to(ScalarType.Double));
+            }
+        }
+        return Math.sqrt(sum);
+    }
+
+    /** Whether every parameter, buffer and EMA weight is finite (checked before a checkpoint is written). */
+    public boolean finite() {
+        try (NativeScope scope = NativeScope.open(); GradMode g = GradMode.off()) {
+            List<Tensor> all = new ArrayList<>(model.state().values());
+            if (ema != null) {
+                all.addAll(ema.parameters().values());
+            }
+            for (Tensor t : all) {
+                if (t.is_floating_point() && Tensors.item(t.isfinite().all()) == 0) {
+                    return false;
+                }
+            }
+            return true;
+        }
+    }
+
+    /** The model being trained. */
+    public TarFlow model() {
+        return model;
+    }
+
+    /** The optimizer. */
+    public AdamW optimizer() {
+        return optimizer;
+    }
+
+    /** The weight average, or null when training keeps none. */
+    public WeightAverage ema() {
+        return ema;
+    }
+
+    /** The model to sample and evaluate with: the EMA weights when kept, else the trained model. */
+    public TarFlow evaluationModel() {
+        return ema == null ? model : ema.toModel();
+    }
+
+    /** Frees the optimizer. */
+    @Override
+    public void close() {
+        optimizer.close();
+    }
+}
