@@ -50,6 +50,11 @@ final class ServeCommand implements Callable<Integer> {
             description = "training noise std for denoising (default: the checkpoint's 'noise' metadata)")
     Double sigma;
 
+    @Option(names = "--strategy", paramLabel = "FILE",
+            description = "GS-Jacobi strategy for \"sampler\": \"jacobi\" requests, from tarflow calibrate"
+                    + " (default: the sampling package's default strategy)")
+    Path strategy;
+
     @Option(names = "--no-ema", description = "serve the raw weights even when the checkpoint has an EMA")
     boolean noEma;
 
@@ -71,6 +76,9 @@ final class ServeCommand implements Callable<Integer> {
         }
         ModelFile.Loaded loaded = ModelFile.load(model, new ModelFile.LoadOptions(0, 0, !noEma, Runtime.device(device)));
         ServedModel served = ServedModel.of(loaded, sigma == null ? Double.NaN : sigma);
+        if (strategy != null) {
+            served = served.withStrategy(strategy);
+        }
         TarflowServer server = TarflowServer.start(served, options);
         CountDownLatch stopped = new CountDownLatch(1);
         Thread hook = new Thread(() -> {
@@ -81,7 +89,7 @@ final class ServeCommand implements Callable<Integer> {
         }, "tarflow-serve-shutdown");
         java.lang.Runtime.getRuntime().addShutdownHook(hook);
         System.out.println("serving " + model + " (" + served.config().describe() + (loaded.usedEma() ? ", EMA weights" : "")
-                + ") with " + Runtime.threads() + " threads");
+                + ") with " + Runtime.threads() + " threads; GS-Jacobi strategy: " + served.strategyName());
         if (!server.loopbackOnly()) {
             System.err.println("warning: listening on " + host + ", which other machines can reach; the server has no"
                     + " authentication. Use --host 127.0.0.1 to keep it local.");

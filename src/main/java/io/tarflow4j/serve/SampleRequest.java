@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.tarflow4j.model.Guidance;
+import io.tarflow4j.sampling.SamplerType;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
@@ -23,7 +24,7 @@ import java.util.function.LongSupplier;
  * annealed    guidance weight rising over the tokens                         default false
  * noise_temp  multiplies the prior noise, (0, 10]                            default 1
  * seed        integer 0..2^53-1                                              default: random
- * sampler     "sequential" (or "jacobi" once this build has it)              default "sequential"
+ * sampler     "sequential" or "jacobi" (GS-Jacobi)                           default "sequential"
  * denoise     score-based denoising of the samples                           default false
  * batch       number of images, 1..max-batch                                 default min(16, max-batch)
  * trace       also return the images after each block                        default false
@@ -39,7 +40,7 @@ import java.util.function.LongSupplier;
  * @param trace whether to keep the images after every block
  */
 public record SampleRequest(Integer classLabel, Guidance guidance, double noiseTemperature, long seed,
-        Sampler sampler, boolean denoise, int batch, boolean trace) {
+        SamplerType sampler, boolean denoise, int batch, boolean trace) {
 
     /** Largest guidance weight accepted. */
     public static final double MAX_GUIDANCE = 20;
@@ -50,19 +51,6 @@ public record SampleRequest(Integer classLabel, Guidance guidance, double noiseT
 
     private static final Set<String> FIELDS = Set.of("class", "guidance", "guide", "attn_temp", "annealed",
             "noise_temp", "seed", "sampler", "denoise", "batch", "trace");
-
-    /** The samplers a request can name. */
-    public enum Sampler {
-        /** token by token with a KV cache ({@code TarFlow.reverse}) */
-        SEQUENTIAL,
-        /** GS-Jacobi parallel decoding (not in this build yet) */
-        JACOBI;
-
-        /** The JSON name. */
-        public String jsonName() {
-            return name().toLowerCase(Locale.ROOT);
-        }
-    }
 
     /**
      * Reads and validates a request.
@@ -99,13 +87,21 @@ public record SampleRequest(Integer classLabel, Guidance guidance, double noiseT
         };
         double attnTemp = number(json, "attn_temp", 1, 0, MAX_TEMPERATURE, false);
         boolean annealed = bool(json, "annealed", false);
+        if (weight > 0 && attnTemp == 1 && classLabel == null) {
+            // the sampling package refuses guidance that cannot change the samples; say it in API terms
+            String why = served.conditional() ? "without a class both branches use the mean class embedding"
+                    : "the model is unconditional, so both branches see the same input";
+            throw HttpError.badRequest("field 'guidance': guidance would do nothing: " + why + " and the unguided"
+                    + " branch runs at attention temperature 1. Set 'attn_temp' to a value other than 1 (e.g. 0.3)"
+                    + (served.conditional() ? " or choose a 'class'" : "") + ", or send guidance 0");
+        }
         double noiseTemp = number(json, "noise_temp", 1, 0, MAX_TEMPERATURE, false);
         long seed = json.hasNonNull("seed") ? integer(json, "seed", 0, 0, MAX_SEED) : randomSeed.getAsLong();
-        Sampler sampler = switch (text(json, "sampler", "sequential")) {
-            case "sequential" -> Sampler.SEQUENTIAL;
-            case "jacobi" -> throw HttpError.badRequest("sampler \"jacobi\" is not available in this build yet;"
-                    + " use \"sequential\"");
-            default -> throw HttpError.badRequest("field 'sampler' must be \"sequential\", got " + json.get("sampler"));
+        SamplerType sampler = switch (text(json, "sampler", "sequential")) {
+            case "sequential" -> SamplerType.SEQUENTIAL;
+            case "jacobi" -> SamplerType.JACOBI;
+            default -> throw HttpError.badRequest("field 'sampler' must be \"sequential\" or \"jacobi\", got "
+                    + json.get("sampler"));
         };
         boolean denoise = bool(json, "denoise", false);
         if (denoise && !served.canDenoise()) {
@@ -134,7 +130,7 @@ public record SampleRequest(Integer classLabel, Guidance guidance, double noiseT
         o.put("annealed", guidance.annealed());
         o.put("noise_temp", noiseTemperature);
         o.put("seed", seed);
-        o.put("sampler", sampler.jsonName());
+        o.put("sampler", sampler.name().toLowerCase(Locale.ROOT));
         o.put("denoise", denoise);
         o.put("batch", batch);
         o.put("trace", trace);

@@ -3,6 +3,9 @@ package io.tarflow4j.serve;
 import io.tarflow4j.checkpoint.ModelFile;
 import io.tarflow4j.model.TarFlow;
 import io.tarflow4j.model.TarFlowConfig;
+import io.tarflow4j.sampling.JacobiStrategy;
+import java.io.IOException;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -20,14 +23,47 @@ import java.util.Map;
  * @param classNamesFromFile whether the names came from the checkpoint
  * @param sigma the training noise std used by denoising, or NaN when unknown (denoising is then
  *     refused)
+ * @param strategy the GS-Jacobi strategy of {@code "sampler": "jacobi"} requests, or null for the
+ *     sampling package's default ({@link JacobiStrategy#defaultFor})
+ * @param strategyName where the strategy came from (the file's name), or {@code "default"}
  */
 public record ServedModel(TarFlow model, String name, Map<String, String> metadata, boolean usedEma,
-        List<String> classNames, boolean classNamesFromFile, double sigma) {
+        List<String> classNames, boolean classNamesFromFile, double sigma, JacobiStrategy strategy,
+        String strategyName) {
 
-    /** Copies the lists and maps. */
+    /** Copies the lists and maps; checks the strategy against the model. */
     public ServedModel {
         metadata = Map.copyOf(metadata);
         classNames = List.copyOf(classNames);
+        if (strategy != null) {
+            strategy.requireBlocks(model.config().numBlocks());
+        }
+        if (strategyName == null) {
+            strategyName = "default";
+        }
+    }
+
+    /** A served model with the default GS-Jacobi strategy. */
+    public ServedModel(TarFlow model, String name, Map<String, String> metadata, boolean usedEma,
+            List<String> classNames, boolean classNamesFromFile, double sigma) {
+        this(model, name, metadata, usedEma, classNames, classNamesFromFile, sigma, null, null);
+    }
+
+    /**
+     * This model with the GS-Jacobi strategy of a file written by {@code tarflow calibrate}.
+     *
+     * @throws IOException naming the file: missing, not a strategy file, or made for a model with
+     *     another number of blocks
+     */
+    public ServedModel withStrategy(Path file) throws IOException {
+        JacobiStrategy s = JacobiStrategy.read(file);
+        try {
+            return new ServedModel(model, name, metadata, usedEma, classNames, classNamesFromFile, sigma, s,
+                    file.getFileName().toString());
+        } catch (IllegalArgumentException e) {
+            throw new IOException(file + ": " + e.getMessage() + " (" + name + "); calibrate a strategy for this"
+                    + " model with tarflow calibrate", e);
+        }
     }
 
     /**

@@ -228,7 +228,8 @@ public final class TarflowServer implements AutoCloseable {
         o.put("used_ema", served.usedEma());
         ObjectNode samplers = o.putObject("samplers");
         samplers.put("sequential", true);
-        samplers.put("jacobi", false);
+        samplers.put("jacobi", true);
+        o.put("jacobi_strategy", served.strategyName());
         ObjectNode limits = o.putObject("limits");
         limits.put("max_batch", options.maxBatch());
         limits.put("queue", options.queue());

@@ -50,4 +50,26 @@ class ServeCommandTest {
         Object[] r = ModelCommandsTest.run("serve", "--model", model, "--port", "zero");
         assertEquals(2, r[0], (String) r[1]);
     }
+
+    @Test
+    void aStrategyFileIsCheckedAtStartupAndNamed(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+        String model = ModelCommandsTest.fixture("cond_nvp.safetensors").toString();
+        Path missing = dir.resolve("missing.json");
+        Object[] r = ModelCommandsTest.run("serve", "--model", model, "--port", "0", "--strategy", missing.toString());
+        assertEquals(1, r[0], (String) r[1]);
+        assertTrue(((String) r[1]).contains("error: file not found: " + missing), (String) r[1]);
+
+        Path wrong = dir.resolve("three-blocks.json");
+        io.tarflow4j.sampling.JacobiStrategy.uniform(3, io.tarflow4j.sampling.BlockStrategy.exact(16)).write(wrong);
+        r = ModelCommandsTest.run("serve", "--model", model, "--port", "0", "--strategy", wrong.toString());
+        assertEquals(1, r[0], (String) r[1]);
+        String out = (String) r[1];
+        assertTrue(out.contains("error: " + wrong) && out.contains("3 blocks") && out.contains("the model has 2"), out);
+
+        Path notJson = dir.resolve("notes.txt");
+        java.nio.file.Files.writeString(notJson, "segments=8");
+        r = ModelCommandsTest.run("serve", "--model", model, "--port", "0", "--strategy", notJson.toString());
+        assertEquals(1, r[0], (String) r[1]);
+        assertTrue(((String) r[1]).contains("error: " + notJson), (String) r[1]);
+    }
 }

@@ -12,8 +12,10 @@ import io.tarflow4j.checkpoint.ModelFile;
 import io.tarflow4j.io.ImageGrid;
 import io.tarflow4j.model.Guidance;
 import io.tarflow4j.model.TarFlow;
+import io.tarflow4j.sampling.BlockStrategy;
+import io.tarflow4j.sampling.JacobiStrategy;
+import io.tarflow4j.sampling.SamplerType;
 import io.tarflow4j.tensor.NativeScope;
-import io.tarflow4j.tensor.Runtime;
 import io.tarflow4j.tensor.Tensors;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayInputStream;
@@ -39,7 +41,6 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import javax.imageio.ImageIO;
 import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -164,7 +165,9 @@ class ServeApiTest {
                 JSON.convertValue(m.get("class_names"), List.class));
         assertEquals(0.1, m.get("sigma").asDouble(), 1e-12);
         assertTrue(m.get("can_denoise").asBoolean());
-        assertFalse(m.get("samplers").get("jacobi").asBoolean());
+        assertTrue(m.get("samplers").get("sequential").asBoolean());
+        assertTrue(m.get("samplers").get("jacobi").asBoolean());
+        assertEquals("default", m.get("jacobi_strategy").asText());
         assertEquals(16, m.get("limits").get("max_batch").asInt());
 
         JsonNode u = json(get(uncond, "/api/model"));
@@ -229,8 +232,13 @@ class ServeApiTest {
         TarFlow model = ModelFile.load(fixture("cond_nvp.safetensors")).model();
         float[] expected;
         try (NativeScope scope = NativeScope.open()) {
-            Runtime.seed(123);
-            Tensor noise = torch.randn(3, 16, 4);
+            // the sampling package's noise: java.util.Random(seed).nextGaussian(), image after image
+            java.util.Random random = new java.util.Random(123);
+            float[] z = new float[3 * 16 * 4];
+            for (int i = 0; i < z.length; i++) {
+                z[i] = (float) random.nextGaussian();
+            }
+            Tensor noise = Tensors.fromFloats(z, 3, 16, 4);
             Tensor y = Tensors.labels(new int[] {2, 2, 2}).to(ScalarType.Long);
             expected = Tensors.toFloats(model.reverse(noise, y, Guidance.of(1.0, 1.0)));
         }
@@ -300,7 +308,9 @@ class ServeApiTest {
         assertError(sample(cond, "{\"seed\": -3}"), 400, "seed");
         assertError(sample(cond, "{\"guide\": \"up\"}"), 400, "guide");
         assertError(sample(cond, "{\"denoise\": \"yes\"}"), 400, "denoise", "true or false");
-        assertError(sample(cond, "{\"sampler\": \"jacobi\"}"), 400, "jacobi", "not available");
+        assertError(sample(cond, "{\"sampler\": \"fast\"}"), 400, "sampler", "\"jacobi\"");
+        assertError(sample(cond, "{\"guidance\": 2}"), 400, "guidance", "would do nothing", "attn_temp", "class");
+        assertError(sample(uncond, "{\"guidance\": 2}"), 400, "guidance", "unconditional", "attn_temp");
         assertError(sample(uncond, "{\"denoise\": true}"), 400, "sigma");
         assertError(sample(cond, "{\"batch\": 2, \"colour\": \"red\"}"), 400, "unknown field colour");
         assertError(sample(cond, "{\"batch\": 2,"), 400, "malformed JSON");
@@ -313,6 +323,98 @@ class ServeApiTest {
         assertError(get(cond, "/api/nothing"), 404, "no such page");
         // still serving
         assertEquals(200, sample(cond, "{\"batch\": 1}").statusCode());
+    }
+
+    /** The largest difference between two PNG-encoded images, in 8-bit levels. */
+    static int maxLevelDiff(JsonNode a, JsonNode b) throws IOException {
+        BufferedImage x = png(a);
+        BufferedImage y = png(b);
+        assertEquals(x.getWidth(), y.getWidth());
+        assertEquals(x.getHeight(), y.getHeight());
+        int bands = x.getRaster().getNumBands();
+        int worst = 0;
+        for (int yy = 0; yy < x.getHeight(); yy++) {
+            for (int xx = 0; xx < x.getWidth(); xx++) {
+                for (int c = 0; c < bands; c++) {
+                    worst = Math.max(worst, Math.abs(x.getRaster().getSample(xx, yy, c)
+                            - y.getRaster().getSample(xx, yy, c)));
+                }
+            }
+        }
+        return worst;
+    }
+
+    @Test
+    void jacobiGivesTheSequentialImagesForTheSameSeedWithTheTrace() throws Exception {
+        String common = "\"class\": 1, \"guidance\": 1.5, \"seed\": 11, \"batch\": 6, \"trace\": true,"
+                + " \"denoise\": true";
+        JsonNode seq = json(sample(cond, "{" + common + ", \"sampler\": \"sequential\"}"));
+        HttpResponse<byte[]> r = sample(cond, "{" + common + ", \"sampler\": \"jacobi\"}");
+        assertEquals(200, r.statusCode(), new String(r.body()));
+        JsonNode jac = json(r);
+        assertEquals("jacobi", jac.get("parameters").get("sampler").asText());
+        assertEquals(6, jac.get("images").size());
+        for (int i = 0; i < 6; i++) {
+            assertTrue(maxLevelDiff(seq.get("images").get(i), jac.get("images").get(i)) <= 1, "image " + i);
+        }
+        List<String> stages = new ArrayList<>();
+        jac.get("trace").forEach(s -> stages.add(s.get("stage").asText()));
+        assertEquals(List.of("noise", "after block 1 of 2", "after block 2 of 2", "denoised"), stages);
+        for (int s = 0; s < stages.size(); s++) {
+            assertTrue(maxLevelDiff(seq.get("trace").get(s).get("grid"), jac.get("trace").get(s).get("grid")) <= 1,
+                    stages.get(s));
+        }
+        // the floats behind the PNGs: the default strategy's tolerance is 1e-3 per pass; on the
+        // fixture the images agree to 1e-4
+        ServedModel served = ServedModel.of(ModelFile.load(fixture("cond_nvp.safetensors")), 0.1);
+        SampleGenerator generator = new SampleGenerator(served);
+        SampleRequest base = new SampleRequest(1, Guidance.of(1.5, 1.0), 1.0, 11, SamplerType.SEQUENTIAL, true, 6,
+                false);
+        float[] a = generator.sample(base).images();
+        float[] b = generator.sample(new SampleRequest(1, Guidance.of(1.5, 1.0), 1.0, 11, SamplerType.JACOBI, true,
+                6, false)).images();
+        assertEquals(a.length, b.length);
+        double worst = 0;
+        for (int i = 0; i < a.length; i++) {
+            worst = Math.max(worst, Math.abs(a[i] - b[i]));
+        }
+        System.out.println("jacobi (default strategy) vs sequential, max pixel difference: " + worst);
+        assertTrue(worst <= 1e-4, "max pixel difference " + worst);
+    }
+
+    @Test
+    void aStrategyFileIsUsedForJacobiAndCheckedAgainstTheModel(@org.junit.jupiter.api.io.TempDir Path dir)
+            throws Exception {
+        Path exact = dir.resolve("exact.json");
+        JacobiStrategy.uniform(2, BlockStrategy.exact(16)).write(exact);
+        ServedModel served = ServedModel.of(ModelFile.load(fixture("uncond_nvp_tempguide.safetensors")), Double.NaN)
+                .withStrategy(exact);
+        assertEquals("exact.json", served.strategyName());
+        try (TarflowServer s = TarflowServer.start(served, options(2))) {
+            assertEquals("exact.json", json(get(s, "/api/model")).get("jacobi_strategy").asText());
+            String body = "\"seed\": 5, \"batch\": 4, \"guidance\": 1, \"attn_temp\": 0.5";
+            HttpResponse<byte[]> seq = post(s, "/api/sample?format=png", "application/json",
+                    ("{" + body + "}").getBytes(StandardCharsets.UTF_8));
+            HttpResponse<byte[]> jac = post(s, "/api/sample?format=png", "application/json",
+                    ("{" + body + ", \"sampler\": \"jacobi\"}").getBytes(StandardCharsets.UTF_8));
+            assertEquals(200, jac.statusCode(), new String(jac.body()));
+            assertArrayEquals(seq.body(), jac.body(), "the exact strategy gives the sequential PNG bytes");
+        }
+        Path three = dir.resolve("three-blocks.json");
+        JacobiStrategy.uniform(3, BlockStrategy.exact(16)).write(three);
+        IOException e = org.junit.jupiter.api.Assertions.assertThrows(IOException.class,
+                () -> ServedModel.of(ModelFile.load(fixture("cond_nvp.safetensors")), 0.1).withStrategy(three));
+        assertTrue(e.getMessage().contains(three.toString()) && e.getMessage().contains("3 blocks")
+                && e.getMessage().contains("the model has 2"), e.getMessage());
+    }
+
+    @Test
+    void aSeedGivesTheSameFirstImagesWhateverTheBatch() throws Exception {
+        JsonNode two = json(sample(cond, "{\"class\": 0, \"seed\": 9, \"batch\": 2}"));
+        JsonNode five = json(sample(cond, "{\"class\": 0, \"seed\": 9, \"batch\": 5}"));
+        for (int i = 0; i < 2; i++) {
+            assertTrue(maxLevelDiff(two.get("images").get(i), five.get("images").get(i)) <= 1, "image " + i);
+        }
     }
 
     // --- scoring ---
