@@ -6,6 +6,7 @@ import io.tarflow4j.io.SafetensorsFile;
 import io.tarflow4j.tensor.GradMode;
 import io.tarflow4j.tensor.Ops;
 import io.tarflow4j.tensor.RawTensors;
+import io.tarflow4j.tensor.StateDicts;
 import io.tarflow4j.tensor.Tensors;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -96,23 +97,9 @@ public final class FmnistClassifier {
 
     /** A classifier with the given weights (names and shapes as {@link #initialised()} makes). */
     public static FmnistClassifier fromState(Map<String, Tensor> state) {
-        List<String> problems = new ArrayList<>();
-        for (var e : SHAPES.entrySet()) {
-            Tensor t = state.get(e.getKey());
-            if (t == null) {
-                problems.add("missing " + e.getKey());
-            } else if (!Arrays.equals(Tensors.shape(t), e.getValue())) {
-                problems.add(e.getKey() + " has shape " + Arrays.toString(Tensors.shape(t)) + ", expected "
-                        + Arrays.toString(e.getValue()));
-            }
-        }
-        for (String k : state.keySet()) {
-            if (!SHAPES.containsKey(k)) {
-                problems.add("unexpected " + k);
-            }
-        }
+        List<String> problems = StateDicts.problems(SHAPES, state, name -> false, name -> false);
         if (!problems.isEmpty()) {
-            throw new IllegalArgumentException("not a Fashion-MNIST classifier state: " + String.join("; ", problems));
+            throw new IllegalArgumentException("not a Fashion-MNIST classifier state: " + StateDicts.summary(problems, 20));
         }
         Map<String, Tensor> p = new LinkedHashMap<>();
         for (String k : SHAPES.keySet()) {

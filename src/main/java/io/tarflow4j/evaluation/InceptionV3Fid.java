@@ -5,6 +5,7 @@ import io.tarflow4j.io.RawTensor;
 import io.tarflow4j.tensor.GradMode;
 import io.tarflow4j.tensor.Ops;
 import io.tarflow4j.tensor.RawTensors;
+import io.tarflow4j.tensor.StateDicts;
 import io.tarflow4j.tensor.Tensors;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -14,7 +15,6 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeSet;
 import org.bytedeco.pytorch.DoubleOptional;
 import org.bytedeco.pytorch.LongOptional;
 import org.bytedeco.pytorch.Tensor;
@@ -100,28 +100,13 @@ public final class InceptionV3Fid {
         if (inputSize < 75) {
             throw new IllegalArgumentException("Inception-v3 needs inputs of at least 75x75, got " + inputSize);
         }
-        List<String> problems = new ArrayList<>();
-        TreeSet<String> unexpected = new TreeSet<>(state.keySet());
-        Map<String, Tensor> w = new LinkedHashMap<>();
-        for (var e : SHAPES.entrySet()) {
-            unexpected.remove(e.getKey());
-            Tensor t = state.get(e.getKey());
-            if (t == null) {
-                problems.add("missing " + e.getKey());
-            } else if (!Arrays.equals(Tensors.shape(t), e.getValue())) {
-                problems.add(e.getKey() + " has shape " + Arrays.toString(Tensors.shape(t)) + ", expected "
-                        + Arrays.toString(e.getValue()));
-            } else {
-                w.put(e.getKey(), t.to(ScalarType.Float).contiguous());
-            }
-        }
-        unexpected.removeIf(k -> k.equals("fc.weight") || k.equals("fc.bias") || k.endsWith(".num_batches_tracked"));
-        unexpected.forEach(k -> problems.add("unexpected " + k));
+        List<String> problems = StateDicts.problems(SHAPES, state, name -> false,
+                name -> name.equals("fc.weight") || name.equals("fc.bias") || name.endsWith(".num_batches_tracked"));
         if (!problems.isEmpty()) {
-            int shown = Math.min(problems.size(), 8);
-            throw new IllegalArgumentException(problems.size() + " problem(s): " + String.join("; ", problems.subList(0, shown))
-                    + (problems.size() > shown ? "; ..." : ""));
+            throw new IllegalArgumentException(problems.size() + " problem(s): " + StateDicts.summary(problems, 8));
         }
+        Map<String, Tensor> w = new LinkedHashMap<>();
+        SHAPES.keySet().forEach(name -> w.put(name, state.get(name).to(ScalarType.Float).contiguous()));
         // fold BatchNorm into a scale and shift per channel: y = conv(x) * scale + shift
         Map<String, Tensor> folded = new LinkedHashMap<>();
         try (GradMode g = GradMode.off()) {

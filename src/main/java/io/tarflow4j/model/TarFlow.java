@@ -4,6 +4,7 @@ import static io.tarflow4j.tensor.Ops.mean;
 import static io.tarflow4j.tensor.Ops.s;
 
 import io.tarflow4j.tensor.GradMode;
+import io.tarflow4j.tensor.StateDicts;
 import io.tarflow4j.tensor.Tensors;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -11,7 +12,6 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeSet;
 import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.DeviceOptional;
 import org.bytedeco.pytorch.Tensor;
@@ -140,30 +140,14 @@ public final class TarFlow {
      * @throws IllegalArgumentException naming every missing, unexpected or mis-shaped tensor
      */
     public void loadState(Map<String, Tensor> state) {
-        List<String> problems = new ArrayList<>();
-        TreeSet<String> unexpected = new TreeSet<>(state.keySet());
         Map<String, Tensor> all = state();
-        for (var e : all.entrySet()) {
-            String name = e.getKey();
-            unexpected.remove(name);
-            Tensor src = state.get(name);
-            boolean optional = name.endsWith("attn_mask") || (name.equals("var") && config.nvp());
-            if (src == null) {
-                if (!optional) {
-                    problems.add("missing " + name + " " + Arrays.toString(Tensors.shape(e.getValue())));
-                }
-                continue;
-            }
-            long[] want = Tensors.shape(e.getValue());
-            long[] got = Tensors.shape(src);
-            if (!Arrays.equals(want, got)) {
-                problems.add(name + " has shape " + Arrays.toString(got) + ", expected " + Arrays.toString(want));
-            }
-        }
-        unexpected.forEach(n -> problems.add("unexpected " + n));
+        Map<String, long[]> expected = new LinkedHashMap<>();
+        all.forEach((name, t) -> expected.put(name, Tensors.shape(t)));
+        List<String> problems = StateDicts.problems(expected, state,
+                name -> name.endsWith("attn_mask") || (name.equals("var") && config.nvp()), name -> false);
         if (!problems.isEmpty()) {
             throw new IllegalArgumentException("state does not fit " + config.describe() + ": "
-                    + String.join("; ", problems));
+                    + StateDicts.summary(problems, 20));
         }
         try (GradMode g = GradMode.off()) {
             for (var e : all.entrySet()) {

@@ -1,0 +1,48 @@
+package io.tarflow4j.tensor;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeSet;
+import java.util.function.Predicate;
+import org.bytedeco.pytorch.Tensor;
+
+/** Checks a state dict (name to tensor) against the names and shapes a network expects. */
+public final class StateDicts {
+    private StateDicts() {}
+
+    /**
+     * Every problem of {@code given} against {@code expected}, one readable line each:
+     * {@code missing NAME [shape]}, {@code NAME has shape [..], expected [..]}, {@code unexpected NAME}.
+     *
+     * @param optional names that may be absent
+     * @param ignored names present in files that the network does not use (not reported)
+     */
+    public static List<String> problems(Map<String, long[]> expected, Map<String, Tensor> given,
+            Predicate<String> optional, Predicate<String> ignored) {
+        List<String> problems = new ArrayList<>();
+        TreeSet<String> unexpected = new TreeSet<>(given.keySet());
+        for (var e : expected.entrySet()) {
+            String name = e.getKey();
+            unexpected.remove(name);
+            Tensor t = given.get(name);
+            if (t == null) {
+                if (!optional.test(name)) {
+                    problems.add("missing " + name + " " + Arrays.toString(e.getValue()));
+                }
+            } else if (!Arrays.equals(Tensors.shape(t), e.getValue())) {
+                problems.add(name + " has shape " + Arrays.toString(Tensors.shape(t)) + ", expected "
+                        + Arrays.toString(e.getValue()));
+            }
+        }
+        unexpected.stream().filter(ignored.negate()).forEach(n -> problems.add("unexpected " + n));
+        return problems;
+    }
+
+    /** The problems as one message, the first {@code shown} of them listed. */
+    public static String summary(List<String> problems, int shown) {
+        int n = Math.min(problems.size(), shown);
+        return String.join("; ", problems.subList(0, n)) + (problems.size() > n ? "; ... (" + problems.size() + " in all)" : "");
+    }
+}
