@@ -118,9 +118,10 @@ public final class Trainer implements AutoCloseable {
             if (group.worldSize() > 1) {
                 // one collective for the logged loss and a common decision on a non-finite loss
                 boolean finite = Double.isFinite(lossValue);
-                // the loss is a float32 value: the cast is exact; the mean is taken in float64
+                // the loss is a float32 value: the cast is exact; the mean is taken in float64, on the
+                // model's device (NCCL reduces only CUDA tensors)
                 Tensor stats = group.allReduceMean(Tensors.fromFloats(new float[] {finite ? (float) lossValue : 0f,
-                        finite ? 0f : 1f}, 2).to(ScalarType.Double));
+                        finite ? 0f : 1f}, 2).to(model.device(), ScalarType.Double));
                 double meanLoss = Tensors.item(stats.select(0, 0));
                 double nonFiniteShare = Tensors.item(stats.select(0, 1));
                 if (nonFiniteShare > 0) {
@@ -165,6 +166,18 @@ public final class Trainer implements AutoCloseable {
                 ema.update();
             }
             return new StepResult(step, lossValue, gradNorm, lr, false);
+        }
+    }
+
+    /** The mean of {@code value} over the ranks (itself in one process), reduced on the model's device. */
+    public double meanOverRanks(double value) {
+        if (group.worldSize() == 1) {
+            return value;
+        }
+        try (NativeScope scope = NativeScope.open()) {
+            Tensor t = Tensors.fromFloats(new float[] {0f}, 1).to(model.device(), ScalarType.Double)
+                    .fill_(new org.bytedeco.pytorch.Scalar(value));
+            return Tensors.item(group.allReduceMean(t));
         }
     }
 

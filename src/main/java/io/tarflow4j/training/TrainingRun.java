@@ -201,7 +201,7 @@ public final class TrainingRun {
                     + " images; TarFlow needs square images (pass --image-size)");
         }
         int world = group.worldSize();
-        DistributedOptions.perRankBatch(o.batch(), world);
+        DistributedOptions.perRankBatch(o.batch(), world); // refuse an uneven split before building anything
         Runtime.seed(o.seed());
         TarFlow model = new TarFlow(config, device, ScalarType.Float);
         try (Trainer trainer = new Trainer(model, o, group)) {
@@ -257,7 +257,8 @@ public final class TrainingRun {
             Files.createDirectories(dir);
         }
         try (MetricsLog metrics = master ? MetricsLog.open(dir, startStep) : null;
-                BatchLoader loader = BatchLoader.builder(train).batchSize(o.batch() / world).seed(o.seed())
+                BatchLoader loader = BatchLoader.builder(train)
+                        .batchSize(DistributedOptions.perRankBatch(o.batch(), world)).seed(o.seed())
                         .flip(o.flip()).dropLast(true).shard(group.rank(), world).startStep(startStep).build()) {
             long stopAfter = o.stopAfter() > 0 ? o.stopAfter() : Long.MAX_VALUE;
             while (step < (budget == null ? o.steps() : budget.total()) && step < stopAfter) {
@@ -274,8 +275,8 @@ public final class TrainingRun {
                     rec.put("reason", e.getMessage());
                     write(metrics, rec);
                     progress.finish();
-                    throw new NonFiniteLossException(k, e.getMessage() + "; the last good checkpoint ("
-                            + dir.resolve(TrainingCheckpoint.FILE) + ", if any) is unchanged");
+                    throw new NonFiniteLossException(k, e.getMessage() + (master ? "; the last good checkpoint ("
+                            + dir.resolve(TrainingCheckpoint.FILE) + ", if any) is unchanged" : ""));
                 }
                 step = k;
                 long now = System.nanoTime();
@@ -283,7 +284,7 @@ public final class TrainingRun {
                 if (budget != null) {
                     if (world > 1) {
                         // every rank must compute the same total: feed the budget the ranks' mean time
-                        double seconds = group.allReduceMean((now - t0) / 1e9);
+                        double seconds = trainer.meanOverRanks((now - t0) / 1e9);
                         now = t0 + (long) (seconds * 1e9);
                         elapsed = elapsedBefore + seconds;
                     }

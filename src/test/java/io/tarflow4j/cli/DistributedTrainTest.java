@@ -154,6 +154,21 @@ class DistributedTrainTest {
     }
 
     @Test
+    void twoWorkersOnATimeBudgetAgreeOnTheTotalAndFinishTogether() throws Exception {
+        Path two = tmp.resolve("budget");
+        List<String> args = new ArrayList<>(List.of(train(two, "--minutes", "0.05", "--nproc", "2")));
+        Outcome d = cli(args.toArray(String[]::new));
+        assertEquals(0, d.status(), d.out() + d.err());
+        List<Long> steps = steps(two);
+        try (NativeScope scope = NativeScope.open()) {
+            long last = TrainingCheckpoint.load(two.resolve(TrainingCheckpoint.FILE)).step();
+            assertEquals(last, steps.get(steps.size() - 1));
+            assertTrue(last > 4, "only " + last + " steps in 3 s");
+            System.out.println("--nproc 2, --minutes 0.05: both ranks stopped after step " + last);
+        }
+    }
+
+    @Test
     void badDistributedTrainFlagsAreUsageErrorsNamingTheFlags() {
         Path out = tmp.resolve("never");
         Outcome zero = cli(train(out, "--steps", "1", "--nproc", "0"));
