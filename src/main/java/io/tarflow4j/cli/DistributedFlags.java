@@ -102,6 +102,22 @@ public final class DistributedFlags {
                 .run();
     }
 
+    /**
+     * The per-rank batch of a global batch of {@code globalBatch} over {@code processes} ranks.
+     *
+     * @throws CommandLine.ParameterException naming {@code --batch} and {@code --nproc} or
+     *     {@code --world-size} when the batch does not divide evenly
+     */
+    public int perRankBatch(CommandLine commandLine, int globalBatch, int processes) {
+        try {
+            return DistributedOptions.perRankBatch(globalBatch, processes);
+        } catch (IllegalArgumentException e) {
+            String flag = worldSize != null ? "--world-size " + worldSize : "--nproc " + processes;
+            throw new CommandLine.ParameterException(commandLine, e.getMessage() + " (" + flag
+                    + "; --batch is the global batch, over all processes)", e);
+        }
+    }
+
     /** {@code original} without {@code --nproc} and {@code --threads} and their values. */
     static List<String> workerArgs(List<String> original) {
         List<String> out = new ArrayList<>();

@@ -1,6 +1,9 @@
 package io.tarflow4j.cli;
 
 import io.tarflow4j.data.ImageDataset;
+import io.tarflow4j.distributed.Distributed;
+import io.tarflow4j.distributed.DistributedOptions;
+import io.tarflow4j.tensor.Runtime;
 import io.tarflow4j.training.NoiseSpec;
 import io.tarflow4j.training.Preset;
 import io.tarflow4j.training.ProgressLine;
@@ -20,15 +23,24 @@ import picocli.CommandLine.Option;
  * {@code tarflow train}: trains a TarFlow on images. Without arguments it is the main job: a
  * class-conditional {@code fmnist-small} model on the bundled Fashion-MNIST for 10 minutes,
  * written to {@code runs/fmnist-small} (or a fresh dated folder).
+ *
+ * <p>Data-parallel with the {@link DistributedFlags}: {@code --nproc N} starts N local worker
+ * processes running this same command; {@code --world-size W --rank R --master HOST:PORT} makes
+ * this process one rank of a (multi-machine) run. {@code --batch} stays the global batch.
  */
 @Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Trains a TarFlow model; writes checkpoint.safetensors, metrics.jsonl, samples.png,",
             "samples/step-N.png and bpd.json (test bits/dim) to the run folder.",
             "Without arguments: the fmnist-small preset on the bundled Fashion-MNIST for 10 minutes.",
-            "Resume with --resume DIR [--steps TOTAL]: architecture, data and recipe come from the checkpoint."})
+            "Resume with --resume DIR [--steps TOTAL]: architecture, data and recipe come from the checkpoint.",
+            "Data-parallel: --nproc N (local workers) or --world-size W --rank R --master HOST:PORT on every node;",
+            "--batch is the global batch (a multiple of the processes); see docs/distributed.md."})
 final class TrainCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
+
+    @CommandLine.Mixin
+    DistributedFlags dist;
 
     @Option(names = "--preset", paramLabel = "NAME", defaultValue = "fmnist-small",
             description = "fmnist-small (default), mnist-toy, imagenet64, imagenet128 or afhq256")
@@ -133,7 +145,7 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--log-every", paramLabel = "N", description = "metrics line every N steps (default 10)")
     Integer logEvery;
 
-    @Option(names = "--threads", paramLabel = "T", description = "libtorch threads (default: the preset's; fmnist-small 1, others all cores)")
+    @Option(names = "--threads", paramLabel = "T", description = "libtorch threads (default: the preset's; fmnist-small 1, others all cores; with --nproc N: per worker, default cores / N)")
     Integer threads;
 
     @Option(names = "--device", paramLabel = "DEV", description = "cpu (default) or cuda[:N]")
@@ -146,13 +158,34 @@ final class TrainCommand implements Callable<Integer> {
     boolean skipNonFinite;
 
     @Override
-    public Integer call() throws IOException {
+    public Integer call() throws IOException, InterruptedException {
+        CommandLine cl = spec.commandLine();
         TrainingOptions requested = options();
+        boolean launch = dist.launchesLocalWorkers(cl);
+        DistributedOptions distributed = launch ? null : dist.options(cl);
         TrainingOptions o = TrainingRun.resolve(requested);
+        int processes = launch ? dist.processes() : distributed == null ? 1 : distributed.worldSize();
+        dist.perRankBatch(cl, o.batch(), processes);
+        if (launch) {
+            return dist.launch(cl, threads == null ? 0 : threads);
+        }
+        try (Distributed group = distributed == null ? Distributed.single()
+                : Distributed.init(distributed, Runtime.device(o.device()), Distributed.DEFAULT_BUCKET_BYTES)) {
+            return train(o, group);
+        }
+    }
+
+    /** This process's part of the run: all of it, or one rank's. Rank 0 alone prints and writes. */
+    private int train(TrainingOptions o, Distributed group) throws IOException {
         ImageDataset train = open("--data", o.data(), o);
-        ImageDataset test = o.testData() == null ? null : open("--test-data", o.testData(), o);
-        Path dir = RunFolder.choose(o, Path.of("runs"));
-        TrainingRun.Summary s = new TrainingRun(o, train, test, dir, System.err, ProgressLine.stderrIsTerminal()).run();
+        ImageDataset test = o.testData() == null || !group.isMaster() ? null : open("--test-data", o.testData(), o);
+        // the other ranks write nothing: they read the checkpoint when resuming, else need no folder
+        Path dir = group.isMaster() ? RunFolder.choose(o, Path.of("runs")) : o.resume();
+        TrainingRun.Summary s = new TrainingRun(o, train, test, dir, System.err, ProgressLine.stderrIsTerminal(), group)
+                .run();
+        if (!group.isMaster()) {
+            return 0;
+        }
         System.out.println("run folder:  " + s.dir());
         System.out.println("checkpoint:  " + s.checkpoint());
         if (s.figure() != null) {

@@ -261,14 +261,26 @@ public final class Distributed implements AutoCloseable {
 
     /** Returns when every rank has reached this call (or throws after the timeout). */
     public void barrier() {
+        barrier(options == null ? DistributedOptions.DEFAULT_TIMEOUT : options.timeout());
+    }
+
+    /**
+     * Returns when every rank has reached this call, or throws after {@code timeout} (instead of
+     * the group's): for waiting while one rank does long work alone, such as rank 0's evaluation.
+     * A rank that dies still fails the others at once.
+     */
+    public void barrier(Duration timeout) {
         checkOpen();
+        if (timeout.toMillis() < 1) {
+            throw new IllegalArgumentException("barrier timeout must be positive, got " + timeout);
+        }
         if (worldSize == 1) {
             return;
         }
         try (NativeScope scope = NativeScope.open()) {
             BarrierOptions o = new BarrierOptions();
-            o.timeout(new Milliseconds(options.timeout().toMillis()));
-            await(group.barrier(o), "barrier");
+            o.timeout(new Milliseconds(timeout.toMillis()));
+            await(group.barrier(o), "barrier", timeout);
         }
     }
 
@@ -309,9 +321,13 @@ public final class Distributed implements AutoCloseable {
     }
 
     private void await(Work work, String what) {
+        await(work, what, options.timeout());
+    }
+
+    private void await(Work work, String what, Duration timeout) {
         boolean done;
         try {
-            done = work._wait(new Milliseconds(options.timeout().toMillis()));
+            done = work._wait(new Milliseconds(timeout.toMillis()));
         } catch (RuntimeException e) {
             throw new DistributedException("rank " + rank + ": " + what + " failed: "
                     + DistributedException.nativeSummary(e) + " (another rank died or stopped responding;"
@@ -319,7 +335,7 @@ public final class Distributed implements AutoCloseable {
         }
         if (!done) {
             throw new DistributedException("rank " + rank + ": " + what + " did not complete within "
-                    + seconds(options.timeout()) + " (another rank stopped responding)");
+                    + seconds(timeout) + " (another rank stopped responding)");
         }
     }
 

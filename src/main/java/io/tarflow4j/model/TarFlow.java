@@ -214,10 +214,32 @@ public final class TarFlow {
         return z2.mul(s(0.5)).add(s(0.5 * (Math.log(2 * Math.PI) + logVar))).sub(r.logdets());
     }
 
-    /** Moves the prior variance towards {@code mean(z^2)} over the batch (VP models' EMA update). */
+    /**
+     * Moves the prior variance towards {@code mean(z^2)} over the batch (VP models' EMA update):
+     * {@code updatePriorFrom(priorStatistic(z))}.
+     */
     public void updatePrior(Tensor z) {
+        updatePriorFrom(priorStatistic(z));
+    }
+
+    /**
+     * The statistic the prior variance moves towards: {@code mean(z^2)} over the batch, (T, D),
+     * without gradient. Data-parallel training averages it over the ranks before
+     * {@link #updatePriorFrom}.
+     */
+    public static Tensor priorStatistic(Tensor z) {
         try (GradMode g = GradMode.off()) {
-            var.lerp_(mean(z.detach().pow(s(2)), 0), s(VAR_LR));
+            return mean(z.detach().pow(s(2)), 0);
+        }
+    }
+
+    /**
+     * Moves the prior variance towards {@code meanZ2} (T, D), the batch mean of {@code z^2}
+     * (for data-parallel training: averaged over all ranks), by the EMA rate {@link #VAR_LR}.
+     */
+    public void updatePriorFrom(Tensor meanZ2) {
+        try (GradMode g = GradMode.off()) {
+            var.lerp_(meanZ2, s(VAR_LR));
         }
     }
 

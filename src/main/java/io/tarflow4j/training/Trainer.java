@@ -3,6 +3,7 @@ package io.tarflow4j.training;
 import static io.tarflow4j.tensor.Ops.s;
 
 import io.tarflow4j.data.Batch;
+import io.tarflow4j.distributed.Distributed;
 import io.tarflow4j.model.TarFlow;
 import io.tarflow4j.tensor.AdamW;
 import io.tarflow4j.tensor.GradMode;
@@ -19,6 +20,14 @@ import org.bytedeco.pytorch.global.torch.ScalarType;
  * One model's optimisation: AdamW with the scheduled learning rate, optional gradient clipping,
  * the prior update of volume-preserving models and the optional weight average. Each
  * {@link #step} runs inside its own {@link NativeScope}.
+ *
+ * <p>Data-parallel: with a {@link Distributed} group of several ranks, each rank's trainer gets
+ * its rank's equal shard of every global batch; the loss (and whether it is finite) is averaged
+ * over the ranks before backward, the gradients after it (before the norm, clipping and AdamW),
+ * and the VP prior statistic before the prior update, so every replica makes the same update and
+ * all ranks take the same decision on a non-finite step. The noise and label dropout of each
+ * image depend only on the seed, the step and its position in the global batch, so N ranks
+ * train exactly as one process on the global batch would (up to float rounding).
  */
 public final class Trainer implements AutoCloseable {
     private final TarFlow model;
@@ -26,13 +35,23 @@ public final class Trainer implements AutoCloseable {
     private final AdamW optimizer;
     private final WeightAverage ema;
     private final List<Tensor> parameters;
+    private final Distributed group;
     /** Test hook: replaces the clean batch (B, C, H, W) of a step before noise is added. */
     BiFunction<Long, Tensor, Tensor> inputHook;
 
     /**
-     * A trainer for {@code model} with the optimizer settings of {@code options}.
+     * A trainer for {@code model} with the optimizer settings of {@code options}, in one process.
      */
     public Trainer(TarFlow model, TrainingOptions options) {
+        this(model, options, Distributed.single());
+    }
+
+    /**
+     * A trainer for this rank's replica of {@code model} in {@code group} (not closed by the
+     * trainer). Call {@link #synchronize()} once the weights are built or loaded.
+     */
+    public Trainer(TarFlow model, TrainingOptions options, Distributed group) {
+        this.group = group;
         this.model = model;
         this.options = options;
         this.parameters = new ArrayList<>(model.parameters().values());
@@ -53,8 +72,23 @@ public final class Trainer implements AutoCloseable {
     public record StepResult(long step, double loss, double gradNorm, double lr, boolean skipped) {}
 
     /**
+     * Overwrites the weights, the VP prior variance and the weight average on every rank with
+     * rank 0's (a no-op in one process), so that all replicas start identical.
+     */
+    public void synchronize() {
+        List<Tensor> state = new ArrayList<>(parameters);
+        state.add(model.priorVariance());
+        if (ema != null) {
+            state.addAll(ema.parameters().values());
+        }
+        group.broadcast(state, 0);
+    }
+
+    /**
      * Trains on one batch: noise and label dropout from {@code (seed, step)}, forward, loss,
      * backward, optional clipping, AdamW with {@code schedule.lr(step)}, prior and EMA updates.
+     * In a group of W ranks, {@code batch} is this rank's shard (the same size on every rank) and
+     * the result's loss is the mean over the ranks.
      *
      * @throws NonFiniteLossException when the loss or gradient is NaN or infinite and the options
      *     do not skip such steps; nothing was updated
@@ -63,14 +97,17 @@ public final class Trainer implements AutoCloseable {
         var c = model.config();
         try (NativeScope scope = NativeScope.open()) {
             long seed = Augmentation.stepSeed(options.seed(), step);
+            int offset = group.rank() * batch.n();
+            long globalBatch = (long) batch.n() * group.worldSize();
             Tensor clean = Tensors.fromFloats(batch.images(), batch.n(), c.inChannels(), c.imageSize(), c.imageSize());
             if (inputHook != null) {
                 clean = inputHook.apply(step, clean);
             }
-            Tensor x = model.place(Augmentation.noisy(clean, options.noise(), seed));
+            Tensor x = model.place(Augmentation.noisy(clean, options.noise(), seed, offset, globalBatch));
             Tensor y = null;
             if (c.conditional()) {
-                int[] labels = Augmentation.dropLabels(batch.labels(), options.dropLabel(), new SplittableRandom(seed));
+                int[] labels = Augmentation.dropLabels(batch.labels(), options.dropLabel(),
+                        new SplittableRandom(seed), offset);
                 y = Tensors.labels(labels).to(model.device(), ScalarType.Long);
             }
             optimizer.zeroGrad();
@@ -78,10 +115,29 @@ public final class Trainer implements AutoCloseable {
             Tensor loss = TarFlow.loss(r);
             double lossValue = Tensors.item(loss);
             double lr = schedule.lr(step);
+            if (group.worldSize() > 1) {
+                // one collective for the logged loss and a common decision on a non-finite loss
+                boolean finite = Double.isFinite(lossValue);
+                // the loss is a float32 value: the cast is exact; the mean is taken in float64, on the
+                // model's device (NCCL reduces only CUDA tensors)
+                Tensor stats = group.allReduceMean(Tensors.fromFloats(new float[] {finite ? (float) lossValue : 0f,
+                        finite ? 0f : 1f}, 2).to(model.device(), ScalarType.Double));
+                double meanLoss = Tensors.item(stats.select(0, 0));
+                double nonFiniteShare = Tensors.item(stats.select(0, 1));
+                if (nonFiniteShare > 0) {
+                    long ranks = Math.round(nonFiniteShare * group.worldSize());
+                    return nonFinite(step, "loss is non-finite on " + ranks + " of " + group.worldSize()
+                            + " ranks (here: " + lossValue + ")", Double.NaN, Double.NaN, lr);
+                }
+                lossValue = meanLoss;
+            }
             if (!Double.isFinite(lossValue)) {
                 return nonFinite(step, "loss is " + lossValue, lossValue, Double.NaN, lr);
             }
             loss.backward();
+            if (group.worldSize() > 1) {
+                group.allReduceGradients(parameters);
+            }
             double gradNorm = gradientNorm();
             if (!Double.isFinite(gradNorm)) {
                 return nonFinite(step, "gradient norm is " + gradNorm, lossValue, gradNorm, lr);
@@ -100,12 +156,28 @@ public final class Trainer implements AutoCloseable {
             optimizer.setLearningRate(lr);
             optimizer.step();
             if (!c.nvp()) {
-                model.updatePrior(r.z());
+                Tensor meanZ2 = TarFlow.priorStatistic(r.z());
+                if (group.worldSize() > 1) {
+                    meanZ2 = group.allReduceMean(meanZ2.contiguous());
+                }
+                model.updatePriorFrom(meanZ2);
             }
             if (ema != null) {
                 ema.update();
             }
             return new StepResult(step, lossValue, gradNorm, lr, false);
+        }
+    }
+
+    /** The mean of {@code value} over the ranks (itself in one process), reduced on the model's device. */
+    public double meanOverRanks(double value) {
+        if (group.worldSize() == 1) {
+            return value;
+        }
+        try (NativeScope scope = NativeScope.open()) {
+            Tensor t = Tensors.fromFloats(new float[] {0f}, 1).to(model.device(), ScalarType.Double)
+                    .fill_(new org.bytedeco.pytorch.Scalar(value));
+            return Tensors.item(group.allReduceMean(t));
         }
     }
 

@@ -9,6 +9,8 @@ import io.tarflow4j.data.BatchLoader;
 import io.tarflow4j.data.DataOptions;
 import io.tarflow4j.data.Datasets;
 import io.tarflow4j.data.ImageDataset;
+import io.tarflow4j.distributed.Distributed;
+import io.tarflow4j.distributed.DistributedOptions;
 import io.tarflow4j.evaluation.DatasetBpd;
 import io.tarflow4j.io.AtomicFiles;
 import io.tarflow4j.io.Safetensors;
@@ -18,10 +20,12 @@ import io.tarflow4j.model.TarFlow;
 import io.tarflow4j.model.TarFlowConfig;
 import io.tarflow4j.tensor.Runtime;
 import java.io.IOException;
+import java.io.OutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -43,6 +47,14 @@ import org.bytedeco.pytorch.global.torch.ScalarType;
  * needs, follows the measured speed (see {@link StepBudget}); the checkpoint records the total
  * at the time it was written, and a resumed time-budgeted run continues with that total fixed.
  * Exact resumption (identical losses) holds for runs with a step count.
+ *
+ * <p>Data-parallel (a {@link Distributed} group of W ranks, each running its own
+ * {@code TrainingRun}): every rank builds (or loads from the same checkpoint) the model, then
+ * takes rank 0's weights; each trains on its shard of every global batch ({@code batch / W}
+ * images, see {@link Trainer}). Rank 0 alone logs, writes metrics, samples and checkpoints, and
+ * evaluates; the others write nothing and wait for it at a barrier after every step where rank 0
+ * does such work, with the long {@link #MASTER_WORK_TIMEOUT} instead of the collective timeout.
+ * A time budget's total follows the ranks' mean elapsed time, so all ranks stop at the same step.
  */
 public final class TrainingRun {
     /** The final sample figure's file name. */
@@ -53,6 +65,12 @@ public final class TrainingRun {
     public static final long EVAL_SEED = 0;
     /** Seed of the sample figures' noise. */
     public static final long SAMPLE_SEED = 1234;
+    /**
+     * How long the other ranks wait at a barrier while rank 0 writes a checkpoint or samples, or
+     * evaluates (at least the group's own timeout). A rank that dies still fails the others at
+     * once; only a rank 0 that hangs is caught this late.
+     */
+    public static final Duration MASTER_WORK_TIMEOUT = Duration.ofHours(6);
 
     private static final double LN2 = Math.log(2);
     private static final double NATS_OFFSET = 0.5 * Math.log(2 * Math.PI) + Math.log(128);
@@ -62,6 +80,7 @@ public final class TrainingRun {
     private final ImageDataset test;
     private final Path dir;
     private final ProgressLine progress;
+    private final Distributed group;
     /** Test hook handed to the trainer. */
     java.util.function.BiFunction<Long, org.bytedeco.pytorch.Tensor, org.bytedeco.pytorch.Tensor> inputHook;
 
@@ -75,25 +94,38 @@ public final class TrainingRun {
      */
     public TrainingRun(TrainingOptions options, ImageDataset train, ImageDataset test, Path dir, PrintStream log,
             boolean inPlace) {
+        this(options, train, test, dir, log, inPlace, Distributed.single());
+    }
+
+    /**
+     * One rank's part of a data-parallel run in {@code group} (which the caller closes). Rank 0
+     * behaves as a single-process run; the other ranks print nothing and never write to
+     * {@code dir}: they need it only to load the checkpoint when resuming (else it may be null),
+     * and need no test data.
+     */
+    public TrainingRun(TrainingOptions options, ImageDataset train, ImageDataset test, Path dir, PrintStream log,
+            boolean inPlace, Distributed group) {
         this.options = options;
         this.train = train;
-        this.test = test;
+        this.test = group.isMaster() ? test : null;
         this.dir = dir;
-        this.progress = new ProgressLine(log, inPlace);
+        this.group = group;
+        this.progress = new ProgressLine(group.isMaster() ? log : new PrintStream(OutputStream.nullOutputStream()),
+                inPlace && group.isMaster());
     }
 
     /**
      * What a run produced.
      *
-     * @param dir the run folder
+     * @param dir the run folder (null on ranks other than 0 of a fresh data-parallel run)
      * @param step the last step trained
      * @param totalSteps the schedule's total
      * @param lastLoss the loss of the last step
-     * @param testBpd the final test bits/dim, NaN without test data
+     * @param testBpd the final test bits/dim, NaN without test data (and on ranks other than 0)
      * @param elapsedSeconds training time, over all resumed parts
      * @param imagesPerSecond training throughput of this process (wall time, all its steps)
      * @param checkpoint the checkpoint file
-     * @param figure the sample figure
+     * @param figure the sample figure (null when stopped early, and on ranks other than 0)
      */
     public record Summary(Path dir, long step, long totalSteps, double lastLoss, double testBpd,
             double elapsedSeconds, double imagesPerSecond, Path checkpoint, Path figure) {}
@@ -168,9 +200,11 @@ public final class TrainingRun {
             throw new IllegalArgumentException("--data " + o.data() + " has " + train.height() + "x" + train.width()
                     + " images; TarFlow needs square images (pass --image-size)");
         }
+        int world = group.worldSize();
+        DistributedOptions.perRankBatch(o.batch(), world); // refuse an uneven split before building anything
         Runtime.seed(o.seed());
         TarFlow model = new TarFlow(config, device, ScalarType.Float);
-        try (Trainer trainer = new Trainer(model, o)) {
+        try (Trainer trainer = new Trainer(model, o, group)) {
             trainer.inputHook = inputHook;
             long step = 0;
             double elapsedBefore = 0;
@@ -192,12 +226,14 @@ public final class TrainingRun {
                             + dir + " is already at step " + step + "; give a larger --steps to continue");
                 }
             }
+            trainer.synchronize();
             progress.message("tarflow train: " + config.describe() + ", " + String.format("%,d", config.parameterCount())
                     + " parameters");
             progress.message("  data " + o.data() + " (" + train.size() + " images), batch " + o.batch() + ", lr "
                     + o.lr() + ", warmup " + o.warmupSteps() + ", noise " + o.noise()
                     + (config.conditional() ? ", label drop " + o.dropLabel() : "") + ", seed " + o.seed()
-                    + ", threads " + o.threads() + ", " + o.device());
+                    + ", threads " + o.threads() + ", " + o.device()
+                    + (world > 1 ? ", " + world + " processes (batch " + o.batch() / world + " each)" : ""));
             progress.message("  " + (o.timeBudgeted() ? "time budget " + o.minutes() + " min" : "steps " + o.steps())
                     + (step > 0 ? ", resuming after step " + step : "") + "; writing to " + dir);
             return loop(trainer, step, elapsedBefore);
@@ -215,10 +251,15 @@ public final class TrainingRun {
         double lastLoss = Double.NaN;
         double ips = Double.NaN;
         List<ObjectNode> evaluations = new ArrayList<>();
-        Files.createDirectories(dir);
-        try (MetricsLog metrics = MetricsLog.open(dir, startStep);
-                BatchLoader loader = BatchLoader.builder(train).batchSize(o.batch()).seed(o.seed()).flip(o.flip())
-                        .startStep(startStep).build()) {
+        boolean master = group.isMaster();
+        int world = group.worldSize();
+        if (master) {
+            Files.createDirectories(dir);
+        }
+        try (MetricsLog metrics = master ? MetricsLog.open(dir, startStep) : null;
+                BatchLoader loader = BatchLoader.builder(train)
+                        .batchSize(DistributedOptions.perRankBatch(o.batch(), world)).seed(o.seed())
+                        .flip(o.flip()).dropLast(true).shard(group.rank(), world).startStep(startStep).build()) {
             long stopAfter = o.stopAfter() > 0 ? o.stopAfter() : Long.MAX_VALUE;
             while (step < (budget == null ? o.steps() : budget.total()) && step < stopAfter) {
                 long k = step + 1;
@@ -232,15 +273,21 @@ public final class TrainingRun {
                     ObjectNode rec = MetricsLog.record("stopped");
                     rec.put("step", k);
                     rec.put("reason", e.getMessage());
-                    metrics.write(rec);
+                    write(metrics, rec);
                     progress.finish();
-                    throw new NonFiniteLossException(k, e.getMessage() + "; the last good checkpoint ("
-                            + dir.resolve(TrainingCheckpoint.FILE) + ", if any) is unchanged");
+                    throw new NonFiniteLossException(k, e.getMessage() + (master ? "; the last good checkpoint ("
+                            + dir.resolve(TrainingCheckpoint.FILE) + ", if any) is unchanged" : ""));
                 }
                 step = k;
                 long now = System.nanoTime();
                 double elapsed = elapsedBefore + (now - t0) / 1e9;
                 if (budget != null) {
+                    if (world > 1) {
+                        // every rank must compute the same total: feed the budget the ranks' mean time
+                        double seconds = trainer.meanOverRanks((now - t0) / 1e9);
+                        now = t0 + (long) (seconds * 1e9);
+                        elapsed = elapsedBefore + seconds;
+                    }
                     budget.record(step, now, elapsed);
                     if (!reported && step >= Math.max(o.warmupSteps(), 20)) {
                         reported = true;
@@ -254,7 +301,7 @@ public final class TrainingRun {
                     rec.put("step", step);
                     rec.put("loss", r.loss());
                     rec.put("grad_norm", r.gradNorm());
-                    metrics.write(rec);
+                    write(metrics, rec);
                     progress.message("step " + step + ": non-finite loss " + r.loss() + " or gradient norm "
                             + r.gradNorm() + ", step skipped (--skip-nonfinite)");
                 } else {
@@ -274,7 +321,7 @@ public final class TrainingRun {
                     rec.put("grad_norm", r.gradNorm());
                     rec.put("images_per_s", round(windowIps));
                     rec.put("elapsed_s", round(elapsed));
-                    metrics.write(rec);
+                    write(metrics, rec);
                     windowStart = now;
                     windowStep = step;
                 }
@@ -283,52 +330,89 @@ public final class TrainingRun {
                         step, shownTotal, r.loss(), bpdEstimate(r.loss()), r.lr(), Double.isNaN(ips) ? windowIps : ips,
                         ProgressLine.duration(elapsed), ProgressLine.duration(eta)), logged);
                 boolean last = step == total;
-                if (!last && step % o.checkpointEvery() == 0) {
+                boolean checkpointDue = !last && step % o.checkpointEvery() == 0;
+                boolean samplesDue = !last && o.sampleEvery() > 0 && step % o.sampleEvery() == 0;
+                boolean evalDue = o.evalAt().contains(step);
+                if (master && checkpointDue) {
                     TrainingCheckpoint.save(dir, trainer, metadata(step, shownTotal, elapsed));
                 }
-                if (!last && o.sampleEvery() > 0 && step % o.sampleEvery() == 0) {
+                if (master && samplesDue) {
                     Path png = dir.resolve("samples").resolve(String.format("step-%07d.png", step));
                     Files.createDirectories(png.getParent());
                     SampleFigure.write(png, trainer.evaluationModel(), o.noise(), false, SAMPLE_SEED);
                     progress.message("step " + step + ": samples written to " + png);
                 }
-                if (test != null && o.evalAt().contains(step)) {
+                if (test != null && evalDue) {
                     evaluations.add(evaluate(trainer, step, metrics));
+                }
+                if (checkpointDue || samplesDue || evalDue) {
+                    waitForMaster();
                 }
             }
             double elapsed = elapsedBefore + (System.nanoTime() - t0) / 1e9;
             double ipsAll = (step - startStep) * (double) o.batch() / ((System.nanoTime() - t0) / 1e9);
             progress.finish();
-            Path ckpt = dir.resolve(TrainingCheckpoint.FILE);
             long recordedTotal = budget == null ? o.steps() : Math.max(step, budget.total());
-            TrainingCheckpoint.save(dir, trainer, metadata(step, recordedTotal, elapsed));
-            if (step < recordedTotal) {
-                progress.message("stopped after step " + step + " of " + recordedTotal + " (--stop-after); checkpoint "
-                        + ckpt + "; continue with: tarflow train --resume " + dir);
-                return new Summary(dir, step, recordedTotal, lastLoss, Double.NaN, elapsed, ipsAll, ckpt, null);
+            if (!master) {
+                waitForMaster(); // rank 0 writes the checkpoint, the figure and the test bits/dim
+                return new Summary(dir, step, recordedTotal, lastLoss, Double.NaN, elapsed, ipsAll,
+                        dir == null ? null : dir.resolve(TrainingCheckpoint.FILE), null);
             }
-            progress.message(String.format("trained %d steps in %s (%.1f images/s in this process, peak RSS %.0f MiB)",
-                    step, ProgressLine.duration(elapsed), ipsAll, PeakRss.megabytes()));
-            progress.message("checkpoint: " + ckpt);
-            TarFlow evalModel = trainer.evaluationModel();
-            Path figure = dir.resolve(FIGURE);
-            List<String> panels = SampleFigure.write(figure, evalModel, o.noise(), true, SAMPLE_SEED);
-            progress.message("samples: " + figure + " (panels: " + String.join(" | ", panels) + ")");
-            double testBpd = Double.NaN;
-            if (test != null) {
-                final long lastStep = step;
-                ObjectNode last = evaluations.stream().filter(e -> e.get("step").asLong() == lastStep).findFirst()
-                        .orElse(null);
-                if (last == null) {
-                    last = evaluate(trainer, step, metrics);
-                    evaluations.add(last);
-                }
-                testBpd = last.get("test_bpd").asDouble();
-                writeBpd(step, last, evaluations);
-                progress.message(String.format("test bits/dim: %.4f (exact likelihood of uniformly dequantised %s; %s)",
-                        testBpd, o.testData() == null ? "test images" : o.testData(), dir.resolve(BPD)));
+            Summary summary = finish(trainer, metrics, step, recordedTotal, lastLoss, elapsed, ipsAll, evaluations);
+            waitForMaster();
+            return summary;
+        }
+    }
+
+    /** Rank 0's end of a run: the final checkpoint, and unless stopped early, the figure and the test bits/dim. */
+    private Summary finish(Trainer trainer, MetricsLog metrics, long step, long recordedTotal, double lastLoss,
+            double elapsed, double ipsAll, List<ObjectNode> evaluations) throws IOException {
+        TrainingOptions o = options;
+        Path ckpt = dir.resolve(TrainingCheckpoint.FILE);
+        TrainingCheckpoint.save(dir, trainer, metadata(step, recordedTotal, elapsed));
+        if (step < recordedTotal) {
+            progress.message("stopped after step " + step + " of " + recordedTotal + " (--stop-after); checkpoint "
+                    + ckpt + "; continue with: tarflow train --resume " + dir);
+            return new Summary(dir, step, recordedTotal, lastLoss, Double.NaN, elapsed, ipsAll, ckpt, null);
+        }
+        progress.message(String.format("trained %d steps in %s (%.1f images/s in this process, peak RSS %.0f MiB)",
+                step, ProgressLine.duration(elapsed), ipsAll, PeakRss.megabytes()));
+        progress.message("checkpoint: " + ckpt);
+        TarFlow evalModel = trainer.evaluationModel();
+        Path figure = dir.resolve(FIGURE);
+        List<String> panels = SampleFigure.write(figure, evalModel, o.noise(), true, SAMPLE_SEED);
+        progress.message("samples: " + figure + " (panels: " + String.join(" | ", panels) + ")");
+        double testBpd = Double.NaN;
+        if (test != null) {
+            final long lastStep = step;
+            ObjectNode last = evaluations.stream().filter(e -> e.get("step").asLong() == lastStep).findFirst()
+                    .orElse(null);
+            if (last == null) {
+                last = evaluate(trainer, step, metrics);
+                evaluations.add(last);
             }
-            return new Summary(dir, step, recordedTotal, lastLoss, testBpd, elapsed, ipsAll, ckpt, figure);
+            testBpd = last.get("test_bpd").asDouble();
+            writeBpd(step, last, evaluations);
+            progress.message(String.format("test bits/dim: %.4f (exact likelihood of uniformly dequantised %s; %s)",
+                    testBpd, o.testData() == null ? "test images" : o.testData(), dir.resolve(BPD)));
+        }
+        return new Summary(dir, step, recordedTotal, lastLoss, testBpd, elapsed, ipsAll, ckpt, figure);
+    }
+
+    /**
+     * All ranks meet here after rank 0's checkpoint, samples or evaluation (a no-op in one
+     * process), with a timeout long enough for that work.
+     */
+    private void waitForMaster() {
+        if (group.worldSize() > 1) {
+            Duration own = group.options().timeout();
+            group.barrier(own.compareTo(MASTER_WORK_TIMEOUT) > 0 ? own : MASTER_WORK_TIMEOUT);
+        }
+    }
+
+    private static void write(MetricsLog metrics, ObjectNode rec) throws IOException {
+        if (metrics != null) {
+            metrics.write(rec);
         }
     }
 
@@ -345,7 +429,7 @@ public final class TrainingRun {
         rec.put("standard_error", r.standardError());
         rec.put("images", r.images());
         rec.put("seconds", round(seconds));
-        metrics.write(rec);
+        write(metrics, rec);
         progress.message(String.format("step %d: test bits/dim %.4f +- %.4f on %d images (%.1f s)", step, r.mean(),
                 r.standardError(), r.images(), seconds));
         return rec;

@@ -23,6 +23,8 @@ import java.util.Map;
  *       collective (the test kills it, or lets rank 0's next all-reduce time out) while rank 0
  *       calls another all-reduce, which must fail.
  *   <li>{@code fail}: rank 1 exits with status 7 at once; rank 0 sleeps (the launcher must stop it).
+ *   <li>{@code slowmaster}: rank 0 works alone for twice the collective timeout while rank 1
+ *       waits at a barrier with a 60 s timeout of its own; then both all-reduce.
  * </ul>
  */
 public final class DistributedTestWorker {
@@ -44,6 +46,7 @@ public final class DistributedTestWorker {
             switch (scenario) {
                 case "train" -> train(dist, out);
                 case "stall" -> stall(dist);
+                case "slowmaster" -> slowMaster(dist, options.timeout());
                 case "fail" -> {
                     if (dist.rank() == 1) {
                         System.exit(7);
@@ -82,6 +85,17 @@ public final class DistributedTestWorker {
                 }
             }
         }
+    }
+
+    private static void slowMaster(Distributed dist, Duration timeout) throws InterruptedException {
+        if (dist.isMaster()) {
+            Thread.sleep(2 * timeout.toMillis());
+        }
+        long t0 = System.nanoTime();
+        dist.barrier(Duration.ofSeconds(60));
+        System.out.printf("rank %d waited %.1f s at the barrier%n", dist.rank(), (System.nanoTime() - t0) / 1e9);
+        double mean = dist.allReduceMean((double) dist.rank());
+        System.out.println("rank " + dist.rank() + " mean rank " + mean);
     }
 
     private static void stall(Distributed dist) throws InterruptedException {

@@ -132,6 +132,15 @@ class MultiProcessTest {
     }
 
     @Test
+    void aBarrierWithItsOwnTimeoutOutwaitsRankZerosLongWork() throws Exception {
+        int status = launcher("slowmaster", 2).run(); // rank 0 works alone for 4 s; collectives time out after 2 s
+        String stdout = out.toString(StandardCharsets.UTF_8);
+        assertEquals(0, status, output());
+        assertTrue(stdout.contains("rank 0 mean rank 0.5") && stdout.contains("[1] rank 1 mean rank 0.5"), output());
+        assertTrue(stdout.lines().anyMatch(l -> l.matches("\\[1\\] rank 1 waited [3-9]\\.\\d s at the barrier")), output());
+    }
+
+    @Test
     void launcherStopsTheOthersAndReturnsTheFailedStatus() throws Exception {
         long t0 = System.nanoTime();
         int status = launcher("fail", 20).run();

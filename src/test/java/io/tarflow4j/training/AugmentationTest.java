@@ -95,4 +95,32 @@ class AugmentationTest {
         assertTrue(Augmentation.stepSeed(1, 2) != Augmentation.stepSeed(1, 3));
         assertTrue(Augmentation.stepSeed(1, 2) != Augmentation.stepSeed(2, 2));
     }
+    @Test
+    void aShardGetsTheNoiseAndLabelDropsOfItsRowsOfTheGlobalBatch() {
+        try (NativeScope s = NativeScope.open()) {
+            int global = 6;
+            int len = 3 * 5 * 5; // 75 values per image: not a multiple of libtorch's 16-value normal blocks
+            float[] clean = new float[global * len];
+            for (int i = 0; i < clean.length; i++) {
+                clean[i] = (i % 255) / 127.5f - 1;
+            }
+            for (NoiseSpec noise : new NoiseSpec[] {NoiseSpec.gaussian(0.1), NoiseSpec.uniform()}) {
+                float[] whole = Tensors.toFloats(Augmentation.noisy(Tensors.fromFloats(clean, global, 3, 5, 5), noise, 42));
+                for (int rank = 0; rank < 3; rank++) {
+                    float[] part = Arrays.copyOfRange(clean, rank * 2 * len, (rank + 1) * 2 * len);
+                    float[] shard = Tensors.toFloats(Augmentation.noisy(Tensors.fromFloats(part, 2, 3, 5, 5), noise, 42,
+                            rank * 2, global));
+                    assertArrayEquals(Arrays.copyOfRange(whole, rank * 2 * len, (rank + 1) * 2 * len), shard,
+                            noise + " rank " + rank);
+                }
+            }
+            assertThrows(IllegalArgumentException.class,
+                    () -> Augmentation.noisy(Tensors.fromFloats(clean, global, 3, 5, 5), NoiseSpec.uniform(), 1, 1, global));
+        }
+        int[] labels = new int[40];
+        Arrays.setAll(labels, i -> i % 10);
+        int[] whole = Augmentation.dropLabels(labels, 0.5, new SplittableRandom(3));
+        int[] second = Augmentation.dropLabels(Arrays.copyOfRange(labels, 20, 40), 0.5, new SplittableRandom(3), 20);
+        assertArrayEquals(Arrays.copyOfRange(whole, 20, 40), second);
+    }
 }
