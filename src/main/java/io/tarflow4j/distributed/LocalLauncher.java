@@ -26,7 +26,7 @@ import java.nio.file.Path;
  * {@code --world-size N --rank R --master 127.0.0.1:PORT --threads T} (a free port is chosen;
  * {@code T} = cores / N unless given). The environment also carries them
  * ({@code TARFLOW_RANK}, {@code TARFLOW_WORLD_SIZE}, {@code TARFLOW_MASTER}) and sets
- * {@code OMP_NUM_THREADS=T}. Rank 0's output is forwarded as is, the others' with a
+ * {@code OMP_NUM_THREADS=T} and {@code OPENBLAS_NUM_THREADS=T}. Rank 0's output is forwarded as is, the others' with a
  * {@code [R] } prefix. When a worker fails, the others are stopped and {@link #run()} returns the
  * failed worker's exit status.
  */
@@ -83,7 +83,9 @@ public final class LocalLauncher {
                 env.put(DistributedOptions.ENV_WORLD_SIZE, Integer.toString(processes));
                 env.put(DistributedOptions.ENV_MASTER, master);
                 env.put("OMP_NUM_THREADS", Integer.toString(threadsPerProcess));
-                env.putIfAbsent("OPENBLAS_NUM_THREADS", "1");
+                // OpenBLAS runs the float32 matrix products: it gets this worker's share of the
+                // cores too, or N workers would each start a pool the size of the machine
+                env.put("OPENBLAS_NUM_THREADS", Integer.toString(threadsPerProcess));
                 Process p = pb.start();
                 workers.add(p);
                 String prefix = rank == 0 ? "" : "[" + rank + "] ";
