@@ -74,7 +74,7 @@ final class BenchDistributedCommand implements Callable<Integer> {
         };
         int globalBatch = batch != null ? batch : arch.equals("mnist-toy") ? 256 : 64;
         if (dist.launchesLocalWorkers(cl)) {
-            checkBatch(cl, globalBatch, dist.processes());
+            checkBatch(cl, globalBatch, dist.processes(cl));
             return dist.launch(cl, threads == null ? 0 : threads);
         }
         DistributedOptions options = dist.options(cl);

@@ -18,9 +18,15 @@ import picocli.CommandLine.Option;
  * {@code MASTER_PORT}).
  */
 public final class DistributedFlags {
-    @Option(names = "--nproc", paramLabel = "N", defaultValue = "1",
-            description = "start N worker processes on this machine, each with cores/N threads (default 1)")
-    int nproc;
+    @Option(names = "--nproc", paramLabel = "N|auto", defaultValue = "auto",
+            description = {"start N worker processes on this machine, each with cores/N threads;",
+                "auto (default for train): 2 processes on a CPU machine with 2 or more cores when the batch",
+                "divides and --threads is not given (measured faster than 1 process with 2 threads,",
+                "BENCHMARKS.md), else 1"})
+    String nprocSpec;
+
+    /** The number of local processes once decided (null: not yet). */
+    private Integer nproc;
 
     @Option(names = "--world-size", paramLabel = "W", description = "processes in the whole run (all machines)")
     Integer worldSize;
@@ -39,21 +45,57 @@ public final class DistributedFlags {
             description = "fail every rank when connecting or a collective takes longer (default 60)")
     long timeoutSeconds;
 
-    /** The {@code --nproc} value: local worker processes to start (1: none). */
-    public int processes() {
+    /**
+     * The local worker processes to start (1: none): the {@code --nproc} number, or for
+     * {@code auto} what {@link #chooseProcesses} decided (1 when it was not asked).
+     */
+    public int processes(CommandLine commandLine) {
+        if (nproc != null) {
+            return nproc;
+        }
+        return "auto".equalsIgnoreCase(nprocSpec.strip()) ? 1 : explicitProcesses(commandLine);
+    }
+
+    /**
+     * Decides the number of local processes of a training run: an explicit {@code --nproc N}, or
+     * for {@code auto} two single-threaded workers on a CPU machine with at least 2 cores when the
+     * global batch divides by 2 and neither {@code --threads} nor a multi-machine run was asked
+     * for; otherwise one process.
+     */
+    public int chooseProcesses(CommandLine commandLine, int globalBatch, boolean cpu, boolean threadsGiven) {
+        if (!"auto".equalsIgnoreCase(nprocSpec.strip())) {
+            nproc = explicitProcesses(commandLine);
+            return nproc;
+        }
+        boolean multiMachine = worldSize != null || rank != null || master != null
+                || DistributedOptions.fromEnvironment(System.getenv(), CommBackend.AUTO, Duration.ofSeconds(1)) != null;
+        int cores = java.lang.Runtime.getRuntime().availableProcessors();
+        nproc = !multiMachine && cpu && !threadsGiven && cores >= 2 && globalBatch % 2 == 0 ? 2 : 1;
         return nproc;
+    }
+
+    private int explicitProcesses(CommandLine commandLine) {
+        int n;
+        try {
+            n = Integer.parseInt(nprocSpec.strip());
+        } catch (NumberFormatException e) {
+            throw new CommandLine.ParameterException(commandLine, "--nproc must be a number of processes or auto, got '"
+                    + nprocSpec + "'");
+        }
+        if (n < 1) {
+            throw new CommandLine.ParameterException(commandLine, "--nproc must be at least 1, got " + n);
+        }
+        return n;
     }
 
     /** Whether this invocation should start local workers and supervise them instead of training. */
     public boolean launchesLocalWorkers(CommandLine commandLine) {
-        if (nproc < 1) {
-            throw new CommandLine.ParameterException(commandLine, "--nproc must be at least 1, got " + nproc);
-        }
-        if (nproc > 1 && worldSize != null) {
+        int n = processes(commandLine);
+        if (n > 1 && worldSize != null) {
             throw new CommandLine.ParameterException(commandLine,
                     "--nproc starts local workers itself: do not combine it with --world-size/--rank/--master");
         }
-        return nproc > 1;
+        return n > 1;
     }
 
     /**
@@ -94,7 +136,7 @@ public final class DistributedFlags {
         List<String> args = workerArgs(commandLine.getParseResult().originalArgs());
         return LocalLauncher.builder(Main.class.getName())
                 .args(args)
-                .processes(nproc)
+                .processes(processes(commandLine))
                 .threadsPerProcess(threadsPerWorker)
                 .backend(CommBackend.parse(backend))
                 .timeout(timeout(commandLine))

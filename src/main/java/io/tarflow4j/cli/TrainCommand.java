@@ -161,10 +161,12 @@ final class TrainCommand implements Callable<Integer> {
     public Integer call() throws IOException, InterruptedException {
         CommandLine cl = spec.commandLine();
         TrainingOptions requested = options();
+        TrainingOptions o = TrainingRun.resolve(requested);
+        dist.chooseProcesses(cl, o.batch(), o.device() == null || o.device().strip().equalsIgnoreCase("cpu"),
+                threads != null);
         boolean launch = dist.launchesLocalWorkers(cl);
         DistributedOptions distributed = launch ? null : dist.options(cl);
-        TrainingOptions o = TrainingRun.resolve(requested);
-        int processes = launch ? dist.processes() : distributed == null ? 1 : distributed.worldSize();
+        int processes = launch ? dist.processes(cl) : distributed == null ? 1 : distributed.worldSize();
         dist.perRankBatch(cl, o.batch(), processes);
         if (launch) {
             return dist.launch(cl, threads == null ? 0 : threads);
