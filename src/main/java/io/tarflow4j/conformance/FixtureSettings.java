@@ -68,7 +68,7 @@ public record FixtureSettings(TarFlowConfig config, double guidance, double attn
             throw new IOException(json + ": not valid JSON: " + e.getMessage(), e);
         }
         JsonNode config = root.path("config");
-        config.fields().forEachRemaining(e -> out.put(e.getKey(), text(e.getValue())));
+        config.properties().forEach(e -> out.put(e.getKey(), text(e.getValue())));
         for (String key : new String[] {"guidance", "attn_temp", "sigma", "denoise_step", "head_dim", "mlp_expansion"}) {
             if (root.has(key)) {
                 out.put(key, text(root.get(key)));
