@@ -375,7 +375,7 @@ public final class TrainingRun {
                     + ckpt + "; continue with: tarflow train --resume " + dir);
             return new Summary(dir, step, recordedTotal, lastLoss, Double.NaN, elapsed, ipsAll, ckpt, null);
         }
-        progress.message(String.format("trained %d steps in %s (%.1f images/s in this process, peak RSS %.0f MiB)",
+        progress.message(String.format("trained %d steps in %s (%.1f images/s over all processes since this run started, peak RSS %.0f MiB)",
                 step, ProgressLine.duration(elapsed), ipsAll, PeakRss.megabytes()));
         progress.message("checkpoint: " + ckpt);
         TarFlow evalModel = trainer.evaluationModel();
