@@ -145,7 +145,7 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--log-every", paramLabel = "N", description = "metrics line every N steps (default 10)")
     Integer logEvery;
 
-    @Option(names = "--threads", paramLabel = "T", description = "libtorch threads (default: the preset's; fmnist-small 1, others all cores; with --nproc N: per worker, default cores / N)")
+    @Option(names = "--threads", paramLabel = "T", description = "libtorch threads (default: the preset's; fmnist-small 1, others all cores; with --nproc N: per worker, default cores / N; giving it makes --nproc auto choose one process)")
     Integer threads;
 
     @Option(names = "--device", paramLabel = "DEV", description = "cpu (default) or cuda[:N]")

@@ -189,29 +189,9 @@ public record RawTensor(DType dtype, long[] shape, ByteBuffer data) {
                     out[i] = (float) b.getDouble(8 * i);
                 }
             }
-            case I64 -> {
+            case I64, I32, I16, I8, U8, BOOL -> {
                 for (int i = 0; i < n; i++) {
-                    out[i] = b.getLong(8 * i);
-                }
-            }
-            case I32 -> {
-                for (int i = 0; i < n; i++) {
-                    out[i] = b.getInt(4 * i);
-                }
-            }
-            case I16 -> {
-                for (int i = 0; i < n; i++) {
-                    out[i] = b.getShort(2 * i);
-                }
-            }
-            case I8 -> {
-                for (int i = 0; i < n; i++) {
-                    out[i] = b.get(i);
-                }
-            }
-            case U8, BOOL -> {
-                for (int i = 0; i < n; i++) {
-                    out[i] = b.get(i) & 0xFF;
+                    out[i] = integerAt(b, i);
                 }
             }
         }
@@ -229,29 +209,12 @@ public record RawTensor(DType dtype, long[] shape, ByteBuffer data) {
         int n = arrayLength();
         long[] out = new long[n];
         ByteBuffer b = data();
-        switch (dtype) {
-            case I64 -> b.asLongBuffer().get(out);
-            case I32 -> {
-                for (int i = 0; i < n; i++) {
-                    out[i] = b.getInt(4 * i);
-                }
+        if (dtype == DType.I64) {
+            b.asLongBuffer().get(out);
+        } else {
+            for (int i = 0; i < n; i++) {
+                out[i] = integerAt(b, i);
             }
-            case I16 -> {
-                for (int i = 0; i < n; i++) {
-                    out[i] = b.getShort(2 * i);
-                }
-            }
-            case I8 -> {
-                for (int i = 0; i < n; i++) {
-                    out[i] = b.get(i);
-                }
-            }
-            case U8, BOOL -> {
-                for (int i = 0; i < n; i++) {
-                    out[i] = b.get(i) & 0xFF;
-                }
-            }
-            case F32, F16, BF16, F64 -> throw notInteger();
         }
         return out;
     }
@@ -265,25 +228,29 @@ public record RawTensor(DType dtype, long[] shape, ByteBuffer data) {
      * @throws ArithmeticException if an I64 element does not fit in an int
      */
     public int[] toIntArray() {
-        if (dtype == DType.I64) {
-            long[] longs = toLongArray();
-            int[] out = new int[longs.length];
-            for (int i = 0; i < longs.length; i++) {
-                out[i] = Math.toIntExact(longs[i]);
-            }
-            return out;
-        }
+        int n = arrayLength();
+        int[] out = new int[n];
+        ByteBuffer b = data();
         if (dtype == DType.I32) {
-            int[] out = new int[arrayLength()];
-            data().asIntBuffer().get(out);
-            return out;
-        }
-        long[] longs = toLongArray();
-        int[] out = new int[longs.length];
-        for (int i = 0; i < longs.length; i++) {
-            out[i] = (int) longs[i];
+            b.asIntBuffer().get(out);
+        } else {
+            for (int i = 0; i < n; i++) {
+                out[i] = Math.toIntExact(integerAt(b, i));
+            }
         }
         return out;
+    }
+
+    /** Element {@code i} of an integer or BOOL tensor (U8 and BOOL unsigned). */
+    private long integerAt(ByteBuffer b, int i) {
+        return switch (dtype) {
+            case I64 -> b.getLong(8 * i);
+            case I32 -> b.getInt(4 * i);
+            case I16 -> b.getShort(2 * i);
+            case I8 -> b.get(i);
+            case U8, BOOL -> b.get(i) & 0xFF;
+            case F32, F16, BF16, F64 -> throw notInteger();
+        };
     }
 
     private IllegalStateException notInteger() {

@@ -9,11 +9,8 @@ import io.tarflow4j.tensor.NativeScope;
 import io.tarflow4j.tensor.Tensors;
 import io.tarflow4j.training.MetricsLog;
 import io.tarflow4j.training.TrainingCheckpoint;
-import java.io.ByteArrayOutputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -40,8 +37,6 @@ class DistributedTrainTest {
     Path tmp;
 
     private Path images;
-
-    private record Outcome(int status, String out, String err) {}
 
     /** 64 images 8x8 of two classes (horizontal / vertical ramps with a little noise), as IDX files. */
     @BeforeEach
@@ -73,22 +68,6 @@ class DistributedTrainTest {
         }
     }
 
-    private static Outcome cli(String... args) {
-        PrintStream savedOut = System.out;
-        PrintStream savedErr = System.err;
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        try {
-            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-            int status = Main.run(args);
-            return new Outcome(status, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-        } finally {
-            System.setOut(savedOut);
-            System.setErr(savedErr);
-        }
-    }
-
     /** A tiny run's flags (global batch 16) followed by {@code extra}. */
     private String[] train(Path out, String... extra) {
         List<String> a = new ArrayList<>(List.of("train", "--data", images.toString(), "--test-data", "none",
@@ -111,10 +90,10 @@ class DistributedTrainTest {
         Path two = tmp.resolve("two");
         Path one = tmp.resolve("one");
         long t0 = System.nanoTime();
-        Outcome d = cli(train(two, "--steps", "3", "--nproc", "2"));
+        CliRun d = CliRun.of(train(two, "--steps", "3", "--nproc", "2"));
         System.out.printf("--nproc 2, 3 steps: %.1f s%n", (System.nanoTime() - t0) / 1e9);
         assertEquals(0, d.status(), d.out() + d.err());
-        Outcome s = cli(train(one, "--steps", "3"));
+        CliRun s = CliRun.of(train(one, "--steps", "3"));
         assertEquals(0, s.status(), s.out() + s.err());
 
         assertEquals(1, count(d.out(), "run folder:"), d.out());
@@ -141,12 +120,12 @@ class DistributedTrainTest {
             "uniform"};
         Path two = tmp.resolve("two");
         Path one = tmp.resolve("one");
-        Outcome first = cli(concat(train(two, "--steps", "4", "--stop-after", "2", "--nproc", "2"), recipe));
+        CliRun first = CliRun.of(concat(train(two, "--steps", "4", "--stop-after", "2", "--nproc", "2"), recipe));
         assertEquals(0, first.status(), first.out() + first.err());
         assertTrue(first.out().contains("stopped after step 2 of 4"), first.out());
-        Outcome second = cli(resume(two, "--nproc", "2", "--log-every", "1"));
+        CliRun second = CliRun.of(resume(two, "--nproc", "2", "--log-every", "1"));
         assertEquals(0, second.status(), second.out() + second.err());
-        Outcome single = cli(concat(train(one, "--steps", "4"), recipe));
+        CliRun single = CliRun.of(concat(train(one, "--steps", "4"), recipe));
         assertEquals(0, single.status(), single.out() + single.err());
 
         assertEquals(List.of(1L, 2L, 3L, 4L), steps(two));
@@ -157,7 +136,7 @@ class DistributedTrainTest {
     void twoWorkersOnATimeBudgetAgreeOnTheTotalAndFinishTogether() throws Exception {
         Path two = tmp.resolve("budget");
         List<String> args = new ArrayList<>(List.of(train(two, "--minutes", "0.05", "--nproc", "2")));
-        Outcome d = cli(args.toArray(String[]::new));
+        CliRun d = CliRun.of(args.toArray(String[]::new));
         assertEquals(0, d.status(), d.out() + d.err());
         List<Long> steps = steps(two);
         try (NativeScope scope = NativeScope.open()) {
@@ -171,22 +150,22 @@ class DistributedTrainTest {
     @Test
     void badDistributedTrainFlagsAreUsageErrorsNamingTheFlags() {
         Path out = tmp.resolve("never");
-        Outcome zero = cli(train(out, "--steps", "1", "--nproc", "0"));
+        CliRun zero = CliRun.of(train(out, "--steps", "1", "--nproc", "0"));
         assertEquals(2, zero.status(), zero.err());
         assertTrue(zero.err().contains("--nproc must be at least 1, got 0"), zero.err());
 
-        Outcome odd = cli(concat(train(out, "--steps", "1", "--nproc", "3")));
+        CliRun odd = CliRun.of(concat(train(out, "--steps", "1", "--nproc", "3")));
         assertEquals(2, odd.status(), odd.err());
         assertTrue(odd.err().contains("--batch 16 must be a positive multiple of the 3 processes"), odd.err());
         assertTrue(odd.err().contains("--nproc 3"), odd.err());
 
-        Outcome world = cli(train(out, "--steps", "1", "--world-size", "3", "--rank", "1", "--master",
+        CliRun world = CliRun.of(train(out, "--steps", "1", "--world-size", "3", "--rank", "1", "--master",
                 "127.0.0.1:29999"));
         assertEquals(2, world.status(), world.err());
         assertTrue(world.err().contains("--batch 16 must be a positive multiple of the 3 processes"), world.err());
         assertTrue(world.err().contains("--world-size 3"), world.err());
 
-        Outcome mixed = cli(train(out, "--steps", "1", "--nproc", "2", "--world-size", "2"));
+        CliRun mixed = CliRun.of(train(out, "--steps", "1", "--nproc", "2", "--world-size", "2"));
         assertEquals(2, mixed.status(), mixed.err());
         assertTrue(mixed.err().contains("do not combine it with --world-size"), mixed.err());
         assertFalse(Files.exists(out), "no run folder for refused flags");

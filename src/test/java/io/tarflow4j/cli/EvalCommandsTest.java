@@ -10,9 +10,6 @@ import io.tarflow4j.data.DataOptions;
 import io.tarflow4j.data.Datasets;
 import io.tarflow4j.evaluation.DatasetBpd;
 import io.tarflow4j.io.Png;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -49,27 +46,9 @@ class EvalCommandsTest {
         }
     }
 
-    record Run(int status, String out, String err) {}
-
-    static synchronized Run run(String... args) {
-        PrintStream oldOut = System.out;
-        PrintStream oldErr = System.err;
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        try {
-            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-            int status = Main.run(args);
-            return new Run(status, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-        } finally {
-            System.setOut(oldOut);
-            System.setErr(oldErr);
-        }
-    }
-
     @Test
     void evalBpdWritesJsonBesideTheModel() throws Exception {
-        Run r = run("eval", "bpd", "--model", model.toString(), "--data", images.toString(), "--batch", "4");
+        CliRun r = CliRun.of("eval", "bpd", "--model", model.toString(), "--data", images.toString(), "--batch", "4");
         assertEquals(0, r.status(), r.err());
         JsonNode json = new ObjectMapper().readTree(model.resolveSibling("eval-bpd.json").toFile());
         var data = Datasets.open(images.toString(), DataOptions.defaults());
@@ -79,13 +58,13 @@ class EvalCommandsTest {
         assertTrue(json.get("standard_error").asDouble() > 0);
         assertTrue(r.out().contains("bits/dim"), r.out());
         assertTrue(r.err().contains("6/6 images"), r.err());
-        assertEquals(2, run("eval", "bpd", "--model", model.toString(), "--batch", "0").status());
+        assertEquals(2, CliRun.of("eval", "bpd", "--model", model.toString(), "--batch", "0").status());
     }
 
     @Test
     void classifyPrintsAccuracyAndConfusion() throws Exception {
         Path out = dir.resolve("classify.json");
-        Run r = run("eval", "classify", "--model", model.toString(), "--data", images.toString(), "--out", out.toString());
+        CliRun r = CliRun.of("eval", "classify", "--model", model.toString(), "--data", images.toString(), "--out", out.toString());
         assertEquals(0, r.status(), r.err());
         JsonNode json = new ObjectMapper().readTree(out.toFile());
         assertEquals(3, json.get("confusion").size());
@@ -104,7 +83,7 @@ class EvalCommandsTest {
     @Test
     void scoreWritesCsvAndJson() throws Exception {
         Path csv = dir.resolve("scores.csv");
-        Run r = run("score", "--model", model.toString(), images.toString(), "--out", csv.toString());
+        CliRun r = CliRun.of("score", "--model", model.toString(), images.toString(), "--out", csv.toString());
         assertEquals(0, r.status(), r.err());
         List<String> lines = Files.readAllLines(csv);
         assertEquals(7, lines.size());
@@ -115,13 +94,13 @@ class EvalCommandsTest {
         double p = Double.parseDouble(first[6]) + Double.parseDouble(first[7]) + Double.parseDouble(first[8]);
         assertEquals(1.0, p, 1e-4);
 
-        Run j = run("score", "--model", model.toString(), "--format", "json", "--center",
+        CliRun j = CliRun.of("score", "--model", model.toString(), "--format", "json", "--center",
                 images.resolve("a").resolve("0.png").toString());
         assertEquals(0, j.status(), j.err());
         JsonNode json = new ObjectMapper().readTree(j.out());
         assertEquals(1, json.get("images").size());
         assertEquals(3, json.get("images").get(0).get("posterior").size());
-        Run again = run("score", "--model", model.toString(), "--format", "json", "--center",
+        CliRun again = CliRun.of("score", "--model", model.toString(), "--format", "json", "--center",
                 images.resolve("a").resolve("0.png").toString());
         assertEquals(j.out(), again.out(), "the bin centre is deterministic");
     }
@@ -131,26 +110,26 @@ class EvalCommandsTest {
         Path big = dir.resolve("big.png");
         float[] px = new float[3 * 12 * 12];
         Png.writeImage(big, px, 3, 12, 12);
-        Run converted = run("score", "--model", model.toString(), big.toString());
+        CliRun converted = CliRun.of("score", "--model", model.toString(), big.toString());
         assertEquals(0, converted.status(), converted.err());
         assertTrue(converted.err().contains("resized 12x12 to 8x8"), converted.err());
         assertTrue(converted.err().contains("converted 3 channel(s) to 1"), converted.err());
 
-        Run refused = run("score", "--model", model.toString(), "--refuse-mismatch", big.toString());
+        CliRun refused = CliRun.of("score", "--model", model.toString(), "--refuse-mismatch", big.toString());
         assertEquals(1, refused.status());
         assertTrue(refused.err().contains("big.png") && refused.err().contains("expected 8x8"), refused.err());
 
         Path text = dir.resolve("notes.png");
         Files.writeString(text, "this is not an image");
-        Run bad = run("score", "--model", model.toString(), text.toString());
+        CliRun bad = CliRun.of("score", "--model", model.toString(), text.toString());
         assertEquals(1, bad.status());
         assertTrue(bad.err().contains("notes.png") && bad.err().contains("not a readable image"), bad.err());
 
-        Run missing = run("score", "--model", model.toString(), dir.resolve("nope.png").toString());
+        CliRun missing = CliRun.of("score", "--model", model.toString(), dir.resolve("nope.png").toString());
         assertEquals(1, missing.status());
         assertTrue(missing.err().contains("nope.png"), missing.err());
 
-        assertEquals(2, run("score", "--model", model.toString(), "--format", "xml", big.toString()).status());
+        assertEquals(2, CliRun.of("score", "--model", model.toString(), "--format", "xml", big.toString()).status());
     }
 
     @Test
@@ -161,7 +140,7 @@ class EvalCommandsTest {
         ModelFile.save(tiny, new io.tarflow4j.model.TarFlow(io.tarflow4j.model.TarFlowConfig.of(1, 28, 7, 64, 1, 1, true, 10)),
                 java.util.Map.of());
         Path grid = dir.resolve("tiny").resolve("grid.png");
-        Run r = run("eval", "samples", "--model", tiny.toString(), "--n", "20", "--batch", "10", "--cfg", "0.5",
+        CliRun r = CliRun.of("eval", "samples", "--model", tiny.toString(), "--n", "20", "--batch", "10", "--cfg", "0.5",
                 "--grid", grid.toString());
         assertEquals(0, r.status(), r.err());
         JsonNode json = new ObjectMapper().readTree(tiny.resolveSibling("eval-samples.json").toFile());
@@ -169,7 +148,7 @@ class EvalCommandsTest {
         assertEquals(10, json.get("per_class_accuracy").size());
         assertEquals(10000, json.get("real_images").asInt());
         assertTrue(Files.size(grid) > 0);
-        Run noSigma = run("eval", "samples", "--model", tiny.toString(), "--n", "4", "--denoise");
+        CliRun noSigma = CliRun.of("eval", "samples", "--model", tiny.toString(), "--n", "4", "--denoise");
         assertEquals(2, noSigma.status());
         assertTrue(noSigma.err().contains("--sigma"), noSigma.err());
     }

@@ -6,8 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.tarflow4j.io.RawTensor;
 import io.tarflow4j.io.Safetensors;
 import io.tarflow4j.io.SafetensorsFile;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -20,28 +18,12 @@ class ModelCommandsTest {
         return Path.of(ModelCommandsTest.class.getResource("/fixtures/" + file).toURI());
     }
 
-    /** Runs the CLI, returning exit code and captured stdout+stderr. */
-    static Object[] run(String... args) {
-        PrintStream out = System.out;
-        PrintStream err = System.err;
-        ByteArrayOutputStream buf = new ByteArrayOutputStream();
-        try (PrintStream p = new PrintStream(buf, true)) {
-            System.setOut(p);
-            System.setErr(p);
-            int code = Main.run(args);
-            return new Object[] {code, buf.toString()};
-        } finally {
-            System.setOut(out);
-            System.setErr(err);
-        }
-    }
-
     @Test
     void verifyReferencePassesOnBothFixtures() throws Exception {
         for (String name : new String[] {"cond_nvp", "uncond_nvp_tempguide"}) {
-            Object[] r = run("verify-reference", fixture(name + ".safetensors").toString(), "--quiet");
-            assertEquals(0, r[0], (String) r[1]);
-            assertTrue(((String) r[1]).contains("0 mismatched"), (String) r[1]);
+            CliRun r = CliRun.of("verify-reference", fixture(name + ".safetensors").toString(), "--quiet");
+            assertEquals(0, r.status(), r.all());
+            assertTrue(r.all().contains("0 mismatched"), r.all());
         }
     }
 
@@ -59,21 +41,21 @@ class ModelCommandsTest {
         tensors.put(victim, RawTensor.ofFloats(tensors.get(victim).shape(), w));
         Path altered = dir.resolve("altered.safetensors");
         Safetensors.write(altered, tensors, meta);
-        Object[] r = run("verify-reference", altered.toString(), "--quiet");
-        assertEquals(1, r[0]);
-        assertTrue(((String) r[1]).contains("FAIL forward.z"), (String) r[1]);
+        CliRun r = CliRun.of("verify-reference", altered.toString(), "--quiet");
+        assertEquals(1, r.status());
+        assertTrue(r.all().contains("FAIL forward.z"), r.all());
     }
 
     @Test
     void importedPthVerifiesAgainstTheFixture(@TempDir Path dir) throws Exception {
         Path out = dir.resolve("imported.safetensors");
-        Object[] r = run("import", fixture("cond_nvp.pth").toString(), "--out", out.toString(), "--image-size", "8");
-        assertEquals(0, r[0], (String) r[1]);
-        r = run("verify-reference", fixture("cond_nvp.safetensors").toString(), "--weights", out.toString(), "--quiet");
-        assertEquals(0, r[0], (String) r[1]);
+        CliRun r = CliRun.of("import", fixture("cond_nvp.pth").toString(), "--out", out.toString(), "--image-size", "8");
+        assertEquals(0, r.status(), r.all());
+        r = CliRun.of("verify-reference", fixture("cond_nvp.safetensors").toString(), "--weights", out.toString(), "--quiet");
+        assertEquals(0, r.status(), r.all());
         Path exported = dir.resolve("exported.safetensors");
-        r = run("export", out.toString(), "--out", exported.toString());
-        assertEquals(0, r[0], (String) r[1]);
+        r = CliRun.of("export", out.toString(), "--out", exported.toString());
+        assertEquals(0, r.status(), r.all());
         try (SafetensorsFile f = Safetensors.read(exported)) {
             assertTrue(f.tensors().containsKey("blocks.0.attn_blocks.1.attention.qkv.weight"));
             assertTrue(f.tensors().containsKey("blocks.1.attn_mask"));
@@ -83,17 +65,17 @@ class ModelCommandsTest {
 
     @Test
     void importRefusesAMismatchedImageSize(@TempDir Path dir) throws Exception {
-        Object[] r = run("import", fixture("cond_nvp.pth").toString(), "--out", dir.resolve("x.safetensors").toString(),
+        CliRun r = CliRun.of("import", fixture("cond_nvp.pth").toString(), "--out", dir.resolve("x.safetensors").toString(),
                 "--image-size", "32");
-        assertEquals(1, r[0]);
-        assertTrue(((String) r[1]).contains("--image-size 32 does not match"), (String) r[1]);
+        assertEquals(1, r.status());
+        assertTrue(r.all().contains("--image-size 32 does not match"), r.all());
     }
 
     @Test
     void missingFilesAreNamed(@TempDir Path dir) {
-        Object[] r = run("export", dir.resolve("missing.safetensors").toString(), "--out", dir.resolve("o.safetensors").toString());
-        assertEquals(1, r[0]);
-        assertTrue(((String) r[1]).contains("file not found: " + dir.resolve("missing.safetensors")), (String) r[1]);
+        CliRun r = CliRun.of("export", dir.resolve("missing.safetensors").toString(), "--out", dir.resolve("o.safetensors").toString());
+        assertEquals(1, r.status());
+        assertTrue(r.all().contains("file not found: " + dir.resolve("missing.safetensors")), r.all());
     }
 
 }

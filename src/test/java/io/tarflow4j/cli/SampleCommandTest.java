@@ -6,9 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.tarflow4j.io.Safetensors;
 import io.tarflow4j.io.SafetensorsFile;
 import java.awt.image.BufferedImage;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -25,30 +22,17 @@ class SampleCommandTest {
         return Path.of(SampleCommandTest.class.getResource("/fixtures/" + name + ".safetensors").toURI());
     }
 
-    /** Runs the CLI; returns exit status and stderr. */
-    private static Object[] run(String... args) {
-        PrintStream saved = System.err;
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-        try {
-            int status = Main.run(args);
-            return new Object[] {status, err.toString(StandardCharsets.UTF_8)};
-        } finally {
-            System.setErr(saved);
-        }
-    }
-
     @Test
     void samplesGridImagesRawAndTrace() throws Exception {
         Path grid = dir.resolve("grid.png");
         Path trace = dir.resolve("trace.png");
         Path raw = dir.resolve("raw.safetensors");
         Path images = dir.resolve("images");
-        Object[] r = run("sample", "--model", fixture("cond_nvp").toString(), "--n", "5", "--classes", "0,2",
+        CliRun r = CliRun.of("sample", "--model", fixture("cond_nvp").toString(), "--n", "5", "--classes", "0,2",
                 "--cfg", "1", "--sampler", "jacobi", "--segments", "2", "--denoise", "--sigma", "0.1",
                 "--batch", "2", "--out", grid.toString(), "--trace", trace.toString(), "--raw", raw.toString(),
                 "--images", images.toString());
-        assertEquals(0, r[0], (String) r[1]);
+        assertEquals(0, r.status(), r.all());
         BufferedImage g = ImageIO.read(grid.toFile());
         // 2 rows (classes) x 3 columns of 8x8 images with 2-pixel padding
         assertEquals(3 * 10 + 2, g.getWidth());
@@ -71,29 +55,29 @@ class SampleCommandTest {
         String cond = fixture("cond_nvp").toString();
         String uncond = fixture("uncond_nvp_tempguide").toString();
         String out = dir.resolve("g.png").toString();
-        Object[] r = run("sample", "--model", cond, "--class", "3", "--out", out);
-        assertEquals(1, r[0]);
-        assertTrue(((String) r[1]).contains("class 3 is out of range: the model has 3 classes"), (String) r[1]);
-        r = run("sample", "--model", uncond, "--cfg", "1", "--out", out);
-        assertEquals(1, r[0]);
-        assertTrue(((String) r[1]).contains("--attn-temp"), (String) r[1]);
-        r = run("sample", "--model", dir.resolve("nope.safetensors").toString(), "--out", out);
-        assertEquals(1, r[0]);
-        assertTrue(((String) r[1]).contains("not found"), (String) r[1]);
-        r = run("sample", "--model", cond, "--out", dir.resolve("no/such/dir/g.png").toString());
-        assertEquals(1, r[0]);
-        assertTrue(((String) r[1]).contains("--out") && ((String) r[1]).contains("does not exist"), (String) r[1]);
-        r = run("sample", "--model", cond, "--segments", "2", "--out", out);
-        assertEquals(2, r[0]);
-        assertTrue(((String) r[1]).contains("--sampler jacobi"), (String) r[1]);
-        r = run("sample", "--model", cond, "--denoise", "--out", out);
-        assertEquals(2, r[0]);
-        assertTrue(((String) r[1]).contains("--sigma"), (String) r[1]);
+        CliRun r = CliRun.of("sample", "--model", cond, "--class", "3", "--out", out);
+        assertEquals(1, r.status());
+        assertTrue(r.all().contains("class 3 is out of range: the model has 3 classes"), r.all());
+        r = CliRun.of("sample", "--model", uncond, "--cfg", "1", "--out", out);
+        assertEquals(1, r.status());
+        assertTrue(r.all().contains("--attn-temp"), r.all());
+        r = CliRun.of("sample", "--model", dir.resolve("nope.safetensors").toString(), "--out", out);
+        assertEquals(1, r.status());
+        assertTrue(r.all().contains("not found"), r.all());
+        r = CliRun.of("sample", "--model", cond, "--out", dir.resolve("no/such/dir/g.png").toString());
+        assertEquals(1, r.status());
+        assertTrue(r.all().contains("--out") && r.all().contains("does not exist"), r.all());
+        r = CliRun.of("sample", "--model", cond, "--segments", "2", "--out", out);
+        assertEquals(2, r.status());
+        assertTrue(r.all().contains("--sampler jacobi"), r.all());
+        r = CliRun.of("sample", "--model", cond, "--denoise", "--out", out);
+        assertEquals(2, r.status());
+        assertTrue(r.all().contains("--sigma"), r.all());
         Path bad = dir.resolve("bad.json");
         Files.writeString(bad, "{}");
-        r = run("sample", "--model", cond, "--sampler", "jacobi", "--strategy", bad.toString(), "--out", out);
-        assertEquals(1, r[0]);
-        assertTrue(((String) r[1]).contains(bad.toString()), (String) r[1]);
+        r = CliRun.of("sample", "--model", cond, "--sampler", "jacobi", "--strategy", bad.toString(), "--out", out);
+        assertEquals(1, r.status());
+        assertTrue(r.all().contains(bad.toString()), r.all());
         assertTrue(Files.notExists(dir.resolve("g.png")));
     }
 

@@ -11,19 +11,19 @@ class ServeCommandTest {
 
     @Test
     void helpListsTheSafetyFlags() {
-        Object[] r = ModelCommandsTest.run("serve", "--help");
-        assertEquals(0, r[0], (String) r[1]);
+        CliRun r = CliRun.of("serve", "--help");
+        assertEquals(0, r.status(), r.all());
         for (String flag : new String[] {"--model", "--port", "--host", "--max-batch", "--queue", "--threads"}) {
-            assertTrue(((String) r[1]).contains(flag), flag + " missing from\n" + r[1]);
+            assertTrue(r.all().contains(flag), flag + " missing from\n" + r.all());
         }
     }
 
     @Test
     void aMissingModelFileIsNamed(@org.junit.jupiter.api.io.TempDir Path dir) {
         Path missing = dir.resolve("nope.safetensors");
-        Object[] r = ModelCommandsTest.run("serve", "--model", missing.toString(), "--port", "0");
-        assertEquals(1, r[0], (String) r[1]);
-        assertTrue(((String) r[1]).contains("error: file not found: " + missing), (String) r[1]);
+        CliRun r = CliRun.of("serve", "--model", missing.toString(), "--port", "0");
+        assertEquals(1, r.status(), r.all());
+        assertTrue(r.all().contains("error: file not found: " + missing), r.all());
     }
 
     @Test
@@ -43,33 +43,33 @@ class ServeCommandTest {
             args[1] = "--model";
             args[2] = model;
             System.arraycopy(extra, 0, args, 3, extra.length);
-            Object[] r = ModelCommandsTest.run(args);
-            assertEquals(1, r[0], (String) r[1]);
-            assertTrue(((String) r[1]).contains("error: ") && ((String) r[1]).contains((String) c[1]), (String) r[1]);
+            CliRun r = CliRun.of(args);
+            assertEquals(1, r.status(), r.all());
+            assertTrue(r.all().contains("error: ") && r.all().contains((String) c[1]), r.all());
         }
-        Object[] r = ModelCommandsTest.run("serve", "--model", model, "--port", "zero");
-        assertEquals(2, r[0], (String) r[1]);
+        CliRun r = CliRun.of("serve", "--model", model, "--port", "zero");
+        assertEquals(2, r.status(), r.all());
     }
 
     @Test
     void aStrategyFileIsCheckedAtStartupAndNamed(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
         String model = ModelCommandsTest.fixture("cond_nvp.safetensors").toString();
         Path missing = dir.resolve("missing.json");
-        Object[] r = ModelCommandsTest.run("serve", "--model", model, "--port", "0", "--strategy", missing.toString());
-        assertEquals(1, r[0], (String) r[1]);
-        assertTrue(((String) r[1]).contains("error: file not found: " + missing), (String) r[1]);
+        CliRun r = CliRun.of("serve", "--model", model, "--port", "0", "--strategy", missing.toString());
+        assertEquals(1, r.status(), r.all());
+        assertTrue(r.all().contains("error: file not found: " + missing), r.all());
 
         Path wrong = dir.resolve("three-blocks.json");
         io.tarflow4j.sampling.JacobiStrategy.uniform(3, io.tarflow4j.sampling.BlockStrategy.exact(16)).write(wrong);
-        r = ModelCommandsTest.run("serve", "--model", model, "--port", "0", "--strategy", wrong.toString());
-        assertEquals(1, r[0], (String) r[1]);
-        String out = (String) r[1];
+        r = CliRun.of("serve", "--model", model, "--port", "0", "--strategy", wrong.toString());
+        assertEquals(1, r.status(), r.all());
+        String out = r.all();
         assertTrue(out.contains("error: " + wrong) && out.contains("3 blocks") && out.contains("the model has 2"), out);
 
         Path notJson = dir.resolve("notes.txt");
         java.nio.file.Files.writeString(notJson, "segments=8");
-        r = ModelCommandsTest.run("serve", "--model", model, "--port", "0", "--strategy", notJson.toString());
-        assertEquals(1, r[0], (String) r[1]);
-        assertTrue(((String) r[1]).contains("error: " + notJson), (String) r[1]);
+        r = CliRun.of("serve", "--model", model, "--port", "0", "--strategy", notJson.toString());
+        assertEquals(1, r.status(), r.all());
+        assertTrue(r.all().contains("error: " + notJson), r.all());
     }
 }

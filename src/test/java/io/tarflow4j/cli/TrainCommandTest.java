@@ -4,9 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
@@ -16,24 +13,9 @@ class TrainCommandTest {
     @TempDir
     Path tmp;
 
-    /** Runs the CLI and returns exit status and stderr. */
-    private record Outcome(int status, String err) {}
-
-    private static Outcome cli(String... args) {
-        PrintStream saved = System.err;
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        try {
-            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-            int status = Main.run(args);
-            return new Outcome(status, err.toString(StandardCharsets.UTF_8));
-        } finally {
-            System.setErr(saved);
-        }
-    }
-
     @Test
     void unknownPresetIsAUsageErrorNamingTheFlagAndThePresets() {
-        Outcome o = cli("train", "--preset", "nope", "--out", tmp.resolve("a").toString());
+        CliRun o = CliRun.of("train", "--preset", "nope", "--out", tmp.resolve("a").toString());
         assertEquals(2, o.status(), o.err());
         assertTrue(o.err().contains("--preset: unknown preset 'nope'"), o.err());
         assertTrue(o.err().contains("fmnist-small, mnist-toy, imagenet64, imagenet128, afhq256"), o.err());
@@ -41,17 +23,17 @@ class TrainCommandTest {
 
     @Test
     void garbageNoiseIsAUsageErrorSayingWhatIsExpected() {
-        Outcome o = cli("train", "--noise", "garbage", "--out", tmp.resolve("a").toString());
+        CliRun o = CliRun.of("train", "--noise", "garbage", "--out", tmp.resolve("a").toString());
         assertEquals(2, o.status(), o.err());
         assertTrue(o.err().contains("--noise: noise 'garbage': expected gaussian:SIGMA"), o.err());
     }
 
     @Test
     void zeroStepsIsAUsageError() {
-        Outcome o = cli("train", "--steps", "0", "--out", tmp.resolve("a").toString());
+        CliRun o = CliRun.of("train", "--steps", "0", "--out", tmp.resolve("a").toString());
         assertEquals(2, o.status(), o.err());
         assertTrue(o.err().contains("--steps must be >= 1, got 0"), o.err());
-        Outcome both = cli("train", "--steps", "5", "--minutes", "1");
+        CliRun both = CliRun.of("train", "--steps", "5", "--minutes", "1");
         assertEquals(2, both.status(), both.err());
         assertTrue(both.err().contains("give --steps or --minutes, not both"), both.err());
     }
@@ -60,7 +42,7 @@ class TrainCommandTest {
     void aMissingDataPathIsAnErrorNamingTheFlagAndThePath() {
         Path missing = tmp.resolve("no-such-images-idx3-ubyte.gz");
         Path out = tmp.resolve("out");
-        Outcome o = cli("train", "--data", missing.toString(), "--steps", "1", "--out", out.toString());
+        CliRun o = CliRun.of("train", "--data", missing.toString(), "--steps", "1", "--out", out.toString());
         assertEquals(1, o.status(), o.err());
         assertTrue(o.err().contains("error: --data " + missing), o.err());
         assertTrue(o.err().contains("not found"), o.err());
@@ -71,24 +53,24 @@ class TrainCommandTest {
     void anOutFolderHoldingFilesIsNotReusedSilently() throws Exception {
         Path out = Files.createDirectories(tmp.resolve("taken"));
         Files.writeString(out.resolve("something.txt"), "x");
-        Outcome o = cli("train", "--data", "fashion-mnist", "--test-data", "none", "--steps", "1", "--out", out.toString());
+        CliRun o = CliRun.of("train", "--data", "fashion-mnist", "--test-data", "none", "--steps", "1", "--out", out.toString());
         assertEquals(1, o.status(), o.err());
         assertTrue(o.err().contains("--out " + out + " already holds files"), o.err());
     }
 
     @Test
     void resumeRefusesRecipeFlagsAndNeedsACheckpoint() {
-        Outcome flags = cli("train", "--resume", tmp.toString(), "--lr", "0.1", "--steps", "10");
+        CliRun flags = CliRun.of("train", "--resume", tmp.toString(), "--lr", "0.1", "--steps", "10");
         assertEquals(2, flags.status(), flags.err());
         assertTrue(flags.err().contains("--lr cannot be given with --resume"), flags.err());
-        Outcome empty = cli("train", "--resume", tmp.toString(), "--steps", "10");
+        CliRun empty = CliRun.of("train", "--resume", tmp.toString(), "--steps", "10");
         assertEquals(1, empty.status(), empty.err());
         assertTrue(empty.err().contains("error: --resume " + tmp + ": no checkpoint.safetensors there"), empty.err());
     }
 
     @Test
     void benchTrainRejectsZeroSteps() {
-        Outcome o = cli("bench", "train", "--steps", "0");
+        CliRun o = CliRun.of("bench", "train", "--steps", "0");
         assertEquals(2, o.status(), o.err());
         assertTrue(o.err().contains("--steps must be >= 1, got 0"), o.err());
     }
