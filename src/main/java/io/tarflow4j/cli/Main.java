@@ -28,6 +28,21 @@ public final class Main implements Runnable {
     CommandLine.Model.CommandSpec spec;
 
     /** Runs the command line and exits with its status. */
+    static {
+        // JavaCPP's native-memory accounting reads /proc/self/statm and takes a process-wide lock
+        // for every tensor handle it creates; our code frees tensors with scopes instead, and the
+        // accounting cost a measurable share of sampling with two threads (docs/sampling.md).
+        // A user's own -D setting wins.
+        setIfAbsent("org.bytedeco.javacpp.maxBytes", "0");
+        setIfAbsent("org.bytedeco.javacpp.maxPhysicalBytes", "0");
+    }
+
+    private static void setIfAbsent(String key, String value) {
+        if (System.getProperty(key) == null) {
+            System.setProperty(key, value);
+        }
+    }
+
     public static void main(String[] args) {
         System.exit(run(args));
     }

@@ -34,6 +34,25 @@ public final class KvCache {
                 model.options());
     }
 
+    private KvCache(Tensor[] keys, Tensor[] values) {
+        this.keys = keys;
+        this.values = values;
+    }
+
+    /**
+     * The cache of rows {@code from .. from+n-1} only: a view that shares this cache's memory, for
+     * a group of rows decoded on its own (rows never interact while decoding).
+     */
+    public KvCache rows(long from, long n) {
+        Tensor[] k = new Tensor[keys.length];
+        Tensor[] v = new Tensor[values.length];
+        for (int l = 0; l < keys.length; l++) {
+            k[l] = keys[l].narrow(0, from, n);
+            v[l] = values[l].narrow(0, from, n);
+        }
+        return new KvCache(k, v);
+    }
+
     /** Number of sequences the cache holds. */
     public long rows() {
         return keys[0].size(0);

@@ -14,7 +14,11 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.concurrent.Callable;
+import org.bytedeco.pytorch.Device;
+import org.bytedeco.pytorch.MemoryFormatOptional;
 import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 
 /**
@@ -107,7 +111,7 @@ public final class Sampler {
                         : Tensors.labels(Arrays.copyOfRange(labels, from, from + b))
                                 .to(model.device(), ScalarType.Long);
                 List<Tensor> stagesOut = o.trace() ? new ArrayList<>() : null;
-                Tensor x = reverse(z, y, o.guidance(), strategy, cache, stats, stagesOut);
+                Tensor x = reverse(z, y, o.guidance(), strategy, cache, stats, stagesOut, o.parallelism());
                 if (o.denoise()) {
                     x = Denoiser.denoise(model, x, y, o.sigma(), o.denoiseScale());
                     if (stagesOut != null) {
@@ -131,7 +135,9 @@ public final class Sampler {
 
     /**
      * Inverts the whole flow for one batch of prior noise z (B, T, D) (already scaled by the
-     * noise temperature), without denoising.
+     * noise temperature), without denoising, with the automatic number of parallel row groups
+     * (one per CPU core; see {@link #reverse(Tensor, Tensor, Guidance, JacobiStrategy, KvCache,
+     * SamplingStats, List, int)}).
      *
      * @param strategy the GS-Jacobi strategy, or null for the sequential sampler
      * @param cache a cache of B rows (2B with active guidance)
@@ -140,10 +146,79 @@ public final class Sampler {
      */
     public Tensor reverse(Tensor z, Tensor y, Guidance guidance, JacobiStrategy strategy, KvCache cache,
             SamplingStats stats, List<Tensor> trace) {
-        List<FlowBlock> blocks = model.blocks();
+        return reverse(z, y, guidance, strategy, cache, stats, trace, 0);
+    }
+
+    /**
+     * {@link #reverse(Tensor, Tensor, Guidance, JacobiStrategy, KvCache, SamplingStats, List)}
+     * with the batch split into {@code parallelism} groups of rows inverted at the same time on
+     * their own threads (0: one group per CPU core on the CPU, one on a GPU). Rows never interact
+     * while sampling, so the images are those of one group (to float rounding, for the
+     * sequential sampler exactly; GS-Jacobi stops each group by its own tolerance).
+     */
+    public Tensor reverse(Tensor z, Tensor y, Guidance guidance, JacobiStrategy strategy, KvCache cache,
+            SamplingStats stats, List<Tensor> trace, int parallelism) {
         if (strategy != null) {
-            strategy.requireBlocks(blocks.size());
+            strategy.requireBlocks(model.blocks().size());
         }
+        long rows = z.size(0);
+        int groups = RowGroups.count(parallelism, rows, model.device());
+        if (groups == 1) {
+            return reverseRows(z, y, guidance, strategy, cache, stats, trace);
+        }
+        TarFlowConfig c = model.config();
+        long[] imageShape = {rows, c.inChannels(), c.imageSize(), c.imageSize()};
+        Tensor out = torch.empty(imageShape, model.options(), new MemoryFormatOptional());
+        List<Tensor> stages = new ArrayList<>();
+        if (trace != null) {
+            for (int s = 0; s <= c.numBlocks(); s++) {
+                stages.add(torch.empty(imageShape, model.options(), new MemoryFormatOptional()));
+            }
+        }
+        long cacheRowsPerRow = guidance.active() ? 2 : 1; // a guided and an unguided branch per image
+        if (cache.rows() < cacheRowsPerRow * rows) {
+            throw new IllegalArgumentException("the KV cache holds " + cache.rows() + " rows, this batch needs "
+                    + cacheRowsPerRow * rows);
+        }
+        long[] bounds = RowGroups.bounds(rows, groups);
+        List<Callable<SamplingStats>> tasks = new ArrayList<>();
+        for (int g = 0; g < groups; g++) {
+            long from = bounds[g];
+            long n = bounds[g + 1] - from;
+            tasks.add(() -> {
+                try (NativeScope scope = NativeScope.open()) {
+                    SamplingStats groupStats = new SamplingStats(c.numBlocks());
+                    List<Tensor> groupTrace = trace == null ? null : new ArrayList<>();
+                    Tensor x = reverseRows(z.narrow(0, from, n), y == null ? null : y.narrow(0, from, n), guidance,
+                            strategy, cache.rows(cacheRowsPerRow * from, cacheRowsPerRow * n), groupStats, groupTrace);
+                    out.narrow(0, from, n).copy_(x);
+                    for (int s = 0; groupTrace != null && s < groupTrace.size(); s++) {
+                        stages.get(s).narrow(0, from, n).copy_(groupTrace.get(s));
+                    }
+                    return groupStats;
+                }
+            });
+        }
+        stats.addConcurrent(RowGroups.run(tasks));
+        if (trace != null) {
+            trace.addAll(stages);
+        }
+        return out;
+    }
+
+    /**
+     * The number of row groups {@link #reverse(Tensor, Tensor, Guidance, JacobiStrategy, KvCache,
+     * SamplingStats, List, int) reverse} uses for {@code rows} rows on {@code device} when asked
+     * for {@code parallelism} (0 = automatic).
+     */
+    public static int rowGroups(int parallelism, long rows, Device device) {
+        return RowGroups.count(parallelism, rows, device);
+    }
+
+    /** One group of rows, on the calling thread. */
+    private Tensor reverseRows(Tensor z, Tensor y, Guidance guidance, JacobiStrategy strategy, KvCache cache,
+            SamplingStats stats, List<Tensor> trace) {
+        List<FlowBlock> blocks = model.blocks();
         try (GradMode g = GradMode.off()) {
             if (trace != null) {
                 trace.add(model.unpatchify(z));

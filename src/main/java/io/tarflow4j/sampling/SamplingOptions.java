@@ -26,10 +26,12 @@ import java.util.List;
  * @param strategy the GS-Jacobi strategy, or null for {@link JacobiStrategy#defaultFor}
  * @param batchSize images per batch, at least 1
  * @param trace whether to keep the images after every block (and before denoising)
+ * @param parallelism groups of rows of a batch inverted at the same time on their own threads;
+ *     0 (the default) for one per CPU core on the CPU and one on a GPU
  */
 public record SamplingOptions(int count, List<Integer> classes, Guidance guidance, double noiseTemperature,
         boolean denoise, double denoiseScale, double sigma, long seed, SamplerType sampler,
-        JacobiStrategy strategy, int batchSize, boolean trace) {
+        JacobiStrategy strategy, int batchSize, boolean trace, int parallelism) {
 
     /** Validates the settings that do not depend on the model. */
     public SamplingOptions {
@@ -63,6 +65,10 @@ public record SamplingOptions(int count, List<Integer> classes, Guidance guidanc
         }
         if (batchSize < 1) {
             throw new IllegalArgumentException("batch size must be >= 1, got " + batchSize);
+        }
+        if (parallelism < 0) {
+            throw new IllegalArgumentException("parallel row groups must be >= 0 (0 = one per CPU core), got "
+                    + parallelism);
         }
     }
 
@@ -111,6 +117,7 @@ public record SamplingOptions(int count, List<Integer> classes, Guidance guidanc
         private JacobiStrategy strategy;
         private int batchSize = 64;
         private boolean trace;
+        private int parallelism;
 
         private Builder() {}
 
@@ -210,10 +217,16 @@ public record SamplingOptions(int count, List<Integer> classes, Guidance guidanc
             return this;
         }
 
+        /** Groups of rows inverted at the same time (0: one per CPU core on the CPU, one on a GPU). */
+        public Builder parallelism(int groups) {
+            this.parallelism = groups;
+            return this;
+        }
+
         /** The options, validated. */
         public SamplingOptions build() {
             return new SamplingOptions(count, classes, new Guidance(weight, target, attnTemp, annealed),
-                    noiseTemperature, denoise, denoiseScale, sigma, seed, sampler, strategy, batchSize, trace);
+                    noiseTemperature, denoise, denoiseScale, sigma, seed, sampler, strategy, batchSize, trace, parallelism);
         }
     }
 }

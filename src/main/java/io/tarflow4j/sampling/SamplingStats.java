@@ -1,5 +1,7 @@
 package io.tarflow4j.sampling;
 
+import java.util.List;
+
 /**
  * Work done by a sampler, per flow block (forward order): how many parallel passes (decoding
  * steps or Jacobi iterations) ran and how many token positions they computed, summed over batches.
@@ -22,6 +24,24 @@ public final class SamplingStats {
         passes[block] += passCount;
         tokenPasses[block] += tokens;
         maxSegmentPasses[block] = (int) Math.max(maxSegmentPasses[block], passCount);
+    }
+
+    /**
+     * Adds the passes of groups of rows of one batch that ran at the same time: per block, the
+     * slowest group's passes and token positions (the batch waits for it).
+     */
+    void addConcurrent(List<SamplingStats> groups) {
+        for (int i = 0; i < passes.length; i++) {
+            long p = 0;
+            long t = 0;
+            for (SamplingStats g : groups) {
+                p = Math.max(p, g.passes[i]);
+                t = Math.max(t, g.tokenPasses[i]);
+                maxSegmentPasses[i] = Math.max(maxSegmentPasses[i], g.maxSegmentPasses[i]);
+            }
+            passes[i] += p;
+            tokenPasses[i] += t;
+        }
     }
 
     /** The most passes any one segment (or sequential block) of block {@code i} needed. */

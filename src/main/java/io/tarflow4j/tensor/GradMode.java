@@ -10,6 +10,11 @@ public final class GradMode implements AutoCloseable {
         this.guard = new NoGradGuard();
     }
 
+    /** Whether autograd records operations on this thread. */
+    public static boolean enabled() {
+        return org.bytedeco.pytorch.GradMode.is_enabled();
+    }
+
     /** Disables gradient recording on this thread until {@link #close()}. */
     public static GradMode off() {
         return new GradMode();

@@ -1,0 +1,69 @@
+package io.tarflow4j.model;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.tarflow4j.tensor.GradMode;
+import io.tarflow4j.tensor.NativeScope;
+import io.tarflow4j.tensor.Ops;
+import io.tarflow4j.tensor.Tensors;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorOptions;
+import org.bytedeco.pytorch.global.torch;
+import org.junit.jupiter.api.Test;
+
+/** The pieces that make decoding fast: the few-rows product and row views of the KV cache. */
+class DecodePathTest {
+
+    @Test
+    void fewRowsProductEqualsLinearAndFollowsWeightChanges() {
+        try (NativeScope s = NativeScope.open()) {
+            torch.manual_seed(1);
+            Linear layer = new Linear(new Init(new org.bytedeco.pytorch.Device("cpu"), torch.ScalarType.Float), 24, 40);
+            Tensor x = torch.randn(3, 5, 24); // 15 rows: the transposed path
+            Tensor big = torch.randn(70, 24); // more than FEW_ROWS: the plain path
+            try (GradMode off = GradMode.off()) {
+                Tensor expected = Ops.linear(x, layer.weight, layer.bias);
+                Tensor got = layer.apply(x);
+                assertEquals(3, got.size(0));
+                assertEquals(5, got.size(1));
+                assertEquals(40, got.size(2));
+                assertTrue(Tensors.maxAbsDiff(expected, got) < 1e-5, "few rows: " + Tensors.maxAbsDiff(expected, got));
+                assertTrue(Tensors.maxAbsDiff(Ops.linear(big, layer.weight, layer.bias), layer.apply(big)) < 1e-5);
+                // an in-place update (as AdamW makes) must not leave a stale transposed copy behind
+                layer.weight.mul_(new org.bytedeco.pytorch.Scalar(-2.0));
+                Tensor after = layer.apply(x);
+                assertTrue(Tensors.maxAbsDiff(Ops.linear(x, layer.weight, layer.bias), after) < 1e-5,
+                        "after the weight changed: " + Tensors.maxAbsDiff(Ops.linear(x, layer.weight, layer.bias), after));
+            }
+        }
+    }
+
+    @Test
+    void fewRowsWithGradientsUseTheAutogradPath() {
+        try (NativeScope s = NativeScope.open()) {
+            Linear layer = new Linear(new Init(new org.bytedeco.pytorch.Device("cpu"), torch.ScalarType.Float), 4, 3);
+            layer.weight.requires_grad_(true);
+            Tensor y = layer.apply(torch.ones(2, 4)).sum();
+            y.backward();
+            assertTrue(layer.weight.grad().defined(), "training through few rows still reaches the weights");
+        }
+    }
+
+    @Test
+    void cacheRowsAreAViewSharingMemory() {
+        try (NativeScope s = NativeScope.open()) {
+            KvCache cache = new KvCache(2, 4, 1, 3, 2, new TensorOptions(torch.ScalarType.Float));
+            KvCache part = cache.rows(2, 2);
+            assertEquals(2, part.rows());
+            part.put(1, 0, torch.full(new long[] {2, 1, 1, 2}, new org.bytedeco.pytorch.Scalar(7.0)),
+                    torch.full(new long[] {2, 1, 1, 2}, new org.bytedeco.pytorch.Scalar(9.0)));
+            float[] keys = Tensors.toFloats(cache.keys(1, 1).contiguous());
+            float[] values = Tensors.toFloats(cache.values(1, 1).contiguous());
+            // rows 2 and 3 of the full cache hold what was written through the view
+            assertEquals(7f, keys[4]);
+            assertEquals(7f, keys[7]);
+            assertEquals(9f, values[6]);
+        }
+    }
+}
