@@ -12,7 +12,9 @@ import io.tarflow4j.distributed.DistributedOptions;
 import io.tarflow4j.model.TarFlow;
 import io.tarflow4j.model.TarFlowConfig;
 import io.tarflow4j.tensor.AdamW;
+import io.tarflow4j.tensor.Autocast;
 import io.tarflow4j.tensor.NativeScope;
+import io.tarflow4j.training.Precision;
 import io.tarflow4j.tensor.Runtime;
 import io.tarflow4j.tensor.Tensors;
 import java.util.ArrayList;
@@ -38,6 +40,9 @@ import picocli.CommandLine.Option;
 final class BenchDistributedCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
+
+    @CommandLine.Mixin
+    PrecisionOption precisionOption;
 
     @Mixin
     DistributedFlags dist;
@@ -99,7 +104,14 @@ final class BenchDistributedCommand implements Callable<Integer> {
                     try (NativeScope scope = NativeScope.open()) {
                         Tensor x = Tensors.fromFloats(b.images(), b.n(), 1, 28, 28);
                         Tensor y = conditional ? Tensors.labels(b.labels()) : null;
-                        Tensor loss = TarFlow.loss(model.forward(x, y));
+                        Tensor loss;
+                        if (precisionOption.precision == Precision.BF16) {
+                            try (Autocast bf16 = Autocast.bfloat16()) {
+                                loss = TarFlow.loss(model.forward(x, y));
+                            }
+                        } else {
+                            loss = TarFlow.loss(model.forward(x, y));
+                        }
                         loss.backward();
                         long c0 = System.nanoTime();
                         group.allReduceGradients(params);
@@ -121,6 +133,7 @@ final class BenchDistributedCommand implements Callable<Integer> {
                 settings.put("global_batch", globalBatch);
                 settings.put("processes", group.worldSize());
                 settings.put("threads_per_process", Runtime.threads());
+                settings.put("precision", precisionOption.precision.toString());
                 settings.put("backend", options == null ? "none" : options.backend().resolve(false).flagValue());
                 settings.put("gradient_allreduce_ms_median", Math.round(median(commTimes) * 10) / 10.0);
                 settings.put("last_loss", Math.round(lastLoss * 1e4) / 1e4);

@@ -37,6 +37,9 @@ final class BenchParityCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
+    @CommandLine.Mixin
+    PrecisionOption precisionOption;
+
     @Option(names = "--out", paramLabel = "DIR", description = "run folder (default runs/parity or a fresh dated folder)")
     Path out;
 
@@ -57,6 +60,7 @@ final class BenchParityCommand implements Callable<Integer> {
                 .checkpointEvery(312).out(out);
         if (stopAfter != null) b.stopAfter(stopAfter);
         if (threads != null) b.threads(threads);
+        b.precision(precisionOption.precision);
         TrainingOptions o;
         try {
             o = b.build();

@@ -38,6 +38,9 @@ final class BenchTrainCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
+    @CommandLine.Mixin
+    PrecisionOption precisionOption;
+
     @Option(names = "--preset", paramLabel = "NAME", defaultValue = "fmnist-small", description = "model and recipe (default fmnist-small)")
     String preset;
 
@@ -85,6 +88,7 @@ final class BenchTrainCommand implements Callable<Integer> {
         if (batch != null) b.batch(batch);
         if (threads != null) b.threads(threads);
         if (unconditional) b.conditional(false);
+        b.precision(precisionOption.precision);
         TrainingOptions o;
         try {
             o = b.build();
@@ -122,6 +126,7 @@ final class BenchTrainCommand implements Callable<Integer> {
         settings.put("parameters", config.parameterCount());
         settings.put("batch", o.batch());
         settings.put("threads", o.threads());
+        settings.put("precision", o.precision().toString());
         settings.put("warmup_steps", warmup);
         settings.put("device", o.device());
         BenchResult r = new BenchResult("train", o.batch(), times, PeakRss.megabytes(), settings);

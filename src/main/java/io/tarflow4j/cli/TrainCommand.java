@@ -40,6 +40,9 @@ final class TrainCommand implements Callable<Integer> {
     CommandLine.Model.CommandSpec spec;
 
     @CommandLine.Mixin
+    PrecisionOption precisionOption;
+
+    @CommandLine.Mixin
     DistributedFlags dist;
 
     @Option(names = "--preset", paramLabel = "NAME", defaultValue = "fmnist-small",
@@ -290,6 +293,7 @@ final class TrainCommand implements Callable<Integer> {
         if (logEvery != null) b.logEvery(logEvery);
         if (threads != null) b.threads(threads);
         if (device != null) b.device(device);
+        b.precision(precisionOption.precision);
         b.skipNonFinite(skipNonFinite);
         if (stopAfter != null) b.stopAfter(stopAfter);
         try {

@@ -54,14 +54,27 @@ public final class Ops {
      * with the causal (lower-triangular) mask when {@code causal}.
      */
     public static Tensor attention(Tensor q, Tensor k, Tensor v, boolean causal) {
-        return torch.scaled_dot_product_attention(q, k, v, new TensorOptional(), 0.0, causal,
-                new DoubleOptional(), false);
+        return attention(q, k, v, new TensorOptional(), causal);
     }
 
     /** Attention with a boolean mask (true = may attend), broadcast over batch and heads. */
     public static Tensor attention(Tensor q, Tensor k, Tensor v, Tensor mask) {
-        return torch.scaled_dot_product_attention(q, k, v, new TensorOptional(mask), 0.0, false,
-                new DoubleOptional(), false);
+        return attention(q, k, v, new TensorOptional(mask), false);
+    }
+
+    /**
+     * Under CPU bf16 autocast, attention runs in float32: libtorch's bf16 CPU attention does its
+     * small products with a scalar reference GEMM (43% of an autocast training step in a perf
+     * profile), while its float32 attention uses the BLAS; attention is a small share of the work.
+     */
+    private static Tensor attention(Tensor q, Tensor k, Tensor v, TensorOptional mask, boolean causal) {
+        if (Autocast.enabled() && q.device().is_cpu()) {
+            try (Autocast full = Autocast.float32()) {
+                return torch.scaled_dot_product_attention(q.to(torch.ScalarType.Float), k.to(torch.ScalarType.Float),
+                        v.to(torch.ScalarType.Float), mask, 0.0, causal, new DoubleOptional(), false);
+            }
+        }
+        return torch.scaled_dot_product_attention(q, k, v, mask, 0.0, causal, new DoubleOptional(), false);
     }
 
     /**

@@ -6,6 +6,7 @@ import io.tarflow4j.data.Batch;
 import io.tarflow4j.distributed.Distributed;
 import io.tarflow4j.model.TarFlow;
 import io.tarflow4j.tensor.AdamW;
+import io.tarflow4j.tensor.Autocast;
 import io.tarflow4j.tensor.GradMode;
 import io.tarflow4j.tensor.NativeScope;
 import io.tarflow4j.tensor.Tensors;
@@ -111,7 +112,14 @@ public final class Trainer implements AutoCloseable {
                 y = Tensors.labels(labels).to(model.device(), ScalarType.Long);
             }
             optimizer.zeroGrad();
-            TarFlow.ForwardResult r = model.forward(x, y);
+            TarFlow.ForwardResult r;
+            if (options.precision() == Precision.BF16) {
+                try (Autocast bf16 = Autocast.bfloat16()) { // products in bf16; affine, loss in float32
+                    r = model.forward(x, y);
+                }
+            } else {
+                r = model.forward(x, y);
+            }
             Tensor loss = TarFlow.loss(r);
             double lossValue = Tensors.item(loss);
             double lr = schedule.lr(step);

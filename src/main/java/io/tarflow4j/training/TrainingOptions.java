@@ -47,6 +47,7 @@ import java.util.List;
  * @param flip mirror training images left-right at random
  * @param stopAfter stop after this step with a checkpoint, as if interrupted (0: run to the end);
  *     the schedule still spans the total steps, so {@code --resume} continues the same run
+ * @param precision arithmetic of the training step (float32, or bf16 mixed precision)
  */
 public record TrainingOptions(
         String preset, String data, String testData, int imageSize, int channels, int patchSize, int width,
@@ -54,7 +55,8 @@ public record TrainingOptions(
         double minutes, Path out, Path resume, long seed, int batch, double lr, NoiseSpec noise,
         double dropLabel, long warmupSteps, double weightDecay, double beta1, double beta2, double gradClip,
         double emaDecay, long sampleEvery, long checkpointEvery, List<Long> evalAt, int evalBatch,
-        int logEvery, int threads, String device, boolean skipNonFinite, boolean flip, long stopAfter) {
+        int logEvery, int threads, String device, boolean skipNonFinite, boolean flip, long stopAfter,
+        Precision precision) {
 
     /** Validates every field, naming its flag. */
     public TrainingOptions {
@@ -91,6 +93,7 @@ public record TrainingOptions(
         require(threads >= 1, "--threads must be >= 1, got " + threads);
         require(device != null && !device.isBlank(), "--device must be cpu or cuda[:N]");
         require(stopAfter >= 0, "--stop-after must be >= 1, got " + stopAfter);
+        require(precision != null, "--precision must be float32 or bf16");
     }
 
     /** A builder holding {@code preset}'s settings and the common defaults. */
@@ -127,6 +130,7 @@ public record TrainingOptions(
         private int layersPerBlock;
         private int headDim = 64;
         private boolean nvp = true;
+        private Precision precision = Precision.FLOAT32;
         private boolean conditional;
         private long steps;
         private double minutes;
@@ -250,6 +254,8 @@ public record TrainingOptions(
         public Builder stopAfter(long v) { stopAfter = v; return this; }
         /** Random horizontal flips. */
         public Builder flip(boolean v) { flip = v; return this; }
+        /** Arithmetic of the training step (default float32). */
+        public Builder precision(Precision v) { precision = v; return this; }
 
         /** Validates and builds. */
         public TrainingOptions build() {
@@ -258,7 +264,7 @@ public record TrainingOptions(
             return new TrainingOptions(preset, data, test, imageSize, channels, patchSize, width, blocks,
                     layersPerBlock, headDim, nvp, conditional, steps, minutes, out, resume, seed, batch, lr,
                     noise, dropLabel, warmupSteps, weightDecay, beta1, beta2, gradClip, emaDecay, sampleEvery,
-                    checkpointEvery, evalAt, evalBatch, logEvery, threads, device, skipNonFinite, flip, stopAfter);
+                    checkpointEvery, evalAt, evalBatch, logEvery, threads, device, skipNonFinite, flip, stopAfter, precision);
         }
     }
 }

@@ -171,7 +171,7 @@ public final class TrainingRun {
                     .flip(Boolean.parseBoolean(m.get("flip")))
                     .sampleEvery(requested.sampleEvery()).checkpointEvery(requested.checkpointEvery())
                     .evalAt(requested.evalAt().isEmpty() ? parseSteps(m.getOrDefault("eval_at", "")) : requested.evalAt()).evalBatch(requested.evalBatch()).logEvery(requested.logEvery())
-                    .threads(requested.threads()).device(requested.device())
+                    .threads(requested.threads()).device(requested.device()).precision(requested.precision())
                     .skipNonFinite(requested.skipNonFinite()).stopAfter(requested.stopAfter())
                     .build();
         } catch (NullPointerException | NumberFormatException e) {
@@ -480,6 +480,7 @@ public final class TrainingRun {
         m.put("test_dataset", o.testData() == null ? "" : o.testData());
         m.put("elapsed_s", Double.toString(round(elapsed)));
         m.put("threads", Integer.toString(o.threads()));
+        m.put("precision", o.precision().toString());
         m.put("eval_at", String.join(",", o.evalAt().stream().map(String::valueOf).toList()));
         return m;
     }
