@@ -6,6 +6,7 @@ import io.tarflow4j.data.ImageDataset;
 import io.tarflow4j.evaluation.DatasetBpd;
 import io.tarflow4j.model.TarFlow;
 import io.tarflow4j.model.TarFlowConfig;
+import io.tarflow4j.tensor.Autocast;
 import io.tarflow4j.tensor.Runtime;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -26,6 +27,9 @@ import picocli.CommandLine.Option;
 final class BenchBpdCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
+
+    @CommandLine.Mixin
+    PrecisionOption precisionOption;
 
     @Option(names = "--preset", defaultValue = "mnist-toy",
             description = "architecture for random weights: mnist-toy (patch 4, width 128, 4x4 layers, 28x28x1)")
@@ -81,17 +85,21 @@ final class BenchBpdCommand implements Callable<Integer> {
         ImageDataset data = ImageDataset.unlabelled(pixels, c.inChannels(), c.imageSize(), c.imageSize());
         List<Double> times = new ArrayList<>();
         long[] last = {System.nanoTime()};
-        DatasetBpd.evaluate(flow, data, batch, io.tarflow4j.evaluation.Dequantizer.uniform(0), 1, false, rowsPerPass, done -> {
-            long now = System.nanoTime();
-            if (done > (long) warmup * batch) {
-                times.add((now - last[0]) / 1e6);
-            }
-            last[0] = now;
-        });
+        try (Autocast a = precisionOption.precision.autocast()) {
+            DatasetBpd.evaluate(flow, data, batch, io.tarflow4j.evaluation.Dequantizer.uniform(0), 1, false, rowsPerPass,
+                    done -> {
+                        long now = System.nanoTime();
+                        if (done > (long) warmup * batch) {
+                            times.add((now - last[0]) / 1e6);
+                        }
+                        last[0] = now;
+                    });
+        }
         Map<String, Object> settings = new LinkedHashMap<>();
         settings.put("architecture", arch);
         settings.put("batch", batch);
         settings.put("threads", Runtime.threads());
+        settings.put("precision", precisionOption.precision.toString());
         settings.put("warmup", warmup);
         settings.put("rows_per_pass", rowsPerPass == 0 ? DatasetBpd.autoRowsPerPass(c) : rowsPerPass);
         BenchResult r = new BenchResult("bpd", batch, times, PeakRss.megabytes(), settings);

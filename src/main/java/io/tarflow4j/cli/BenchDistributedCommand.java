@@ -14,7 +14,6 @@ import io.tarflow4j.model.TarFlowConfig;
 import io.tarflow4j.tensor.AdamW;
 import io.tarflow4j.tensor.Autocast;
 import io.tarflow4j.tensor.NativeScope;
-import io.tarflow4j.training.Precision;
 import io.tarflow4j.tensor.Runtime;
 import io.tarflow4j.tensor.Tensors;
 import java.util.ArrayList;
@@ -105,11 +104,7 @@ final class BenchDistributedCommand implements Callable<Integer> {
                         Tensor x = Tensors.fromFloats(b.images(), b.n(), 1, 28, 28);
                         Tensor y = conditional ? Tensors.labels(b.labels()) : null;
                         Tensor loss;
-                        if (precisionOption.precision == Precision.BF16) {
-                            try (Autocast bf16 = Autocast.bfloat16()) {
-                                loss = TarFlow.loss(model.forward(x, y));
-                            }
-                        } else {
+                        try (Autocast a = precisionOption.precision.autocast()) {
                             loss = TarFlow.loss(model.forward(x, y));
                         }
                         loss.backward();

@@ -9,6 +9,7 @@ import io.tarflow4j.evaluation.DatasetBpd;
 import io.tarflow4j.evaluation.Dequantizer;
 import io.tarflow4j.evaluation.EvalReport;
 import io.tarflow4j.evaluation.ProgressBar;
+import io.tarflow4j.tensor.Autocast;
 import io.tarflow4j.tensor.Runtime;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
@@ -24,6 +25,9 @@ import picocli.CommandLine.Option;
 final class EvalBpdCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
+
+    @CommandLine.Mixin
+    PrecisionOption precisionOption;
 
     @Option(names = "--model", required = true, paramLabel = "CKPT", description = "model file")
     Path model;
@@ -78,13 +82,14 @@ final class EvalBpdCommand implements Callable<Integer> {
                 .withImageSize(config.imageSize()).withChannels(config.inChannels())), limit);
         DatasetBpd.Result r;
         long start = System.nanoTime();
-        try (ProgressBar bar = new ProgressBar(System.err, dataset.size(), "images")) {
+        try (ProgressBar bar = new ProgressBar(System.err, dataset.size(), "images");
+                Autocast a = precisionOption.precision.autocast()) {
             r = DatasetBpd.evaluate(loaded.model(), dataset, batch, Dequantizer.uniform(seed), samples,
                     conditional, bar);
         }
         double seconds = (System.nanoTime() - start) / 1e9;
-        System.out.printf("bits/dim %.4f +- %.4f (standard error) on %d images of %s, %d draw(s), seed %d, %.1f s%n",
-                r.mean(), r.standardError(), r.images(), data, samples, seed, seconds);
+        System.out.printf("bits/dim %.4f +- %.4f (standard error) on %d images of %s, %d draw(s), seed %d, %s, %.1f s%n",
+                r.mean(), r.standardError(), r.images(), data, samples, seed, precisionOption.precision, seconds);
         ObjectNode json = EvalReport.start("bpd", model);
         json.put("data", data);
         json.put("images", r.images());
@@ -96,6 +101,7 @@ final class EvalBpdCommand implements Callable<Integer> {
         json.put("conditional", conditional && config.conditional());
         json.put("ema", loaded.usedEma());
         json.put("batch", batch);
+        json.put("precision", precisionOption.precision.toString());
         json.put("seconds", seconds);
         Path target = EvalReport.beside(model, out, "eval-bpd.json");
         EvalReport.write(target, json);

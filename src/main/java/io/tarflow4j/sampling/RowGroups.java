@@ -1,6 +1,7 @@
 package io.tarflow4j.sampling;
 
 import io.tarflow4j.tensor.BlasThreads;
+import io.tarflow4j.tensor.Runtime;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -33,13 +34,15 @@ final class RowGroups {
 
     /**
      * The number of groups for {@code rows} rows: {@code requested} when positive (capped by the
-     * rows), otherwise one per CPU core on the CPU and one on a GPU.
+     * rows), otherwise on the CPU one per core not already used by libtorch's intra-op threads
+     * (cores / threads), and one on a GPU.
      */
     static int count(int requested, long rows, Device device) {
         if (requested < 0) {
             throw new IllegalArgumentException("parallel row groups must be >= 0 (0 = automatic), got " + requested);
         }
-        int wanted = requested > 0 ? requested : device.is_cpu() ? java.lang.Runtime.getRuntime().availableProcessors() : 1;
+        int cores = java.lang.Runtime.getRuntime().availableProcessors();
+        int wanted = requested > 0 ? requested : device.is_cpu() ? Math.max(1, cores / Math.max(1, Runtime.threads())) : 1;
         return (int) Math.max(1, Math.min(wanted, rows));
     }
 

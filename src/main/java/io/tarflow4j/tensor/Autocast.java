@@ -13,8 +13,16 @@ import org.bytedeco.pytorch.global.torch.ScalarType;
 public final class Autocast implements AutoCloseable {
     private final boolean previousEnabled;
     private final ScalarType previousDtype;
+    private final boolean changes;
+
+    private Autocast() {
+        this.previousEnabled = false;
+        this.previousDtype = null;
+        this.changes = false;
+    }
 
     private Autocast(boolean enabled) {
+        this.changes = true;
         this.previousEnabled = torch.is_autocast_enabled(DeviceType.CPU);
         this.previousDtype = torch.get_autocast_dtype(DeviceType.CPU).intern();
         torch.set_autocast_dtype(DeviceType.CPU, ScalarType.BFloat16);
@@ -24,6 +32,11 @@ public final class Autocast implements AutoCloseable {
     /** bfloat16 autocast on the CPU until closed. */
     public static Autocast bfloat16() {
         return new Autocast(true);
+    }
+
+    /** A region that changes nothing (float32 stays float32, autocast stays as it is). */
+    public static Autocast unchanged() {
+        return new Autocast();
     }
 
     /** Full precision until closed (inside an autocast region). */
@@ -39,6 +52,9 @@ public final class Autocast implements AutoCloseable {
     /** Restores the previous setting and, when leaving autocast, drops its cast cache. */
     @Override
     public void close() {
+        if (!changes) {
+            return;
+        }
         torch.set_autocast_enabled(DeviceType.CPU, previousEnabled);
         torch.set_autocast_dtype(DeviceType.CPU, previousDtype);
         if (!previousEnabled) {

@@ -9,9 +9,9 @@ public final class Runtime {
     private Runtime() {}
 
     /**
-     * Sets libtorch's intra-op thread count. The launcher pins OpenBLAS to one thread
-     * ({@code OPENBLAS_NUM_THREADS=1}) so that OpenMP alone uses the cores; both pools active
-     * at once oversubscribe a small machine.
+     * Sets libtorch's intra-op thread count (its OpenMP pool, used by element-wise operations,
+     * reductions and oneDNN). float32 matrix products run in OpenBLAS, whose own thread count is
+     * {@code OPENBLAS_NUM_THREADS} (see {@link BlasThreads}).
      */
     public static void setThreads(int threads) {
         if (threads < 1) {

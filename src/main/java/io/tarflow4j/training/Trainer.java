@@ -113,11 +113,7 @@ public final class Trainer implements AutoCloseable {
             }
             optimizer.zeroGrad();
             TarFlow.ForwardResult r;
-            if (options.precision() == Precision.BF16) {
-                try (Autocast bf16 = Autocast.bfloat16()) { // products in bf16; affine, loss in float32
-                    r = model.forward(x, y);
-                }
-            } else {
+            try (Autocast a = options.precision().autocast()) { // bf16: products in bf16, affine in float32
                 r = model.forward(x, y);
             }
             Tensor loss = TarFlow.loss(r);

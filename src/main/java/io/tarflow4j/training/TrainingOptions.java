@@ -1,5 +1,6 @@
 package io.tarflow4j.training;
 
+import io.tarflow4j.tensor.Precision;
 import java.nio.file.Path;
 import java.util.List;
 

@@ -59,6 +59,19 @@ class EvalCommandsTest {
         assertTrue(r.out().contains("bits/dim"), r.out());
         assertTrue(r.err().contains("6/6 images"), r.err());
         assertEquals(2, CliRun.of("eval", "bpd", "--model", model.toString(), "--batch", "0").status());
+        assertEquals("float32", json.get("precision").asText());
+
+        Path bf16Json = dir.resolve("bf16.json");
+        CliRun bf16 = CliRun.of("eval", "bpd", "--model", model.toString(), "--data", images.toString(), "--batch", "4",
+                "--precision", "bf16", "--out", bf16Json.toString());
+        assertEquals(0, bf16.status(), bf16.err());
+        JsonNode b = new ObjectMapper().readTree(bf16Json.toFile());
+        assertEquals("bf16", b.get("precision").asText());
+        double diff = Math.abs(b.get("bits_per_dim").asDouble() - direct.mean());
+        assertTrue(diff > 0 && diff < 0.05, "bf16 products change bits/dim slightly: " + diff);
+        CliRun bad = CliRun.of("eval", "bpd", "--model", model.toString(), "--precision", "fp16");
+        assertEquals(2, bad.status());
+        assertTrue(bad.err().contains("--precision") && bad.err().contains("float32 or bf16"), bad.err());
     }
 
     @Test

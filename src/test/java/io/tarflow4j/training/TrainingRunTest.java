@@ -14,6 +14,7 @@ import io.tarflow4j.io.Safetensors;
 import io.tarflow4j.io.SafetensorsFile;
 import io.tarflow4j.model.TarFlow;
 import io.tarflow4j.tensor.NativeScope;
+import io.tarflow4j.tensor.Precision;
 import io.tarflow4j.tensor.Tensors;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
@@ -48,6 +49,35 @@ class TrainingRunTest {
         assertEquals(24, bpd.get("images").asInt());
         assertEquals(s.testBpd(), bpd.get("test_bpd").asDouble(), 1e-12);
         assertTrue(Double.isFinite(s.testBpd()) && s.testBpd() > 0, "bpd " + s.testBpd());
+    }
+
+    @Test
+    void bf16MixedPrecisionLearnsLikeFloat32AndIsRecorded() throws Exception {
+        Path f32 = tmp.resolve("f32");
+        Path bf16 = tmp.resolve("bf16");
+        TinyRuns.run(TinyRuns.options(30, f32).build(), TRAIN, null);
+        TinyRuns.run(TinyRuns.options(30, bf16).precision(Precision.BF16).build(), TRAIN, null);
+        List<Double> a = TinyRuns.losses(f32);
+        List<Double> b = TinyRuns.losses(bf16);
+        assertEquals(a.get(0), b.get(0), 0.05, "first step: the same model and batch in two precisions");
+        assertTrue(!a.equals(b), "bf16 must change the arithmetic (else autocast was not on)");
+        double lastA = a.subList(25, 30).stream().mapToDouble(Double::doubleValue).average().orElseThrow();
+        double lastB = b.subList(25, 30).stream().mapToDouble(Double::doubleValue).average().orElseThrow();
+        assertEquals(lastA, lastB, 0.1, "after 30 steps bf16 follows float32");
+        try (SafetensorsFile f = Safetensors.read(bf16.resolve(TrainingCheckpoint.FILE))) {
+            assertEquals("bf16", f.metadata().get("precision"));
+            assertTrue(f.tensors().values().stream().filter(t -> t.shape().length > 1)
+                    .allMatch(t -> t.dtype() == io.tarflow4j.io.DType.F32), "checkpoints stay float32");
+        }
+    }
+
+    @Test
+    void precisionFlagValues() {
+        assertEquals(Precision.BF16, Precision.parse("bf16"));
+        assertEquals(Precision.BF16, Precision.parse(" BFloat16 "));
+        assertEquals(Precision.FLOAT32, Precision.parse("fp32"));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Precision.parse("fp16"));
+        assertTrue(e.getMessage().contains("--precision"), e.getMessage());
     }
 
     @Test
