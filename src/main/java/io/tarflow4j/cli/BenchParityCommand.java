@@ -25,7 +25,8 @@ import picocli.CommandLine.Option;
  * 100) and measures the test bits/dim on all 10,000 test images after steps 312, 624 and 936,
  * next to the reference's 6.400 / 4.874 / 4.288 (parity: within 0.03). It is the same as
  * {@code tarflow train --preset mnist-toy --unconditional --noise uniform --batch 256 --lr 2e-3
- * --warmup 234 --steps 936 --seed 100 --eval-at 312,624 --eval-batch 500}.
+ * --warmup 234 --steps 936 --seed 100 --eval-at 312,624 --eval-batch 500}, which also takes
+ * {@code --nproc 2} for two worker processes.
  */
 @Command(name = "parity", mixinStandardHelpOptions = true,
         description = {"Learning parity with the reference recipe on Fashion-MNIST: test bits/dim after steps",
@@ -49,6 +50,11 @@ final class BenchParityCommand implements Callable<Integer> {
     @Option(names = "--threads", paramLabel = "T", description = "libtorch threads (default: all cores)")
     Integer threads;
 
+    @Option(names = "--seed", paramLabel = "S", defaultValue = "100",
+            description = "seed of initialisation, data order and noise (default 100, the reference run's; other seeds"
+                    + " show the run-to-run spread)")
+    long seed;
+
     @Option(names = "--eval-batch", paramLabel = "B", defaultValue = "500", description = "evaluation batch (default 500)")
     int evalBatch;
 
@@ -56,7 +62,7 @@ final class BenchParityCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         TrainingOptions.Builder b = TrainingOptions.builder(parityPreset())
                 .conditional(false).noise(NoiseSpec.uniform()).dropLabel(0).batch(256).lr(2e-3).warmupSteps(234)
-                .steps(936).seed(100).evalAt(List.of(312L, 624L)).evalBatch(evalBatch).sampleEvery(0)
+                .steps(936).seed(seed).evalAt(List.of(312L, 624L)).evalBatch(evalBatch).sampleEvery(0)
                 .checkpointEvery(312).out(out);
         if (stopAfter != null) b.stopAfter(stopAfter);
         if (threads != null) b.threads(threads);
