@@ -51,6 +51,30 @@ class SampleCommandTest {
     }
 
     @Test
+    void parallelRowGroupsGiveTheSameSamples() throws Exception {
+        float[][] raw = new float[2][];
+        int i = 0;
+        for (String groups : new String[] {"1", "3"}) {
+            Path file = dir.resolve("raw" + groups + ".safetensors");
+            CliRun r = CliRun.of("sample", "--model", fixture("cond_nvp").toString(), "--n", "6", "--cfg", "1",
+                    "--class", "1", "--seed", "4", "--parallel", groups, "--out", dir.resolve("g" + groups + ".png").toString(),
+                    "--raw", file.toString());
+            assertEquals(0, r.status(), r.all());
+            try (SafetensorsFile f = Safetensors.read(file)) {
+                raw[i++] = f.tensors().get("samples").toFloatArray();
+            }
+        }
+        assertEquals(raw[0].length, raw[1].length);
+        for (int k = 0; k < raw[0].length; k++) {
+            assertEquals(raw[0][k], raw[1][k], 1e-5, "pixel " + k);
+        }
+        CliRun bad = CliRun.of("sample", "--model", fixture("cond_nvp").toString(), "--parallel", "-1",
+                "--out", dir.resolve("x.png").toString());
+        assertEquals(2, bad.status(), bad.all());
+        assertTrue(bad.all().contains("parallel"), bad.all());
+    }
+
+    @Test
     void errorsSayWhatToChange() throws Exception {
         String cond = fixture("cond_nvp").toString();
         String uncond = fixture("uncond_nvp_tempguide").toString();
