@@ -1,7 +1,6 @@
 package io.tarflow4j.model;
 
 import static io.tarflow4j.tensor.Ops.linear;
-import static io.tarflow4j.tensor.Ops.linearTransposed;
 
 import io.tarflow4j.tensor.GradMode;
 import java.util.Map;
@@ -11,41 +10,43 @@ import org.bytedeco.pytorch.Tensor;
 final class Linear {
     /**
      * Up to this many rows, and without autograd (sampling decodes 1 token of a batch at a time),
-     * {@link #apply} multiplies by a contiguous copy of W^T: OpenBLAS then skips repacking the
-     * weight at every call, 1.2-3x faster at 8-64 rows (bench notes in docs/sampling.md).
+     * {@link #apply} multiplies by W stored as a contiguous W^T: libtorch then hands OpenBLAS the
+     * product in the orientation it multiplies 1.2-3x faster at 8-64 rows (docs/sampling.md).
      */
     static final long FEW_ROWS = 64;
 
     final Tensor weight;
     final Tensor bias;
-    private Tensor weightT; // W^T for few rows, rebuilt when W changes (its version counter moves)
+    private final long in;
+    private Tensor weightTLayout; // W's values and shape in W^T's memory order, rebuilt when W changes
     private long weightTVersion = -1;
 
     Linear(Init init, int in, int out) {
         double bound = 1.0 / Math.sqrt(in);
         this.weight = init.uniform(bound, out, in);
         this.bias = init.uniform(bound, out);
+        this.in = in;
     }
 
     Tensor apply(Tensor x) {
-        if (x.numel() <= FEW_ROWS * weight.size(1) && !GradMode.enabled()) {
-            return linearTransposed(x, transposedWeight(), bias);
+        if (!GradMode.enabled() && x.numel() <= FEW_ROWS * in) {
+            return linear(x, weightInTransposedLayout(), bias);
         }
         return linear(x, weight, bias);
     }
 
-    private synchronized Tensor transposedWeight() {
+    private synchronized Tensor weightInTransposedLayout() {
         long version = weight.__dispatch__version();
-        if (weightT == null || version != weightTVersion) {
-            Tensor t = weight.t().contiguous();
+        if (weightTLayout == null || version != weightTVersion) {
+            Tensor t = weight.t().contiguous().t(); // a view; it keeps the copy's storage alive
             t.retainReference(); // lives with the layer, not with the caller's scope
-            if (weightT != null) {
-                weightT.releaseReference();
+            if (weightTLayout != null) {
+                weightTLayout.releaseReference();
             }
-            weightT = t;
+            weightTLayout = t;
             weightTVersion = version;
         }
-        return weightT;
+        return weightTLayout;
     }
 
     void collect(String prefix, Map<String, Tensor> out) {

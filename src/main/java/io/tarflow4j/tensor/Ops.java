@@ -27,17 +27,6 @@ public final class Ops {
         return torch.linear(x, weight, new TensorOptional(bias));
     }
 
-    /**
-     * {@code x W^T + b} given {@code wT = W^T} contiguous (in, out): one {@code addmm} over the
-     * rows of x (..., in), the same product as {@link #linear} in another memory order.
-     */
-    public static Tensor linearTransposed(Tensor x, Tensor wT, Tensor bias) {
-        long in = wT.size(0);
-        long[] shape = x.sizes().vec().get();
-        shape[shape.length - 1] = wT.size(1);
-        return torch.addmm(bias, x.reshape(-1, in), wT).view(shape);
-    }
-
     /** Layer normalisation over the last dimension. */
     public static Tensor layerNorm(Tensor x, Tensor weight, Tensor bias, double eps) {
         return torch.layer_norm(x, new long[] {x.size(-1)}, new TensorOptional(weight),
