@@ -71,10 +71,8 @@ final class BenchSampleCommand implements Callable<Integer> {
                     + " shared 2-core machine 2 threads measured 10x slower than 1 (see docs/sampling.md)")
     Integer threads;
 
-    @Option(names = "--parallel", defaultValue = "0", paramLabel = "G",
-            description = "groups of rows of each batch sampled at the same time, one thread each; default 0 ="
-                    + " one per CPU core (the rows of a batch are independent, see docs/sampling.md)")
-    int parallel;
+    @CommandLine.Mixin
+    ParallelOption parallel;
 
     @Option(names = "--json", description = "one JSON object per line")
     boolean json;
@@ -83,10 +81,6 @@ final class BenchSampleCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         if (steps < 1 || warmup < 0) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--steps must be >= 1 and --warmup >= 0");
-        }
-        if (parallel < 0) {
-            throw new CommandLine.ParameterException(spec.commandLine(), "--parallel must be >= 0 (0 = one per CPU core), got "
-                    + parallel);
         }
         if (threads != null) {
             Runtime.setThreads(threads);
@@ -142,7 +136,7 @@ final class BenchSampleCommand implements Callable<Integer> {
                     long t0 = System.nanoTime();
                     long cpu0 = processCpuNanos();
                     Tensor images = sampler.reverse(z, yt, guidance, strategy, cache,
-                            step >= warmup ? stats : new SamplingStats(c.numBlocks()), null, parallel);
+                            step >= warmup ? stats : new SamplingStats(c.numBlocks()), null, parallel.groups);
                     Tensors.toFloats(images);
                     double ms = (System.nanoTime() - t0) / 1e6;
                     if (step >= warmup) {
@@ -160,7 +154,7 @@ final class BenchSampleCommand implements Callable<Integer> {
         settings.put("cfg", cfg);
         settings.put("attn_temp", attnTemp);
         settings.put("threads", Runtime.threads());
-        settings.put("row_groups", Sampler.rowGroups(parallel, batch, m.device()));
+        settings.put("row_groups", Sampler.rowGroups(parallel.groups, batch, m.device()));
         if (strategy != null) {
             settings.put("strategy", strategyFile != null ? strategyFile.toString() : "default");
         }

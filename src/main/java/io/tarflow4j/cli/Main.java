@@ -27,7 +27,6 @@ public final class Main implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
-    /** Runs the command line and exits with its status. */
     static {
         // JavaCPP's native-memory accounting reads /proc/self/statm and takes a process-wide lock
         // for every tensor handle it creates; our code frees tensors with scopes instead, and the
@@ -43,6 +42,7 @@ public final class Main implements Runnable {
         }
     }
 
+    /** Runs the command line and exits with its status. */
     public static void main(String[] args) {
         System.exit(run(args));
     }

@@ -108,10 +108,8 @@ final class SampleCommand implements Callable<Integer> {
                     + " shared 2-core machine 2 threads measured 10x slower than 1 (see docs/sampling.md)")
     Integer threads;
 
-    @Option(names = "--parallel", defaultValue = "0", paramLabel = "G",
-            description = "groups of rows of each batch sampled at the same time, one thread each; default 0 ="
-                    + " one per CPU core (the rows of a batch are independent, see docs/sampling.md)")
-    int parallel;
+    @CommandLine.Mixin
+    ParallelOption parallel;
 
     @Option(names = "--out", required = true, paramLabel = "PNG", description = "grid image to write")
     Path out;
@@ -225,7 +223,7 @@ final class SampleCommand implements Callable<Integer> {
             return SamplingOptions.builder().count(count).classes(chosen).guidance(cfg).guideTarget(target)
                     .annealed(annealed).attnTemp(attnTemp).noiseTemperature(noiseTemp).denoise(denoise)
                     .denoiseScale(denoiseScale).sigma(sig).seed(seed).sampler(type).strategy(strategy)
-                    .batchSize(batch).trace(trace != null).parallelism(parallel).build();
+                    .batchSize(batch).trace(trace != null).parallelism(parallel.groups).build();
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
         }

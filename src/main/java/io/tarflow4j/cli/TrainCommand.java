@@ -242,7 +242,7 @@ final class TrainCommand implements Callable<Integer> {
             }
             if (!fixed.isEmpty()) {
                 throw new CommandLine.ParameterException(cl, String.join(", ", fixed) + " cannot be given with --resume:"
-                        + " the run continues with the settings recorded in its checkpoint (only --steps, --threads,"
+                        + " the run continues with the settings recorded in its checkpoint (only --steps, --threads, --precision,"
                         + " --device and the output intervals may change)");
             }
         }

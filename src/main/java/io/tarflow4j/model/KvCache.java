@@ -43,7 +43,7 @@ public final class KvCache {
      * The cache of rows {@code from .. from+n-1} only: a view that shares this cache's memory, for
      * a group of rows decoded on its own (rows never interact while decoding).
      */
-    public KvCache rows(long from, long n) {
+    public KvCache rowSlice(long from, long n) {
         Tensor[] k = new Tensor[keys.length];
         Tensor[] v = new Tensor[values.length];
         for (int l = 0; l < keys.length; l++) {

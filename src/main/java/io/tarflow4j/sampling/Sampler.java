@@ -190,7 +190,7 @@ public final class Sampler {
                     SamplingStats groupStats = new SamplingStats(c.numBlocks());
                     List<Tensor> groupTrace = trace == null ? null : new ArrayList<>();
                     Tensor x = reverseRows(z.narrow(0, from, n), y == null ? null : y.narrow(0, from, n), guidance,
-                            strategy, cache.rows(cacheRowsPerRow * from, cacheRowsPerRow * n), groupStats, groupTrace);
+                            strategy, cache.rowSlice(cacheRowsPerRow * from, cacheRowsPerRow * n), groupStats, groupTrace);
                     out.narrow(0, from, n).copy_(x);
                     for (int s = 0; groupTrace != null && s < groupTrace.size(); s++) {
                         stages.get(s).narrow(0, from, n).copy_(groupTrace.get(s));

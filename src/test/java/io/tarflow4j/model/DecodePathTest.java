@@ -54,7 +54,7 @@ class DecodePathTest {
     void cacheRowsAreAViewSharingMemory() {
         try (NativeScope s = NativeScope.open()) {
             KvCache cache = new KvCache(2, 4, 1, 3, 2, new TensorOptions(torch.ScalarType.Float));
-            KvCache part = cache.rows(2, 2);
+            KvCache part = cache.rowSlice(2, 2);
             assertEquals(2, part.rows());
             part.put(1, 0, torch.full(new long[] {2, 1, 1, 2}, new org.bytedeco.pytorch.Scalar(7.0)),
                     torch.full(new long[] {2, 1, 1, 2}, new org.bytedeco.pytorch.Scalar(9.0)));
