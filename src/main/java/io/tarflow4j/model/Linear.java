@@ -2,9 +2,12 @@ package io.tarflow4j.model;
 
 import static io.tarflow4j.tensor.Ops.linear;
 
+import io.tarflow4j.tensor.Autocast;
+import io.tarflow4j.tensor.BlasKernels;
 import io.tarflow4j.tensor.GradMode;
 import java.util.Map;
 import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
 
 /** A fully connected layer {@code y = x W^T + b}, initialised as {@code torch.nn.Linear}. */
 final class Linear {
@@ -15,42 +18,145 @@ final class Linear {
      */
     static final long FEW_ROWS = 64;
 
+    /** Side of the weight pieces for products that OpenBLAS would otherwise pack (see below). */
+    static final int PIECE = 128;
+
     final Tensor weight;
     final Tensor bias;
-    private final long in;
-    private Tensor weightTLayout; // W's values and shape in W^T's memory order, rebuilt when W changes
-    private long weightTVersion = -1;
+    private final int in;
+    private final int out;
+    private DecodeWeights decodeWeights; // rebuilt when W or b changes
 
     Linear(Init init, int in, int out) {
         double bound = 1.0 / Math.sqrt(in);
         this.weight = init.uniform(bound, out, in);
         this.bias = init.uniform(bound, out);
         this.in = in;
+        this.out = out;
     }
 
     Tensor apply(Tensor x) {
-        if (!GradMode.enabled() && x.numel() <= FEW_ROWS * in) {
-            return linear(x, weightInTransposedLayout(), bias);
+        if (GradMode.enabled() || x.numel() > FEW_ROWS * in) {
+            return linear(x, weight, bias);
         }
-        return linear(x, weight, bias);
+        DecodeWeights w = decodeWeights();
+        long rows = x.numel() / in;
+        if (w.pieces != null && usePieces(rows, in, out) && !Autocast.enabled()
+                && x.scalar_type().intern() == weight.scalar_type().intern()) {
+            return w.multiplyInPieces(x, rows);
+        }
+        return linear(x, w.transposedLayout, bias);
     }
 
-    private synchronized Tensor weightInTransposedLayout() {
-        long version = weight.__dispatch__version();
-        if (weightTLayout == null || version != weightTVersion) {
-            Tensor t = weight.t().contiguous().t(); // a view; it keeps the copy's storage alive
-            t.retainReference(); // lives with the layer, not with the caller's scope
-            if (weightTLayout != null) {
-                weightTLayout.releaseReference();
+    /**
+     * Whether a product of {@code rows} rows by an (out x in) weight goes faster as pieces of at
+     * most {@link #PIECE} x {@link #PIECE}: on cores with OpenBLAS's small-matrix kernels, a
+     * product of at most {@link BlasKernels#SMALL_PRODUCT} multiply-adds skips the copy ("packing") of the
+     * weight that a larger one makes on every call, which at 32 rows costs as much as the
+     * multiplication (32 rows, the four Transformer products: 150 us in pieces, 192 us whole).
+     */
+    static boolean usePieces(long rows, int in, int out) {
+        return BlasKernels.SMALL_MATRIX
+                && (long) rows * in * out > BlasKernels.SMALL_PRODUCT
+                && (long) rows * Math.min(in, PIECE) * Math.min(out, PIECE) <= BlasKernels.SMALL_PRODUCT;
+    }
+
+    private synchronized DecodeWeights decodeWeights() {
+        long version = weight.__dispatch__version() + bias.__dispatch__version();
+        if (decodeWeights == null || decodeWeights.version != version) {
+            if (decodeWeights != null) {
+                decodeWeights.release();
             }
-            weightTLayout = t;
-            weightTVersion = version;
+            decodeWeights = new DecodeWeights(weight, bias, version, BlasKernels.SMALL_MATRIX && weight.device().is_cpu());
         }
-        return weightTLayout;
+        return decodeWeights;
     }
 
     void collect(String prefix, Map<String, Tensor> out) {
         out.put(prefix + "weight", weight);
         out.put(prefix + "bias", bias);
+    }
+
+    /**
+     * Copies of W and b laid out for few-row products: W in W^T's memory order, and (on cores
+     * with small-matrix kernels) W^T cut into pieces of at most PIECE x PIECE, contiguous each.
+     * They live with the layer, outside any caller's scope.
+     */
+    private static final class DecodeWeights {
+        final long version;
+        final Tensor transposedLayout; // W's values and shape in W^T's memory order
+        final Tensor[][] pieces; // [output piece][input piece], each (in piece x out piece) = W^T block
+        final Tensor[] biasPieces;
+
+        DecodeWeights(Tensor weight, Tensor bias, long version, boolean withPieces) {
+            this.version = version;
+            this.transposedLayout = keep(weight.t().contiguous().t()); // a view of the copy
+            if (!withPieces) {
+                this.pieces = null;
+                this.biasPieces = null;
+                return;
+            }
+            long out = weight.size(0);
+            long in = weight.size(1);
+            int outPieces = (int) ((out + PIECE - 1) / PIECE);
+            int inPieces = (int) ((in + PIECE - 1) / PIECE);
+            this.pieces = new Tensor[outPieces][inPieces];
+            this.biasPieces = new Tensor[outPieces];
+            for (int o = 0; o < outPieces; o++) {
+                long o0 = (long) o * PIECE;
+                long on = Math.min(PIECE, out - o0);
+                biasPieces[o] = keep(bias.narrow(0, o0, on).contiguous());
+                for (int i = 0; i < inPieces; i++) {
+                    long i0 = (long) i * PIECE;
+                    pieces[o][i] = keep(weight.narrow(0, o0, on).narrow(1, i0, Math.min(PIECE, in - i0)).t().contiguous());
+                }
+            }
+        }
+
+        /** {@code x W^T + b}, each output piece summed over the input pieces. */
+        Tensor multiplyInPieces(Tensor x, long rows) {
+            Tensor x2 = x.reshape(rows, x.size(-1));
+            Tensor y = x2.new_empty(new long[] {rows, totalOut()});
+            long o0 = 0;
+            for (int o = 0; o < pieces.length; o++) {
+                Tensor[] row = pieces[o];
+                Tensor yo = y.narrow(1, o0, row[0].size(1));
+                torch.addmm_out(yo, biasPieces[o], x2.narrow(1, 0, row[0].size(0)), row[0]);
+                long i0 = row[0].size(0);
+                for (int i = 1; i < row.length; i++) {
+                    yo.addmm_(x2.narrow(1, i0, row[i].size(0)), row[i]);
+                    i0 += row[i].size(0);
+                }
+                o0 += row[0].size(1);
+            }
+            long[] shape = x.sizes().vec().get();
+            shape[shape.length - 1] = o0;
+            return y.view(shape);
+        }
+
+        private long totalOut() {
+            long n = 0;
+            for (Tensor[] row : pieces) {
+                n += row[0].size(1);
+            }
+            return n;
+        }
+
+        void release() {
+            transposedLayout.releaseReference();
+            if (pieces != null) {
+                for (int o = 0; o < pieces.length; o++) {
+                    biasPieces[o].releaseReference();
+                    for (Tensor p : pieces[o]) {
+                        p.releaseReference();
+                    }
+                }
+            }
+        }
+
+        private static Tensor keep(Tensor t) {
+            t.retainReference(); // lives with the layer, not with the caller's scope
+            return t;
+        }
     }
 }

@@ -40,6 +40,44 @@ class DecodePathTest {
     }
 
     @Test
+    void productInPiecesEqualsLinearAtEveryShape() {
+        try (NativeScope s = NativeScope.open(); GradMode off = GradMode.off()) {
+            torch.manual_seed(2);
+            Init init = new Init(new org.bytedeco.pytorch.Device("cpu"), torch.ScalarType.Float);
+            // widths that are and are not multiples of the piece, as in the Transformer's products
+            int[][] shapes = {{128, 384}, {128, 512}, {512, 128}, {200, 300}, {130, 129}};
+            for (int[] shape : shapes) {
+                Linear layer = new Linear(init, shape[0], shape[1]);
+                for (long rows : new long[] {1, 7, 32, 61}) {
+                    Tensor x = torch.randn(rows, 1, shape[0]);
+                    Tensor expected = Ops.linear(x, layer.weight, layer.bias);
+                    Tensor got = layer.apply(x);
+                    assertEquals(java.util.List.of(rows, 1L, (long) shape[1]), java.util.Arrays.stream(got.sizes().vec().get()).boxed().toList());
+                    double diff = Tensors.maxAbsDiff(expected, got);
+                    assertTrue(diff < 1e-4, rows + " rows, " + shape[0] + " -> " + shape[1] + ": " + diff);
+                }
+                // a changed bias (not only the weight) reaches the pieces
+                layer.bias.add_(new org.bytedeco.pytorch.Scalar(1.0));
+                Tensor x = torch.randn(32, 1, shape[0]);
+                assertTrue(Tensors.maxAbsDiff(Ops.linear(x, layer.weight, layer.bias), layer.apply(x)) < 1e-4, "after the bias changed");
+            }
+        }
+    }
+
+    @Test
+    void piecesOnlyWhereTheWholeProductWouldBePacked() {
+        if (!io.tarflow4j.tensor.BlasKernels.SMALL_MATRIX) {
+            assertTrue(!Linear.usePieces(32, 128, 512), "no small-matrix kernels: never in pieces");
+            return;
+        }
+        assertTrue(Linear.usePieces(32, 128, 384), "32 x 128 x 384 is packed whole; 32 x 128 x 128 pieces are not");
+        assertTrue(Linear.usePieces(32, 512, 128));
+        assertTrue(!Linear.usePieces(32, 128, 128), "already small enough whole");
+        assertTrue(!Linear.usePieces(64, 128, 512), "64 x 128 x 128 pieces would be packed too");
+        assertTrue(!Linear.usePieces(8, 128, 512), "8 x 128 x 512 is small whole");
+    }
+
+    @Test
     void fewRowsWithGradientsUseTheAutogradPath() {
         try (NativeScope s = NativeScope.open()) {
             Linear layer = new Linear(new Init(new org.bytedeco.pytorch.Device("cpu"), torch.ScalarType.Float), 4, 3);
