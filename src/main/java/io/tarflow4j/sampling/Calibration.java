@@ -35,10 +35,14 @@ import org.bytedeco.pytorch.global.torch;
  *
  * <p>Beyond the metrics, calibration measures: data images are passed forward to get every
  * block's true input x and output z; each block is then inverted from z by Jacobi with every
- * candidate (segments x initial guess) at the given tolerance; candidates whose largest error
- * against x exceeds {@code 10 * tolerance} are rejected, and of the rest the fastest (wall time)
- * wins. Its max iterations are the most passes any segment needed, doubled for noise samples that
- * converge more slowly than data, and capped at the segment length.
+ * candidate (segments x initial guess) at the given tolerance, and by the sequential order
+ * (T-1 segments of one token, exact); candidates whose largest error against x exceeds
+ * {@code 10 * tolerance} are rejected, and of the rest the fastest (wall time) wins. A Jacobi
+ * candidate's max iterations are the most passes any segment needed, doubled for noise samples
+ * that converge more slowly than data, and capped at the segment length. Where a block needs
+ * many passes, the sequential order wins: a Jacobi pass over a segment costs the compute of
+ * decoding all its tokens, so Jacobi only pays where the per-step overhead it saves exceeds the
+ * extra passes.
  */
 public final class Calibration {
     /** Segment counts tried for every block. */
@@ -118,17 +122,25 @@ public final class Calibration {
         return new Result(new JacobiStrategy(chosen, metrics), reports);
     }
 
+    /** {@link #CANDIDATE_SEGMENTS} that fit T-1 outputs, then T-1 itself (the sequential order). */
+    static int[] candidateSegments(int tokens) {
+        return java.util.stream.IntStream.concat(
+                        java.util.Arrays.stream(CANDIDATE_SEGMENTS).filter(g -> g < tokens - 1),
+                        java.util.stream.IntStream.of(tokens - 1))
+                .filter(g -> g >= 1)
+                .toArray();
+    }
+
     private record Candidate(BlockStrategy strategy, long passes, double maxError, double millis) {}
 
     private static Candidate best(FlowBlock block, int index, Tensor x, Tensor z, Tensor y, int tokens,
             double tolerance, KvCache cache, TarFlow model) {
         Candidate best = null;
         Candidate mostAccurate = null;
-        for (int segments : CANDIDATE_SEGMENTS) {
-            if (segments > tokens - 1) {
-                continue;
-            }
-            for (InitialGuess guess : InitialGuess.values()) {
+        for (int segments : candidateSegments(tokens)) {
+            // one-token segments are the sequential order: the initial guess plays no part
+            InitialGuess[] guesses = segments == tokens - 1 ? new InitialGuess[] {InitialGuess.INPUT} : InitialGuess.values();
+            for (InitialGuess guess : guesses) {
                 try (NativeScope scope = NativeScope.open()) {
                     int longest = (tokens - 1 + segments - 1) / segments;
                     BlockStrategy trial = new BlockStrategy(segments, longest, guess, tolerance);

@@ -29,6 +29,12 @@ import org.bytedeco.pytorch.global.torch;
  *
  * <p>Guidance doubles the rows and mixes the branches token by token (annealed weights by token
  * index), as the sequential sampler does.
+ *
+ * <p>A strategy of T-1 segments (one token each) is the sequential sampler: each segment takes one
+ * pass from exact predecessors. Such a block is inverted by {@link FlowBlock#reverse}, the same
+ * arithmetic with less work per token, so that a calibrated strategy can choose, block by block,
+ * between Jacobi and the sequential order (on a CPU the sequential order often wins: one Jacobi
+ * pass costs as much compute as a whole sequential inversion, see docs/sampling.md).
  */
 final class JacobiSolver {
     /**
@@ -52,6 +58,16 @@ final class JacobiSolver {
             BlockStrategy strategy, KvCache cache, SamplingStats stats) {
         long b = z.size(0);
         int tokens = (int) z.size(1);
+        int outputs = tokens - 1;
+        if (Math.min(strategy.segments(), outputs) == outputs) {
+            // one token per segment: one pass each from exact predecessors, which is the
+            // sequential sampler's step; its own loop does it with less work per token
+            Tensor x = block.reverse(z, y, guidance, cache);
+            for (int j = 0; j < outputs; j++) {
+                stats.add(blockIndex, 1, 1);
+            }
+            return x;
+        }
         Branches branches = Branches.of(block, y, b, guidance, z);
         Tensor zp = block.permute(z, 1).contiguous();
         Tensor x;
@@ -62,7 +78,6 @@ final class JacobiSolver {
             x.narrow(1, 0, 1).copy_(zp.narrow(1, 0, 1));
         }
         Tensor weights = branches.guided() ? tokenWeights(guidance, tokens, z) : null;
-        int outputs = tokens - 1;
         int segments = Math.min(strategy.segments(), outputs);
         int base = outputs / segments;
         int extra = outputs % segments;

@@ -22,6 +22,14 @@ class CalibrationTest {
     }
 
     @Test
+    void candidatesEndWithTheSequentialOrder() {
+        org.junit.jupiter.api.Assertions.assertArrayEquals(new int[] {1, 2, 4, 8, 48}, Calibration.candidateSegments(49));
+        org.junit.jupiter.api.Assertions.assertArrayEquals(new int[] {1, 2, 4, 8, 15}, Calibration.candidateSegments(16));
+        org.junit.jupiter.api.Assertions.assertArrayEquals(new int[] {1, 2, 4}, Calibration.candidateSegments(5));
+        org.junit.jupiter.api.Assertions.assertArrayEquals(new int[] {1}, Calibration.candidateSegments(2));
+    }
+
+    @Test
     void strategyFromCalibrationMatchesSequential() {
         TarFlowConfig config = TarFlowConfig.of(1, 8, 2, 64, 2, 1, true, 3); // T = 16
         TarFlow model = RandomWeights.perturbed(config, 21, 0.02);

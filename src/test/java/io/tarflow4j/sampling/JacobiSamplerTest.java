@@ -122,6 +122,33 @@ class JacobiSamplerTest {
         }
     }
 
+    /** T-1 one-token segments are the sequential order: the same samples, one pass per token. */
+    @Test
+    void oneTokenSegmentsAreTheSequentialSampler() {
+        TarFlowConfig config = TarFlowConfig.of(1, 8, 2, 64, 3, 2, true, 4); // T = 16
+        TarFlow model = RandomWeights.perturbed(config, 9, 0.02);
+        Tensor noise = Tensors.fromFloats(Sampler.noise(6, 5L * 16 * 4, 1.0), 5, 16, 4);
+        Tensor y = Tensors.labels(new int[] {3, 1, 2, 0, 1});
+        Sampler sampler = new Sampler(model);
+        for (Guidance g : List.of(Guidance.NONE, new Guidance(1.5, Guidance.Target.BOTH, 1.0, true))) {
+            try (NativeScope scope = NativeScope.open()) {
+                KvCache cache = KvCache.forModel(model, g.active() ? 10 : 5);
+                Tensor seq = sampler.reverse(noise, y, g, null, cache, new SamplingStats(3), null);
+                // 15 or more segments (capped at T-1 = 15); the tolerance and guess play no part
+                for (BlockStrategy s : List.of(new BlockStrategy(15, 1, InitialGuess.ZEROS, 0.5),
+                        new BlockStrategy(40, 3, InitialGuess.INPUT, 0))) {
+                    SamplingStats stats = new SamplingStats(3);
+                    Tensor jac = sampler.reverse(noise, y, g, JacobiStrategy.uniform(3, s), cache, stats, null);
+                    assertEquals(0.0, Tensors.maxAbsDiff(jac, seq), s + " guided " + g.active());
+                    for (int b = 0; b < 3; b++) {
+                        assertEquals(15, stats.passes(b), stats.describe());
+                        assertEquals(1, stats.maxSegmentPasses(b), stats.describe());
+                    }
+                }
+            }
+        }
+    }
+
     /** A tolerance stops early; the passes are counted and the result stays close. */
     @Test
     void toleranceStopsEarly() {
