@@ -1,6 +1,9 @@
 package io.tarflow4j.model;
 
 import static io.tarflow4j.tensor.Ops.gelu;
+import static io.tarflow4j.tensor.Ops.geluInPlace;
+
+import io.tarflow4j.tensor.GradMode;
 
 import java.util.Map;
 import org.bytedeco.pytorch.Tensor;
@@ -18,7 +21,9 @@ final class Mlp {
     }
 
     Tensor apply(Tensor x) {
-        return fc2.apply(gelu(fc1.apply(norm.apply(x))));
+        Tensor hidden = fc1.apply(norm.apply(x));
+        // without autograd GELU overwrites fc1's output: one buffer fewer to allocate and fill
+        return fc2.apply(GradMode.enabled() ? gelu(hidden) : geluInPlace(hidden));
     }
 
     void collect(String prefix, Map<String, Tensor> out) {

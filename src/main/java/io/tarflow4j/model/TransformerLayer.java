@@ -1,5 +1,6 @@
 package io.tarflow4j.model;
 
+import io.tarflow4j.tensor.GradMode;
 import io.tarflow4j.tensor.NativeScope;
 import java.util.Map;
 import org.bytedeco.pytorch.Tensor;
@@ -20,17 +21,29 @@ final class TransformerLayer {
      */
     Tensor forward(Tensor x, Tensor qScale) {
         try (NativeScope layer = NativeScope.open()) {
-            Tensor h = x.add(attention.forward(x, qScale));
-            return layer.keep(h.add(mlp.apply(h)));
+            Tensor h = residual(x, attention.forward(x, qScale));
+            return layer.keep(residual(h, mlp.apply(h)));
         }
     }
 
     /** The layer for tokens {@code start..} of a sequence whose earlier tokens are cached. */
     Tensor decode(Tensor x, KvCache cache, int layer, int start, Tensor qScale) {
         try (NativeScope scope = NativeScope.open()) {
-            Tensor h = x.add(attention.decode(x, cache, layer, start, qScale));
-            return scope.keep(h.add(mlp.apply(h)));
+            Tensor h = residual(x, attention.decode(x, cache, layer, start, qScale));
+            return scope.keep(residual(h, mlp.apply(h)));
         }
+    }
+
+    /**
+     * {@code x + delta}. Without autograd, and when both have one dtype (not so under bf16
+     * autocast, where the sum must stay float32), it is written over delta, a temporary of this
+     * layer: a decode step then allocates two buffers fewer.
+     */
+    private static Tensor residual(Tensor x, Tensor delta) {
+        if (!GradMode.enabled() && delta.scalar_type().intern() == x.scalar_type().intern()) {
+            return delta.add_(x);
+        }
+        return x.add(delta);
     }
 
     void collect(String prefix, Map<String, Tensor> out) {

@@ -38,6 +38,11 @@ public final class Ops {
         return torch.gelu(x, "none");
     }
 
+    /** The exact GELU written over x (for temporaries that nothing else reads, without autograd). */
+    public static Tensor geluInPlace(Tensor x) {
+        return torch.gelu_(x, "none");
+    }
+
     /**
      * Scaled dot-product attention {@code softmax(q k^T / sqrt(d)) v} on (B, H, T, d) tensors,
      * with the causal (lower-triangular) mask when {@code causal}.

@@ -78,6 +78,31 @@ class DecodePathTest {
     }
 
     @Test
+    void inPlaceResidualsAndGeluWithoutAutogradChangeNothing() {
+        try (NativeScope s = NativeScope.open()) {
+            torch.manual_seed(3);
+            TransformerLayer layer = new TransformerLayer(new Init(new org.bytedeco.pytorch.Device("cpu"), torch.ScalarType.Float), 64, 32, 4);
+            Tensor x = torch.randn(3, 5, 64);
+            Tensor before = x.clone();
+            Tensor outOfPlace = layer.forward(x, null); // autograd on: the plain path
+            Tensor inPlace;
+            Tensor mixed;
+            try (GradMode off = GradMode.off()) {
+                inPlace = layer.forward(x, null);
+                try (io.tarflow4j.tensor.Autocast bf16 = io.tarflow4j.tensor.Autocast.bfloat16()) {
+                    mixed = layer.forward(x, null);
+                }
+            }
+            // (not bit-equal: without autograd few-row products take the transposed-layout path)
+            assertTrue(Tensors.maxAbsDiff(outOfPlace, inPlace) < 1e-5, "in place equals out of place: " + Tensors.maxAbsDiff(outOfPlace, inPlace));
+            assertEquals(0.0, Tensors.maxAbsDiff(before, x), "the layer's input is not overwritten");
+            // under bf16 autocast the products are bf16 but the residual stream stays float32
+            assertEquals(torch.ScalarType.Float, Tensors.dtype(mixed));
+            assertTrue(Tensors.maxAbsDiff(outOfPlace, mixed) < 0.1, "bf16 close: " + Tensors.maxAbsDiff(outOfPlace, mixed));
+        }
+    }
+
+    @Test
     void fewRowsWithGradientsUseTheAutogradPath() {
         try (NativeScope s = NativeScope.open()) {
             Linear layer = new Linear(new Init(new org.bytedeco.pytorch.Device("cpu"), torch.ScalarType.Float), 4, 3);
