@@ -86,15 +86,20 @@ final class CalibrateCommand implements Callable<Integer> {
             Tensor y = c.conditional() && ds.hasLabels() ? Tensors.labels(labels) : null;
             r = Calibration.run(m, images, y, tolerance);
         }
-        System.out.printf(Locale.ROOT, "%-6s %9s %6s %10s %10s  %-8s %-6s %-9s %-6s %10s %9s%n", "block", "CRM", "CRM%",
-                "IGM zeros", "IGM input", "segments", "guess", "max iters", "passes", "max error", "ms");
+        System.out.printf(Locale.ROOT, "%-6s %9s %6s %10s %10s  %-8s %-6s %-9s %-6s %10s %9s %9s %16s%n", "block", "CRM",
+                "CRM%", "IGM zeros", "IGM input", "segments", "guess", "max iters", "passes", "max error", "ms",
+                "seq. ms", "best Jacobi ms");
         for (int i = 0; i < r.blocks().size(); i++) {
             Calibration.BlockReport b = r.blocks().get(i);
             BlockStrategy s = b.chosen();
-            System.out.printf(Locale.ROOT, "%-6d %9.3f %6.1f %10.4f %10.4f  %-8d %-6s %-9d %-6d %10.2e %9.1f%n", i,
+            String jacobi = b.fastestJacobi() == null ? "none accurate"
+                    : String.format(Locale.ROOT, "%.1f (%d seg.)", b.fastestJacobiMillis(), b.fastestJacobi().segments());
+            System.out.printf(Locale.ROOT, "%-6d %9.3f %6.1f %10.4f %10.4f  %-8d %-6s %-9d %-6d %10.2e %9.1f %9.1f %16s%n", i,
                     b.crm(), b.crmPercent(), b.igmZeros(), b.igmInput(), s.segments(), s.guess().jsonName(),
-                    s.maxIterations(), b.passes(), b.maxError(), b.millis());
+                    s.maxIterations(), b.passes(), b.maxError(), b.millis(), b.sequentialMillis(), jacobi);
         }
+        System.out.println("(segments = T-1 is the sequential order; seq. ms and best Jacobi ms are the times of the"
+                + " sequential order and of the fastest accurate Jacobi candidate on the same images)");
         JacobiStrategy strategy = r.strategy();
         strategy.write(out);
         System.out.println("wrote " + out + " (" + n + " images of " + data + ", tolerance " + tolerance + ")");

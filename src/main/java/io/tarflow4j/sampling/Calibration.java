@@ -61,9 +61,14 @@ public final class Calibration {
      * @param passes passes the chosen candidate needed on the data (all segments)
      * @param maxError its largest error against the true block input
      * @param millis its wall time on the data sample
+     * @param sequentialMillis wall time of the sequential order (T-1 one-token segments)
+     * @param fastestJacobi the fastest accurate candidate with longer segments, or null if none was
+     *     accurate enough
+     * @param fastestJacobiMillis its wall time (NaN without one)
      */
     public record BlockReport(double crm, double crmPercent, double igmZeros, double igmInput, BlockStrategy chosen,
-            long passes, double maxError, double millis) {}
+            long passes, double maxError, double millis, double sequentialMillis, BlockStrategy fastestJacobi,
+            double fastestJacobiMillis) {}
 
     /**
      * The outcome: the strategy and the per-block reports (forward order).
@@ -104,10 +109,12 @@ public final class Calibration {
                 total += c;
             }
             for (int i = 0; i < n; i++) {
-                Candidate c = (Candidate) measured[i];
+                Choice choice = (Choice) measured[i];
+                Candidate c = choice.chosen;
                 double pct = total > 0 ? 100 * crm[i] / total : 0;
                 reports.add(new BlockReport(crm[i], pct, igm[i][0], igm[i][1], c.strategy, c.passes, c.maxError,
-                        c.millis));
+                        c.millis, choice.sequential.millis, choice.jacobi == null ? null : choice.jacobi.strategy,
+                        choice.jacobi == null ? Double.NaN : choice.jacobi.millis));
                 chosen.add(c.strategy);
                 Map<String, Double> m = new LinkedHashMap<>();
                 m.put("crm", crm[i]);
@@ -116,6 +123,11 @@ public final class Calibration {
                 m.put("igm_input", igm[i][1]);
                 m.put("passes_on_data", (double) c.passes);
                 m.put("max_error_on_data", c.maxError);
+                m.put("ms_on_data", c.millis);
+                m.put("ms_sequential_on_data", choice.sequential.millis);
+                if (choice.jacobi != null) {
+                    m.put("ms_fastest_jacobi_on_data", choice.jacobi.millis);
+                }
                 metrics.add(m);
             }
         }
@@ -133,10 +145,15 @@ public final class Calibration {
 
     private record Candidate(BlockStrategy strategy, long passes, double maxError, double millis) {}
 
-    private static Candidate best(FlowBlock block, int index, Tensor x, Tensor z, Tensor y, int tokens,
+    /** The chosen candidate, the sequential order's, and the fastest accurate Jacobi one (or null). */
+    private record Choice(Candidate chosen, Candidate sequential, Candidate jacobi) {}
+
+    private static Choice best(FlowBlock block, int index, Tensor x, Tensor z, Tensor y, int tokens,
             double tolerance, KvCache cache, TarFlow model) {
         Candidate best = null;
         Candidate mostAccurate = null;
+        Candidate sequential = null;
+        Candidate jacobi = null;
         for (int segments : candidateSegments(tokens)) {
             // one-token segments are the sequential order: the initial guess plays no part
             InitialGuess[] guesses = segments == tokens - 1 ? new InitialGuess[] {InitialGuess.INPUT} : InitialGuess.values();
@@ -155,13 +172,19 @@ public final class Calibration {
                     if (mostAccurate == null || error < mostAccurate.maxError) {
                         mostAccurate = c;
                     }
-                    if (error <= 10 * tolerance && (best == null || millis < best.millis)) {
+                    boolean accurate = error <= 10 * tolerance;
+                    if (accurate && (best == null || millis < best.millis)) {
                         best = c;
+                    }
+                    if (segments == tokens - 1) {
+                        sequential = c;
+                    } else if (accurate && (jacobi == null || millis < jacobi.millis)) {
+                        jacobi = c;
                     }
                 }
             }
         }
-        return best != null ? best : mostAccurate;
+        return new Choice(best != null ? best : mostAccurate, sequential, jacobi);
     }
 
     /** The paper's CRM of block i. */
