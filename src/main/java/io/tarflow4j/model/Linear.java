@@ -41,19 +41,20 @@ final class Linear {
         }
         DecodeWeights w = decodeWeights();
         long rows = x.numel() / in;
-        if (w.pieces != null && usePieces(rows, in, out) && !Autocast.enabled()
+        if (usePieces(rows, in, out) && weight.device().is_cpu() && !Autocast.enabled()
                 && x.scalar_type().intern() == weight.scalar_type().intern()) {
             return w.multiplyInPieces(x, rows);
         }
-        return linear(x, w.transposedLayout, bias);
+        return linear(x, w.transposedLayout(), bias);
     }
 
     /**
      * Whether a product of {@code rows} rows by an (out x in) weight goes faster as pieces of at
      * most {@link #PIECE} x {@link #PIECE}: on cores with OpenBLAS's small-matrix kernels, a
-     * product of at most {@link BlasKernels#SMALL_PRODUCT} multiply-adds skips the copy ("packing") of the
-     * weight that a larger one makes on every call, which at 32 rows costs as much as the
-     * multiplication (32 rows, the four Transformer products: 150 us in pieces, 192 us whole).
+     * product of at most {@link BlasKernels#SMALL_PRODUCT} multiply-adds skips the copy ("packing")
+     * of the weight that a larger one makes on every call, which at 32 rows costs as much as the
+     * multiplication (32 rows, the four mnist-toy products: 150 us in pieces, 192 us whole; width
+     * 768: 5.8 ms instead of 7.2 ms; docs/sampling.md).
      */
     static boolean usePieces(long rows, int in, int out) {
         return BlasKernels.SMALL_MATRIX
@@ -67,7 +68,7 @@ final class Linear {
             if (decodeWeights != null) {
                 decodeWeights.release();
             }
-            decodeWeights = new DecodeWeights(weight, bias, version, BlasKernels.SMALL_MATRIX && weight.device().is_cpu());
+            decodeWeights = new DecodeWeights(weight, bias, version);
         }
         return decodeWeights;
     }
@@ -78,48 +79,64 @@ final class Linear {
     }
 
     /**
-     * Copies of W and b laid out for few-row products: W in W^T's memory order, and (on cores
-     * with small-matrix kernels) W^T cut into pieces of at most PIECE x PIECE, contiguous each.
-     * They live with the layer, outside any caller's scope.
+     * Copies of W and b laid out for few-row products, each made on first use (a sampling run
+     * needs one of them, so the model's memory grows by one weight copy): W in W^T's memory
+     * order, or W^T cut into pieces of at most PIECE x PIECE, contiguous each. They live with the
+     * layer, outside any caller's scope.
      */
     private static final class DecodeWeights {
         final long version;
-        final Tensor transposedLayout; // W's values and shape in W^T's memory order
-        final Tensor[][] pieces; // [output piece][input piece], each (in piece x out piece) = W^T block
-        final Tensor[] biasPieces;
+        private final Tensor weight;
+        private final Tensor bias;
+        private Tensor transposedLayout; // W's values and shape in W^T's memory order
+        private Tensor[][] pieces; // [output piece][input piece], each (in piece x out piece) = a block of W^T
+        private Tensor[] biasPieces;
+        private long outTotal;
 
-        DecodeWeights(Tensor weight, Tensor bias, long version, boolean withPieces) {
+        DecodeWeights(Tensor weight, Tensor bias, long version) {
+            this.weight = weight;
+            this.bias = bias;
             this.version = version;
-            this.transposedLayout = keep(weight.t().contiguous().t()); // a view of the copy
-            if (!withPieces) {
-                this.pieces = null;
-                this.biasPieces = null;
-                return;
+        }
+
+        synchronized Tensor transposedLayout() {
+            if (transposedLayout == null) {
+                transposedLayout = keep(weight.t().contiguous().t()); // a view of the copy
             }
-            long out = weight.size(0);
-            long in = weight.size(1);
-            int outPieces = (int) ((out + PIECE - 1) / PIECE);
-            int inPieces = (int) ((in + PIECE - 1) / PIECE);
-            this.pieces = new Tensor[outPieces][inPieces];
-            this.biasPieces = new Tensor[outPieces];
-            for (int o = 0; o < outPieces; o++) {
-                long o0 = (long) o * PIECE;
-                long on = Math.min(PIECE, out - o0);
-                biasPieces[o] = keep(bias.narrow(0, o0, on).contiguous());
-                for (int i = 0; i < inPieces; i++) {
-                    long i0 = (long) i * PIECE;
-                    pieces[o][i] = keep(weight.narrow(0, o0, on).narrow(1, i0, Math.min(PIECE, in - i0)).t().contiguous());
+            return transposedLayout;
+        }
+
+        private synchronized Tensor[][] pieces() {
+            if (pieces == null) {
+                long out = weight.size(0);
+                long in = weight.size(1);
+                int outPieces = (int) ((out + PIECE - 1) / PIECE);
+                int inPieces = (int) ((in + PIECE - 1) / PIECE);
+                Tensor[][] p = new Tensor[outPieces][inPieces];
+                biasPieces = new Tensor[outPieces];
+                for (int o = 0; o < outPieces; o++) {
+                    long o0 = (long) o * PIECE;
+                    long on = Math.min(PIECE, out - o0);
+                    biasPieces[o] = keep(bias.narrow(0, o0, on).contiguous());
+                    for (int i = 0; i < inPieces; i++) {
+                        long i0 = (long) i * PIECE;
+                        p[o][i] = keep(weight.narrow(0, o0, on).narrow(1, i0, Math.min(PIECE, in - i0)).t().contiguous());
+                    }
                 }
+                outTotal = out;
+                pieces = p;
             }
+            return pieces;
         }
 
         /** {@code x W^T + b}, each output piece summed over the input pieces. */
         Tensor multiplyInPieces(Tensor x, long rows) {
+            Tensor[][] p = pieces();
             Tensor x2 = x.reshape(rows, x.size(-1));
-            Tensor y = x2.new_empty(new long[] {rows, totalOut()});
+            Tensor y = x2.new_empty(new long[] {rows, outTotal});
             long o0 = 0;
-            for (int o = 0; o < pieces.length; o++) {
-                Tensor[] row = pieces[o];
+            for (int o = 0; o < p.length; o++) {
+                Tensor[] row = p[o];
                 Tensor yo = y.narrow(1, o0, row[0].size(1));
                 torch.addmm_out(yo, biasPieces[o], x2.narrow(1, 0, row[0].size(0)), row[0]);
                 long i0 = row[0].size(0);
@@ -134,21 +151,15 @@ final class Linear {
             return y.view(shape);
         }
 
-        private long totalOut() {
-            long n = 0;
-            for (Tensor[] row : pieces) {
-                n += row[0].size(1);
+        synchronized void release() {
+            if (transposedLayout != null) {
+                transposedLayout.releaseReference();
             }
-            return n;
-        }
-
-        void release() {
-            transposedLayout.releaseReference();
             if (pieces != null) {
                 for (int o = 0; o < pieces.length; o++) {
                     biasPieces[o].releaseReference();
-                    for (Tensor p : pieces[o]) {
-                        p.releaseReference();
+                    for (Tensor piece : pieces[o]) {
+                        piece.releaseReference();
                     }
                 }
             }
