@@ -11,9 +11,11 @@ import io.tarflow4j.tensor.GradMode;
 import io.tarflow4j.tensor.NativeScope;
 import io.tarflow4j.tensor.Tensors;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.IntStream;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
@@ -136,9 +138,7 @@ public final class Calibration {
 
     /** {@link #CANDIDATE_SEGMENTS} that fit T-1 outputs, then T-1 itself (the sequential order). */
     static int[] candidateSegments(int tokens) {
-        return java.util.stream.IntStream.concat(
-                        java.util.Arrays.stream(CANDIDATE_SEGMENTS).filter(g -> g < tokens - 1),
-                        java.util.stream.IntStream.of(tokens - 1))
+        return IntStream.concat(Arrays.stream(CANDIDATE_SEGMENTS).filter(g -> g < tokens - 1), IntStream.of(tokens - 1))
                 .filter(g -> g >= 1)
                 .toArray();
     }

@@ -33,8 +33,9 @@ import org.bytedeco.pytorch.global.torch;
  * <p>A strategy of T-1 segments (one token each) is the sequential sampler: each segment takes one
  * pass from exact predecessors. Such a block is inverted by {@link FlowBlock#reverse}, the same
  * arithmetic with less work per token, so that a calibrated strategy can choose, block by block,
- * between Jacobi and the sequential order (on a CPU the sequential order often wins: one Jacobi
- * pass costs as much compute as a whole sequential inversion, see docs/sampling.md).
+ * between Jacobi and the sequential order (on a CPU the sequential order often wins: a Jacobi
+ * pass over a segment costs as much arithmetic as decoding that segment token by token, see
+ * docs/sampling.md).
  */
 final class JacobiSolver {
     /**
