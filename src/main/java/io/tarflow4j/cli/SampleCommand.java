@@ -161,6 +161,11 @@ final class SampleCommand implements Callable<Integer> {
                 r.seconds(), r.count() / r.seconds(), options.sampler().name().toLowerCase(Locale.ROOT),
                 r.stats().describe());
         System.out.println("wrote " + out);
+        if (options.sampler() == SamplerType.JACOBI && strategyFile == null && loaded.model().device().is_cpu()) {
+            System.out.println("note: GS-Jacobi ran without a calibrated strategy; on a CPU the sequential sampler is"
+                    + " usually faster, and `tarflow calibrate` picks, block by block, whichever is faster"
+                    + " (docs/sampling.md)");
+        }
         return 0;
     }
 

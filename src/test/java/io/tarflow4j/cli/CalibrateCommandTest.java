@@ -46,6 +46,7 @@ class CalibrateCommandTest {
         CliRun sample = CliRun.of("sample", "--model", model, "--n", "3", "--class", "1", "--sampler", "jacobi",
                 "--strategy", strategy.toString(), "--out", dir.resolve("grid.png").toString());
         assertEquals(0, sample.status(), sample.all());
+        assertTrue(!sample.out().contains("without a calibrated strategy"), sample.out());
         assertTrue(Files.size(dir.resolve("grid.png")) > 0);
     }
 

@@ -33,6 +33,7 @@ class SampleCommandTest {
                 "--batch", "2", "--out", grid.toString(), "--trace", trace.toString(), "--raw", raw.toString(),
                 "--images", images.toString());
         assertEquals(0, r.status(), r.all());
+        assertTrue(r.out().contains("without a calibrated strategy"), "a hint towards calibrate: " + r.out());
         BufferedImage g = ImageIO.read(grid.toFile());
         // 2 rows (classes) x 3 columns of 8x8 images with 2-pixel padding
         assertEquals(3 * 10 + 2, g.getWidth());
