@@ -18,6 +18,7 @@ import io.tarflow4j.io.SafetensorsFile;
 import io.tarflow4j.model.ReferenceKeys;
 import io.tarflow4j.model.TarFlow;
 import io.tarflow4j.model.TarFlowConfig;
+import io.tarflow4j.tensor.AllCores;
 import io.tarflow4j.tensor.Runtime;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -420,8 +421,12 @@ public final class TrainingRun {
         progress.finish();
         long t = System.nanoTime();
         TarFlow model = trainer.evaluationModel();
-        DatasetBpd.Result r = DatasetBpd.evaluate(model, test, options.evalBatch(), EVAL_SEED, 1,
-                model.config().conditional(), null);
+        DatasetBpd.Result r;
+        // the other ranks of a data-parallel run wait at a barrier meanwhile: on one machine their
+        // cores are idle, so rank 0 evaluates with all of them
+        try (AllCores all = group.worldSize() > 1 ? AllCores.borrow() : null) {
+            r = DatasetBpd.evaluate(model, test, options.evalBatch(), EVAL_SEED, 1, model.config().conditional(), null);
+        }
         double seconds = (System.nanoTime() - t) / 1e9;
         ObjectNode rec = MetricsLog.record("eval");
         rec.put("step", step);
