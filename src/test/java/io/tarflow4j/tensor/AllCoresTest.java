@@ -10,25 +10,30 @@ class AllCoresTest {
         int torchBefore = Runtime.threads();
         int blasBefore = BlasThreads.get();
         try {
-            Runtime.setThreads(1);
-            BlasThreads.set(1);
+            setBoth(1);
             try (AllCores all = AllCores.borrow(3)) {
-                assertEquals(3, Runtime.threads());
-                assertEquals(3, BlasThreads.get());
+                assertBoth(3);
             }
-            assertEquals(1, Runtime.threads());
-            assertEquals(1, BlasThreads.get());
+            assertBoth(1);
             // never lowers: a process that already has more keeps them
-            Runtime.setThreads(4);
-            BlasThreads.set(4);
+            setBoth(4);
             try (AllCores all = AllCores.borrow(2)) {
-                assertEquals(4, Runtime.threads());
-                assertEquals(4, BlasThreads.get());
+                assertBoth(4);
             }
-            assertEquals(4, Runtime.threads());
+            assertBoth(4);
         } finally {
             Runtime.setThreads(torchBefore);
             BlasThreads.set(blasBefore);
         }
+    }
+
+    private static void setBoth(int threads) {
+        Runtime.setThreads(threads);
+        BlasThreads.set(threads);
+    }
+
+    private static void assertBoth(int threads) {
+        assertEquals(threads, Runtime.threads(), "libtorch threads");
+        assertEquals(threads, BlasThreads.get(), "OpenBLAS threads");
     }
 }
