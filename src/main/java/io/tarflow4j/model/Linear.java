@@ -41,9 +41,8 @@ final class Linear {
         }
         DecodeWeights w = decodeWeights();
         long rows = x.numel() / in;
-        if (usePieces(rows, in, out) && weight.device().is_cpu() && !Autocast.enabled()
-                && x.scalar_type().intern() == weight.scalar_type().intern()) {
-            return w.multiplyInPieces(x, rows);
+        if (w.cpu && usePieces(rows, in, out) && !Autocast.enabled()) {
+            return w.multiplyInPieces(x, rows, in, out);
         }
         return linear(x, w.transposedLayout(), bias);
     }
@@ -86,17 +85,18 @@ final class Linear {
      */
     private static final class DecodeWeights {
         final long version;
+        final boolean cpu; // pieces only pay on OpenBLAS
         private final Tensor weight;
         private final Tensor bias;
         private Tensor transposedLayout; // W's values and shape in W^T's memory order
         private Tensor[][] pieces; // [output piece][input piece], each (in piece x out piece) = a block of W^T
         private Tensor[] biasPieces;
-        private long outTotal;
 
         DecodeWeights(Tensor weight, Tensor bias, long version) {
             this.weight = weight;
             this.bias = bias;
             this.version = version;
+            this.cpu = weight.device().is_cpu();
         }
 
         synchronized Tensor transposedLayout() {
@@ -123,31 +123,27 @@ final class Linear {
                         p[o][i] = keep(weight.narrow(0, o0, on).narrow(1, i0, Math.min(PIECE, in - i0)).t().contiguous());
                     }
                 }
-                outTotal = out;
                 pieces = p;
             }
             return pieces;
         }
 
         /** {@code x W^T + b}, each output piece summed over the input pieces. */
-        Tensor multiplyInPieces(Tensor x, long rows) {
+        Tensor multiplyInPieces(Tensor x, long rows, int in, int out) {
             Tensor[][] p = pieces();
-            Tensor x2 = x.reshape(rows, x.size(-1));
-            Tensor y = x2.new_empty(new long[] {rows, outTotal});
-            long o0 = 0;
+            Tensor x2 = x.reshape(rows, in);
+            Tensor y = x2.new_empty(new long[] {rows, out});
             for (int o = 0; o < p.length; o++) {
-                Tensor[] row = p[o];
-                Tensor yo = y.narrow(1, o0, row[0].size(1));
-                torch.addmm_out(yo, biasPieces[o], x2.narrow(1, 0, row[0].size(0)), row[0]);
-                long i0 = row[0].size(0);
-                for (int i = 1; i < row.length; i++) {
-                    yo.addmm_(x2.narrow(1, i0, row[i].size(0)), row[i]);
-                    i0 += row[i].size(0);
+                long o0 = (long) o * PIECE;
+                Tensor yo = y.narrow(1, o0, Math.min(PIECE, out - o0));
+                torch.addmm_out(yo, biasPieces[o], x2.narrow(1, 0, Math.min(PIECE, in)), p[o][0]);
+                for (int i = 1; i < p[o].length; i++) {
+                    long i0 = (long) i * PIECE;
+                    yo.addmm_(x2.narrow(1, i0, Math.min(PIECE, in - i0)), p[o][i]);
                 }
-                o0 += row[0].size(1);
             }
             long[] shape = x.sizes().vec().get();
-            shape[shape.length - 1] = o0;
+            shape[shape.length - 1] = out;
             return y.view(shape);
         }
 

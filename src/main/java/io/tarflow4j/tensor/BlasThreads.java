@@ -24,7 +24,10 @@ public final class BlasThreads implements AutoCloseable {
         this.previous = previous;
     }
 
-    /** The count set last; OpenBLAS offers no getter through JavaCPP, so it is tracked here. */
+    /**
+     * The count set last, tracked here: OpenBLAS's own count is not readable through JavaCPP
+     * (its {@code blas_get_num_threads()} reports only what was set through it, -1 before).
+     */
     private static int current = initialThreads(System.getenv("OPENBLAS_NUM_THREADS"),
             java.lang.Runtime.getRuntime().availableProcessors());
 
