@@ -228,7 +228,9 @@ class DistributedTrainTest {
                 scale = Math.max(scale, Math.abs(v));
             }
             for (int i = 0; i < e.length; i++) {
-                double rel = Math.abs(e[i] - a[i]) / Math.max(scale, 1e-3);
+                // AdamW moves every parameter by up to lr per step whatever its gradient's size, so
+                // reduction-order noise is measured against lr * steps (~1e-2 here), not the value.
+                double rel = Math.abs(e[i] - a[i]) / Math.max(scale, 1e-2);
                 if (rel > worst) {
                     worst = rel;
                     worstAt = what + " " + key + "[" + i + "] (tensor scale " + (float) scale + ")";
