@@ -141,7 +141,7 @@ public final class ModelFile {
      */
     public static void save(Path path, TarFlow model, Map<String, String> extraMetadata) throws IOException {
         Map<String, RawTensor> tensors = new LinkedHashMap<>();
-        model.state().forEach((k, v) -> tensors.put(k, RawTensors.fromTensor(v)));
+        model.state().forEach((k, v) -> tensors.put(k, RawTensors.view(v)));
         Map<String, String> metadata = new LinkedHashMap<>(ReferenceKeys.fromConfig(model.config()));
         metadata.putAll(extraMetadata);
         Safetensors.write(path, tensors, metadata);

@@ -144,6 +144,20 @@ public final class AtomicFiles {
         }
     }
 
+    /**
+     * Creates an empty temporary file beside {@code target}, named like the ones this class
+     * writes through ({@code .NAME.UUID.tmp}), for content that is assembled before the target
+     * is written. The caller deletes it.
+     *
+     * @param target the file the temporary content is for
+     * @return the new empty file
+     * @throws IOException naming {@code target} if no file can be created
+     */
+    public static Path createTemporary(Path target) throws IOException {
+        Path absolute = target.toAbsolutePath().normalize();
+        return createTemp(absolute.getParent(), absolute.getFileName().toString(), target);
+    }
+
     private static Path createTemp(Path dir, String name, Path target) throws IOException {
         for (int attempt = 0; ; attempt++) {
             Path tmp = dir.resolve("." + name + "." + UUID.randomUUID() + ".tmp");

@@ -1,7 +1,6 @@
 package io.tarflow4j.io;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
@@ -9,15 +8,11 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.Arrays;
-import java.util.Enumeration;
 import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
-import java.util.zip.ZipEntry;
-import java.util.zip.ZipException;
-import java.util.zip.ZipFile;
 
 /**
  * Reads the tensors of a state dict saved with {@code torch.save(model.state_dict(), path)} in
@@ -27,15 +22,14 @@ import java.util.zip.ZipFile;
  * <p>The pickle is interpreted by a restricted machine that accepts only the opcodes and the few
  * globals a state dict needs (see {@link StateDictUnpickler}); nothing in the file can make this
  * reader run code. Every size is checked against the archive before memory is allocated for it.
- * Tensors are returned as contiguous, read-only copies (strided views are gathered).
+ * Storages of any size are memory-mapped in place (PyTorch stores them uncompressed) and checked
+ * against their CRC-32; contiguous tensors are read-only slices of the mapping, strided views are
+ * gathered into copies.
  */
 public final class PyTorchCheckpoint {
 
     /** The largest {@code data.pkl} accepted, in bytes. */
     public static final int MAX_PICKLE_BYTES = 64 << 20;
-
-    /** The largest single storage accepted, in bytes (the limit of a Java array). */
-    public static final long MAX_STORAGE_BYTES = Integer.MAX_VALUE - 8;
 
     private static final byte[] ZIP_MAGIC = {'P', 'K', 3, 4};
     /** Pickle of the legacy magic number 0x1950a86a20f9469cfc6c (protocol 2, LONG1 of 10 bytes). */
@@ -58,15 +52,9 @@ public final class PyTorchCheckpoint {
     public static LinkedHashMap<String, RawTensor> read(Path path) throws IOException {
         Objects.requireNonNull(path, "path");
         checkMagic(path);
-        ZipFile zip;
-        try {
-            zip = new ZipFile(path.toFile());
-        } catch (ZipException e) {
-            throw new FormatException(path, "not a readable zip archive: " + e.getMessage(), e);
-        }
-        try (zip) {
+        try (ZipArchive zip = ZipArchive.open(path)) {
             String prefix = archivePrefix(path, zip);
-            ZipEntry byteorder = zip.getEntry(prefix + "byteorder");
+            ZipArchive.Entry byteorder = zip.entry(prefix + "byteorder");
             if (byteorder != null) {
                 String order = new String(readEntry(path, zip, byteorder, 16), StandardCharsets.US_ASCII).trim();
                 if (!order.equals("little")) {
@@ -74,12 +62,14 @@ public final class PyTorchCheckpoint {
                 }
             }
             String pickleName = prefix + "data.pkl";
-            byte[] pickle = readEntry(path, zip, zip.getEntry(pickleName), MAX_PICKLE_BYTES);
+            ZipArchive.Entry pickleEntry = zip.entry(pickleName);
+            if (pickleEntry == null) {
+                throw new FormatException(path, "no " + pickleName + " entry in the zip archive");
+            }
+            byte[] pickle = readEntry(path, zip, pickleEntry, MAX_PICKLE_BYTES);
             Storages storages = new Storages(path, zip, prefix);
             Object result = StateDictUnpickler.load(path, pickleName, pickle, storages::rebuild);
             return toStateDict(path, result);
-        } catch (ZipException e) {
-            throw new FormatException(path, "corrupt zip archive: " + e.getMessage(), e);
         }
     }
 
@@ -102,10 +92,8 @@ public final class PyTorchCheckpoint {
                 + (h.length == 0 ? "an empty file" : HexFormat.of().formatHex(h, 0, Math.min(4, h.length))));
     }
 
-    private static String archivePrefix(Path path, ZipFile zip) throws FormatException {
-        Enumeration<? extends ZipEntry> entries = zip.entries();
-        while (entries.hasMoreElements()) {
-            String name = entries.nextElement().getName();
+    private static String archivePrefix(Path path, ZipArchive zip) throws FormatException {
+        for (String name : zip.entries().keySet()) {
             int slash = name.indexOf('/');
             if (slash >= 0 && name.substring(slash + 1).equals("data.pkl")) {
                 return name.substring(0, slash + 1);
@@ -114,22 +102,16 @@ public final class PyTorchCheckpoint {
         throw new FormatException(path, "no <archive>/data.pkl entry in the zip archive");
     }
 
-    private static byte[] readEntry(Path path, ZipFile zip, ZipEntry entry, long maxBytes) throws IOException {
-        long size = entry.getSize();
-        if (size > maxBytes) {
-            throw new FormatException(path, entry.getName() + " has " + size + " bytes, expected at most " + maxBytes);
+    private static byte[] readEntry(Path path, ZipArchive zip, ZipArchive.Entry entry, long maxBytes)
+            throws IOException {
+        if (entry.size() > maxBytes) {
+            throw new FormatException(path, entry.name() + " has " + entry.size() + " bytes, expected at most "
+                    + maxBytes);
         }
-        try (InputStream in = zip.getInputStream(entry)) {
-            byte[] bytes = in.readNBytes((int) Math.min(maxBytes, size < 0 ? maxBytes : size));
-            if (size >= 0 && bytes.length != size) {
-                throw new FormatException(path, entry.getName() + " is truncated: expected " + size
-                        + " bytes, found " + bytes.length);
-            }
-            if (size < 0 && in.read() >= 0) {
-                throw new FormatException(path, entry.getName() + " exceeds " + maxBytes + " bytes");
-            }
-            return bytes;
-        }
+        ByteBuffer b = zip.read(entry).asBuffer();
+        byte[] bytes = new byte[b.remaining()];
+        b.get(bytes);
+        return bytes;
     }
 
     private static LinkedHashMap<String, RawTensor> toStateDict(Path path, Object result) throws FormatException {
@@ -152,15 +134,15 @@ public final class PyTorchCheckpoint {
         return out;
     }
 
-    /** Loads storages on first use and cuts tensors out of them. */
+    /** Maps storages on first use and cuts tensors out of them. */
     private static final class Storages {
         private final Path path;
-        private final ZipFile zip;
+        private final ZipArchive zip;
         private final String prefix;
-        private final Map<String, ByteBuffer> loaded = new HashMap<>();
+        private final Map<String, ByteRegion> loaded = new HashMap<>();
         private final Map<String, StateDictUnpickler.StorageRef> declared = new HashMap<>();
 
-        Storages(Path path, ZipFile zip, String prefix) {
+        Storages(Path path, ZipArchive zip, String prefix) {
             this.path = path;
             this.zip = zip;
             this.prefix = prefix;
@@ -198,48 +180,43 @@ public final class PyTorchCheckpoint {
                         + Arrays.toString(size) + " with stride " + Arrays.toString(stride) + " and offset " + offset
                         + " needs " + extent);
             }
-            if (storageBytes > MAX_STORAGE_BYTES) {
-                throw new FormatException(path, where + " declares " + storageBytes + " bytes, more than "
-                        + MAX_STORAGE_BYTES + " this reader supports");
-            }
-            ByteBuffer storage = load(ref, storageBytes);
-            ByteBuffer out = ByteBuffer.allocate((int) (numel * elem)).order(ByteOrder.LITTLE_ENDIAN);
+            ByteRegion storage = load(ref, storageBytes);
             if (isContiguous(size, stride)) {
-                out.put(storage.slice((int) (offset * elem), out.capacity()));
-            } else {
-                gather(storage, elem, offset, size, stride, out);
+                return new RawTensor(ref.dtype(), size, storage.slice(offset * elem, numel * elem));
             }
-            out.flip();
-            return new RawTensor(ref.dtype(), size, out.asReadOnlyBuffer());
+            if (numel * elem > Integer.MAX_VALUE - 8) {
+                throw new FormatException(path, where + ": a strided view of " + numel * elem
+                        + " bytes is larger than this reader gathers (2 GiB); save the tensor contiguous");
+            }
+            ByteBuffer out = ByteBuffer.allocate((int) (numel * elem)).order(ByteOrder.LITTLE_ENDIAN);
+            gather(storage, elem, offset, size, stride, out);
+            return new RawTensor(ref.dtype(), size, out.flip().asReadOnlyBuffer());
         }
 
-        private ByteBuffer load(StateDictUnpickler.StorageRef ref, long storageBytes) throws FormatException {
-            ByteBuffer cached = loaded.get(ref.key());
+        private ByteRegion load(StateDictUnpickler.StorageRef ref, long storageBytes) throws FormatException {
+            ByteRegion cached = loaded.get(ref.key());
             if (cached != null) {
                 return cached;
             }
             String name = prefix + "data/" + ref.key();
-            ZipEntry entry = zip.getEntry(name);
+            ZipArchive.Entry entry = zip.entry(name);
             if (entry == null) {
                 throw new FormatException(path, "storage \"" + ref.key() + "\": missing zip entry " + name);
             }
-            if (entry.getSize() >= 0 && entry.getSize() < storageBytes) {
-                throw new FormatException(path, name + " has " + entry.getSize() + " bytes, its "
+            if (entry.size() < storageBytes) {
+                throw new FormatException(path, name + " has " + entry.size() + " bytes, its "
                         + ref.dtype() + " storage of " + ref.numel() + " elements needs " + storageBytes);
             }
-            byte[] bytes;
-            try (InputStream in = zip.getInputStream(entry)) {
-                bytes = in.readNBytes((int) storageBytes);
+            ByteRegion bytes;
+            try {
+                bytes = zip.read(entry).slice(0, storageBytes);
+            } catch (FormatException e) {
+                throw e;
             } catch (IOException e) {
                 throw new FormatException(path, name + " cannot be read: " + e.getMessage(), e);
             }
-            if (bytes.length < storageBytes) {
-                throw new FormatException(path, name + " is truncated: expected " + storageBytes + " bytes, found "
-                        + bytes.length);
-            }
-            ByteBuffer b = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
-            loaded.put(ref.key(), b);
-            return b;
+            loaded.put(ref.key(), bytes);
+            return bytes;
         }
 
         private static boolean isContiguous(long[] size, long[] stride) {
@@ -253,14 +230,15 @@ public final class PyTorchCheckpoint {
             return true;
         }
 
-        private static void gather(ByteBuffer storage, int elem, long offset, long[] size, long[] stride,
+        private static void gather(ByteRegion storage, int elem, long offset, long[] size, long[] stride,
                 ByteBuffer out) {
             int rank = size.length;
             long[] index = new long[rank];
             long src = offset;
             long count = out.capacity() / elem;
             for (long n = 0; n < count; n++) {
-                out.put(storage.slice((int) (src * elem), elem));
+                storage.get(src * elem, out.slice(out.position(), elem));
+                out.position(out.position() + elem);
                 for (int d = rank - 1; d >= 0; d--) {
                     index[d]++;
                     src += stride[d];

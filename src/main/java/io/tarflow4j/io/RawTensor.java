@@ -7,38 +7,47 @@ import java.util.Objects;
 
 /**
  * A dense, contiguous (row-major) tensor as plain bytes: an element type, a shape and exactly
- * {@code numel * dtype.byteSize()} little-endian bytes.
+ * {@code numel * dtype.byteSize()} little-endian bytes, of any size.
  *
- * <p>The record keeps its own view of the buffer: {@link #data()} returns a fresh little-endian
- * view positioned at zero on each call, so reading from it never disturbs the tensor. The bytes
- * themselves are shared, not copied; buffers produced by the readers in this package are
- * read-only. Equality compares the dtype, the shape and the bytes (so two NaNs with the same bit
- * pattern are equal, and {@code 0.0f} differs from {@code -0.0f}).
+ * <p>The bytes are a {@link ByteRegion}: shared, not copied, and read-only when they come from
+ * the readers in this package (slices of a file mapping). Equality compares the dtype, the shape
+ * and the bytes (so two NaNs with the same bit pattern are equal, and {@code 0.0f} differs from
+ * {@code -0.0f}).
  *
  * @param dtype element type
  * @param shape dimensions, each non-negative; an empty array is a scalar
- * @param data the elements, little-endian, exactly {@code numel() * dtype.byteSize()} bytes
- *     between position and limit
+ * @param bytes the elements, little-endian, exactly {@code numel() * dtype.byteSize()} bytes
  */
-public record RawTensor(DType dtype, long[] shape, ByteBuffer data) {
+public record RawTensor(DType dtype, long[] shape, ByteRegion bytes) {
 
     /**
-     * Validates the shape against the data size and takes defensive views.
+     * Validates the shape against the data size and keeps a copy of the shape.
      *
      * @throws IllegalArgumentException if a dimension is negative, the element count overflows
-     *     a long, or the buffer holds a different number of bytes than the shape requires
+     *     a long, or the region holds a different number of bytes than the shape requires
      */
     public RawTensor {
         Objects.requireNonNull(dtype, "dtype");
         Objects.requireNonNull(shape, "shape");
-        Objects.requireNonNull(data, "data");
+        Objects.requireNonNull(bytes, "bytes");
         shape = shape.clone();
-        long bytes = byteCount(dtype, shape);
-        if (data.remaining() != bytes) {
+        long need = byteCount(dtype, shape);
+        if (bytes.size() != need) {
             throw new IllegalArgumentException("tensor " + dtype + Arrays.toString(shape) + " needs "
-                    + bytes + " bytes, buffer has " + data.remaining());
+                    + need + " bytes, buffer has " + bytes.size());
         }
-        data = data.slice().order(ByteOrder.LITTLE_ENDIAN);
+    }
+
+    /**
+     * A tensor over the remaining bytes of a buffer (shared, not copied).
+     *
+     * @param dtype element type
+     * @param shape dimensions
+     * @param data the elements, little-endian, between position and limit
+     * @throws IllegalArgumentException as the canonical constructor
+     */
+    public RawTensor(DType dtype, long[] shape, ByteBuffer data) {
+        this(dtype, shape, ByteRegion.of(data));
     }
 
     /**
@@ -99,14 +108,15 @@ public record RawTensor(DType dtype, long[] shape, ByteBuffer data) {
     }
 
     /**
-     * Returns a little-endian view of the bytes, positioned at zero. The view shares the bytes
-     * with this tensor.
+     * Returns the bytes as one little-endian buffer positioned at zero (a view where the region
+     * is one piece, else a copy).
      *
-     * @return a new view on every call
+     * @return a new buffer on every call
+     * @throws IllegalStateException if the tensor is larger than one buffer can hold (2 GiB); use
+     *     {@link #bytes()} then
      */
-    @Override
     public ByteBuffer data() {
-        return data.duplicate().order(ByteOrder.LITTLE_ENDIAN);
+        return bytes.asBuffer();
     }
 
     /**
@@ -277,7 +287,7 @@ public record RawTensor(DType dtype, long[] shape, ByteBuffer data) {
         return o instanceof RawTensor t
                 && dtype == t.dtype
                 && Arrays.equals(shape, t.shape)
-                && data.equals(t.data);
+                && bytes.contentEquals(t.bytes);
     }
 
     /**
@@ -287,7 +297,7 @@ public record RawTensor(DType dtype, long[] shape, ByteBuffer data) {
      */
     @Override
     public int hashCode() {
-        return Objects.hash(dtype, Arrays.hashCode(shape), data.hashCode());
+        return Objects.hash(dtype, Arrays.hashCode(shape), bytes.contentHash());
     }
 
     /**

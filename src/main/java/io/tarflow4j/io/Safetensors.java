@@ -28,6 +28,9 @@ import java.util.Objects;
  * Reads and writes the safetensors format: an 8-byte little-endian header length, a JSON header
  * mapping each tensor name to its dtype, shape and data offsets (plus an optional
  * {@code __metadata__} map of strings), then the raw little-endian tensor data.
+ *
+ * <p>Files of any size: reading maps the data (tensors are slices of the mapping, nothing is
+ * copied to the heap) and writing streams each tensor's bytes to the file.
  */
 public final class Safetensors {
 
@@ -86,30 +89,17 @@ public final class Safetensors {
             Map<String, String> metadata = new LinkedHashMap<>();
             List<Entry> entries = parseHeader(path, headerBuf.array(), dataLength, metadata);
 
-            LinkedHashMap<String, RawTensor> tensors = new LinkedHashMap<>();
-            if (dataLength <= Integer.MAX_VALUE) {
-                ByteBuffer region;
-                if (dataLength < MAP_THRESHOLD) {
-                    region = ByteBuffer.allocate((int) dataLength);
-                    readFully(ch, region, dataStart, path);
-                    region = region.asReadOnlyBuffer();
-                } else {
-                    region = ch.map(FileChannel.MapMode.READ_ONLY, dataStart, dataLength);
-                }
-                for (Entry e : entries) {
-                    ByteBuffer slice = region.slice((int) e.begin, (int) (e.end - e.begin));
-                    tensors.put(e.name, new RawTensor(e.dtype, e.shape, slice));
-                }
+            ByteRegion region;
+            if (dataLength < MAP_THRESHOLD) {
+                ByteBuffer heap = ByteBuffer.allocate((int) dataLength);
+                readFully(ch, heap, dataStart, path);
+                region = ByteRegion.of(heap.flip().asReadOnlyBuffer());
             } else {
-                for (Entry e : entries) {
-                    long len = e.end - e.begin;
-                    if (len > Integer.MAX_VALUE) {
-                        throw new FormatException(path, "tensor \"" + e.name + "\" has " + len
-                                + " bytes, more than a single buffer can hold (2 GiB)");
-                    }
-                    ByteBuffer slice = ch.map(FileChannel.MapMode.READ_ONLY, dataStart + e.begin, len);
-                    tensors.put(e.name, new RawTensor(e.dtype, e.shape, slice));
-                }
+                region = ByteRegion.map(ch, dataStart, dataLength);
+            }
+            LinkedHashMap<String, RawTensor> tensors = new LinkedHashMap<>();
+            for (Entry e : entries) {
+                tensors.put(e.name, new RawTensor(e.dtype, e.shape, region.slice(e.begin, e.end - e.begin)));
             }
             return new SafetensorsFile(path, tensors, metadata);
         }
@@ -285,7 +275,7 @@ public final class Safetensors {
             if (name.equals(METADATA_KEY)) {
                 throw new IllegalArgumentException("a tensor cannot be named " + METADATA_KEY);
             }
-            long bytes = t.data().remaining();
+            long bytes = t.bytes().size();
             ObjectNode entry = header.putObject(name);
             entry.put("dtype", t.dtype().safetensorsName());
             ArrayNode shape = entry.putArray("shape");
@@ -312,7 +302,7 @@ public final class Safetensors {
         AtomicFiles.writeChannel(path, ch -> {
             AtomicFiles.writeFully(ch, head);
             for (RawTensor t : order) {
-                AtomicFiles.writeFully(ch, t.data());
+                t.bytes().writeTo(ch);
             }
         });
     }

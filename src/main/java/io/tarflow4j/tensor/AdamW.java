@@ -1,12 +1,16 @@
 package io.tarflow4j.tensor;
 
+import io.tarflow4j.io.ByteRegion;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import org.bytedeco.javacpp.BytePointer;
+import org.bytedeco.javacpp.Pointer;
 import org.bytedeco.pytorch.AdamWOptions;
 import org.bytedeco.pytorch.InputArchive;
 import org.bytedeco.pytorch.OutputArchive;
+import org.bytedeco.pytorch.Reader;
+import org.bytedeco.pytorch.SizeTSupplier;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorVector;
 
@@ -73,32 +77,52 @@ public final class AdamW implements AutoCloseable {
         return parameters;
     }
 
-    /** The optimizer state (moments and step counts) in libtorch's archive format. */
-    public byte[] saveState() throws IOException {
-        Path tmp = Files.createTempFile("tarflow-adamw", ".pt");
+    /**
+     * Writes the optimizer state (moments and step counts) to {@code file} in libtorch's archive
+     * format, streamed by libtorch (any size, nothing on the Java heap).
+     */
+    public void saveState(Path file) throws IOException {
         try {
             OutputArchive archive = new OutputArchive();
             optimizer.save(archive);
-            archive.save_to(tmp.toString());
-            return Files.readAllBytes(tmp);
-        } finally {
-            Files.deleteIfExists(tmp);
+            archive.save_to(file.toString());
+        } catch (RuntimeException e) {
+            throw new IOException("cannot write the optimizer state to " + file + ": " + e.getMessage(), e);
         }
     }
 
-    /** Restores state written by {@link #saveState()} for the same parameter list. */
-    public void loadState(byte[] state) throws IOException {
-        Path tmp = Files.createTempFile("tarflow-adamw", ".pt");
+    /**
+     * Restores state written by {@link #saveState} for the same parameter list, reading the
+     * archive in place from {@code state} (a file mapping, say) through libtorch's reader callback.
+     */
+    public void loadState(ByteRegion state) throws IOException {
+        Reader reader = new Reader() {
+            @Override
+            public long call(long pos, Pointer buf, long n) {
+                long len = Math.max(0, Math.min(n, state.size() - pos));
+                for (long off = 0; off < len; off += Integer.MAX_VALUE / 2) {
+                    long piece = Math.min(Integer.MAX_VALUE / 2, len - off);
+                    state.get(pos + off, new BytePointer(buf).position(off).limit(off + piece).asBuffer());
+                }
+                return len;
+            }
+        };
+        SizeTSupplier size = new SizeTSupplier() {
+            @Override
+            public long call() {
+                return state.size();
+            }
+        };
         try {
-            Files.write(tmp, state);
             InputArchive archive = new InputArchive();
-            archive.load_from(tmp.toString());
+            archive.load_from(reader, size);
             optimizer.load(archive);
         } catch (RuntimeException e) {
             throw new IOException("optimizer state does not match this model's parameters: "
                     + e.getMessage(), e);
         } finally {
-            Files.deleteIfExists(tmp);
+            reader.close();
+            size.close();
         }
     }
 

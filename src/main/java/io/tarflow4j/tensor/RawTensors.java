@@ -1,22 +1,77 @@
 package io.tarflow4j.tensor;
 
+import io.tarflow4j.io.ByteRegion;
 import io.tarflow4j.io.DType;
 import io.tarflow4j.io.RawTensor;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+import org.bytedeco.javacpp.BytePointer;
+import org.bytedeco.pytorch.MemoryFormatOptional;
 import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorOptions;
+import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 
 /** Conversions between the file formats' {@link RawTensor} and libtorch tensors. */
 public final class RawTensors {
     private RawTensors() {}
 
-    /** A CPU tensor holding a copy of {@code raw} with its dtype and shape. */
+    /** Native memory is viewed and copied in pieces of at most this many bytes. */
+    private static final long PIECE = 1L << 30;
+
+    /**
+     * A CPU tensor holding a copy of {@code raw} with its dtype and shape, of any size: the bytes
+     * go straight from the region (a file mapping, say) into the tensor's native memory.
+     */
     public static Tensor toTensor(RawTensor raw) {
-        return Tensors.fromBytes(raw.data(), scalarType(raw.dtype()), raw.shape());
+        Tensor t = torch.empty(raw.shape(), new TensorOptions(scalarType(raw.dtype())), new MemoryFormatOptional());
+        copyInto(raw.bytes(), t);
+        return t;
     }
 
-    /** A copy of a tensor's contents in file form. */
+    /** Copies {@code bytes} into the native memory of a contiguous CPU tensor of the same byte size. */
+    public static void copyInto(ByteRegion bytes, Tensor t) {
+        long n = t.nbytes();
+        if (bytes.size() != n || !t.is_contiguous() || !t.device().is_cpu()) {
+            throw new IllegalArgumentException("cannot copy " + bytes.size() + " bytes into a tensor of " + n
+                    + " bytes (contiguous CPU tensor of the same size expected)");
+        }
+        for (long off = 0; off < n; off += PIECE) {
+            long len = Math.min(PIECE, n - off);
+            bytes.get(off, nativeView(t, off, len));
+        }
+    }
+
+    /**
+     * A copy of a tensor's contents in file form on the Java heap (for tensors under 2 GiB; use
+     * {@link #view} to write larger ones).
+     */
     public static RawTensor fromTensor(Tensor t) {
         return new RawTensor(dtype(Tensors.dtype(t)), Tensors.shape(t), Tensors.toBytes(t.detach()));
+    }
+
+    /**
+     * The tensor's bytes in file form without copying: views of its native memory (of a
+     * contiguous CPU copy when it is neither). Valid only while the tensor's memory lives: for
+     * writing it out at once, not for keeping.
+     */
+    public static RawTensor view(Tensor t) {
+        Tensor c = t.detach();
+        if (!c.device().is_cpu()) {
+            c = c.cpu();
+        }
+        c = c.contiguous();
+        long n = c.nbytes();
+        List<ByteBuffer> pieces = new ArrayList<>();
+        for (long off = 0; off < n; off += PIECE) {
+            pieces.add(nativeView(c, off, Math.min(PIECE, n - off)).asReadOnlyBuffer());
+        }
+        return new RawTensor(dtype(Tensors.dtype(c)), Tensors.shape(c), ByteRegion.of(pieces, c));
+    }
+
+    private static ByteBuffer nativeView(Tensor t, long offset, long length) {
+        return new BytePointer(t.data_ptr()).position(offset).limit(offset + length).asBuffer();
     }
 
     /** libtorch's dtype for a file dtype. */

@@ -1,5 +1,7 @@
 package io.tarflow4j.training;
 
+import io.tarflow4j.io.AtomicFiles;
+import io.tarflow4j.io.ByteRegion;
 import io.tarflow4j.io.DType;
 import io.tarflow4j.io.RawTensor;
 import io.tarflow4j.io.Safetensors;
@@ -8,11 +10,12 @@ import io.tarflow4j.model.ReferenceKeys;
 import io.tarflow4j.model.TarFlowConfig;
 import io.tarflow4j.tensor.RawTensors;
 import java.io.IOException;
-import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.bytedeco.pytorch.Tensor;
@@ -45,11 +48,11 @@ public final class TrainingCheckpoint {
      * @param config the architecture
      * @param model {@code model.*} tensors by reference name (CPU)
      * @param ema {@code ema.*} tensors, empty when no EMA was kept
-     * @param optimizerState the AdamW state bytes
+     * @param optimizerState the AdamW state (libtorch's archive), read in place from the file
      * @param metadata the training state and settings
      */
     public record Contents(TarFlowConfig config, Map<String, Tensor> model, Map<String, Tensor> ema,
-            byte[] optimizerState, Map<String, String> metadata) {
+            ByteRegion optimizerState, Map<String, String> metadata) {
         /** The recorded value of a metadata key. */
         public String get(String key) {
             String v = metadata.get(key);
@@ -78,21 +81,31 @@ public final class TrainingCheckpoint {
                     + ": the weights hold NaN or infinite values; the last good checkpoint in " + dir
                     + " is kept");
         }
+        // Weights are written from views of their native memory, the optimizer state from the
+        // archive libtorch streams to a temporary file: nothing passes through the Java heap.
         Map<String, RawTensor> tensors = new LinkedHashMap<>();
-        trainer.model().state().forEach((k, v) -> tensors.put("model." + k, RawTensors.fromTensor(v)));
+        trainer.model().state().forEach((k, v) -> tensors.put("model." + k, RawTensors.view(v)));
         if (trainer.ema() != null) {
-            trainer.ema().parameters().forEach((k, v) -> tensors.put("ema." + k, RawTensors.fromTensor(v)));
+            trainer.ema().parameters().forEach((k, v) -> tensors.put("ema." + k, RawTensors.view(v)));
         }
-        byte[] opt = trainer.optimizer().saveState();
-        tensors.put("optimizer.state", new RawTensor(DType.U8, new long[] {opt.length}, ByteBuffer.wrap(opt)));
-        Map<String, String> meta = new LinkedHashMap<>(ReferenceKeys.fromConfig(trainer.model().config()));
-        meta.put("format", FORMAT);
-        meta.putAll(metadata);
         Path file = dir.resolve(FILE);
-        if (Files.exists(file)) {
-            keepPrevious(file, dir.resolve(PREVIOUS));
+        Path optimizerFile = AtomicFiles.createTemporary(file);
+        try {
+            trainer.optimizer().saveState(optimizerFile);
+            try (FileChannel ch = FileChannel.open(optimizerFile, StandardOpenOption.READ)) {
+                long size = ch.size();
+                tensors.put("optimizer.state", new RawTensor(DType.U8, new long[] {size}, ByteRegion.map(ch, 0, size)));
+            }
+            Map<String, String> meta = new LinkedHashMap<>(ReferenceKeys.fromConfig(trainer.model().config()));
+            meta.put("format", FORMAT);
+            meta.putAll(metadata);
+            if (Files.exists(file)) {
+                keepPrevious(file, dir.resolve(PREVIOUS));
+            }
+            Safetensors.write(file, tensors, meta);
+        } finally {
+            Files.deleteIfExists(optimizerFile);
         }
-        Safetensors.write(file, tensors, meta);
     }
 
     /** Hard-links (or copies) the current checkpoint to the previous name, atomically. */
@@ -130,7 +143,7 @@ public final class TrainingCheckpoint {
             }
             Map<String, Tensor> model = new LinkedHashMap<>();
             Map<String, Tensor> ema = new LinkedHashMap<>();
-            byte[] opt = null;
+            ByteRegion opt = null;
             for (var e : f.tensors().entrySet()) {
                 String name = e.getKey();
                 if (name.startsWith("model.")) {
@@ -138,9 +151,7 @@ public final class TrainingCheckpoint {
                 } else if (name.startsWith("ema.")) {
                     ema.put(name.substring(4), RawTensors.toTensor(e.getValue()));
                 } else if (name.equals("optimizer.state")) {
-                    ByteBuffer b = e.getValue().data();
-                    opt = new byte[b.remaining()];
-                    b.get(opt);
+                    opt = e.getValue().bytes();
                 }
             }
             return new Contents(config, model, ema, opt, meta);
