@@ -7,6 +7,8 @@ import io.tarflow4j.io.PyTorchCheckpoint;
 import io.tarflow4j.model.ReferenceKeys;
 import io.tarflow4j.model.TarFlow;
 import io.tarflow4j.model.TarFlowConfig;
+import io.tarflow4j.tensor.GradMode;
+import io.tarflow4j.tensor.NativeScope;
 import io.tarflow4j.tensor.RawTensors;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -123,13 +125,22 @@ public final class ModelFile {
         } catch (IllegalArgumentException e) {
             throw new IOException(path + ": " + e.getMessage(), e);
         }
-        TarFlow model = new TarFlow(config, options.device(), ScalarType.Float);
-        Map<String, Tensor> state = new LinkedHashMap<>();
-        weights.forEach((k, v) -> state.put(k, RawTensors.toTensor(v)));
+        TarFlow model = TarFlow.forLoading(config, options.device(), ScalarType.Float);
+        Map<String, long[]> shapes = new LinkedHashMap<>();
+        weights.forEach((k, v) -> shapes.put(k, v.shape()));
         try {
-            model.loadState(state);
-        } catch (IllegalArgumentException | UnsupportedOperationException e) {
+            model.checkState(shapes);
+        } catch (IllegalArgumentException e) {
             throw new IOException(path + ": " + e.getMessage(), e);
+        }
+        // Tensor by tensor straight from the file's mapping: peak memory is the model plus one tensor.
+        Map<String, Tensor> targets = model.state();
+        try (GradMode off = GradMode.off()) {
+            for (var e : weights.entrySet()) {
+                try (NativeScope scope = NativeScope.open()) {
+                    RawTensors.copyInto(e.getValue(), targets.get(e.getKey()));
+                }
+            }
         }
         return new Loaded(model, metadata, path, useEma);
     }

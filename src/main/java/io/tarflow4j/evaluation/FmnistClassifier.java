@@ -97,7 +97,7 @@ public final class FmnistClassifier {
 
     /** A classifier with the given weights (names and shapes as {@link #initialised()} makes). */
     public static FmnistClassifier fromState(Map<String, Tensor> state) {
-        List<String> problems = StateDicts.problems(SHAPES, state, name -> false, name -> false);
+        List<String> problems = StateDicts.problems(SHAPES, StateDicts.shapes(state), name -> false, name -> false);
         if (!problems.isEmpty()) {
             throw new IllegalArgumentException("not a Fashion-MNIST classifier state: " + StateDicts.summary(problems, 20));
         }

@@ -100,7 +100,7 @@ public final class InceptionV3Fid {
         if (inputSize < 75) {
             throw new IllegalArgumentException("Inception-v3 needs inputs of at least 75x75, got " + inputSize);
         }
-        List<String> problems = StateDicts.problems(SHAPES, state, name -> false,
+        List<String> problems = StateDicts.problems(SHAPES, StateDicts.shapes(state), name -> false,
                 name -> name.equals("fc.weight") || name.equals("fc.bias") || name.endsWith(".num_batches_tracked"));
         if (!problems.isEmpty()) {
             throw new IllegalArgumentException(problems.size() + " problem(s): " + StateDicts.summary(problems, 8));

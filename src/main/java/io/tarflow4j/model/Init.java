@@ -9,25 +9,33 @@ import org.bytedeco.pytorch.global.torch.ScalarType;
 
 /**
  * Parameter initialisers as the reference's modules use them, drawn on the CPU from libtorch's
- * default generator (seed it for repeatable models) and then placed on the model's device.
+ * default generator (seed it for repeatable models) and then placed on the model's device. A model
+ * whose weights will be loaded next skips the drawing ({@code drawn = false}): its random weights
+ * are left unset, constants (ones, zeros, masks) are still made.
  */
 final class Init {
     private final Device device;
     private final ScalarType dtype;
+    private final boolean drawn;
 
-    Init(Device device, ScalarType dtype) {
+    Init(Device device, ScalarType dtype, boolean drawn) {
         this.device = device;
         this.dtype = dtype;
+        this.drawn = drawn;
     }
 
     /** Uniform on [-bound, bound], as {@code torch.nn.Linear}'s default. */
     Tensor uniform(double bound, long... shape) {
-        return place(torch.rand(shape).mul(s(2 * bound)).sub(s(bound)));
+        return drawn ? place(torch.rand(shape).mul_(s(2 * bound)).sub_(s(bound))) : unset(shape);
     }
 
     /** Normal with standard deviation {@code std}. */
     Tensor normal(double std, long... shape) {
-        return place(torch.randn(shape).mul(s(std)));
+        return drawn ? place(torch.randn(shape).mul_(s(std))) : unset(shape);
+    }
+
+    private Tensor unset(long... shape) {
+        return place(torch.empty(shape));
     }
 
     Tensor zeros(long... shape) {

@@ -4,6 +4,7 @@ import static io.tarflow4j.tensor.Ops.mean;
 import static io.tarflow4j.tensor.Ops.s;
 
 import io.tarflow4j.tensor.GradMode;
+import io.tarflow4j.tensor.NativeScope;
 import io.tarflow4j.tensor.StateDicts;
 import io.tarflow4j.tensor.Tensors;
 import java.util.ArrayList;
@@ -46,33 +47,49 @@ public final class TarFlow {
      * repeatable model.
      */
     public TarFlow(TarFlowConfig config, Device device, ScalarType dtype) {
+        this(config, device, dtype, true);
+    }
+
+    /**
+     * A model whose random weights are left unset (memory allocated, not drawn), for loading a
+     * state dict straight after: at the paper's sizes drawing them costs seconds. The fixed
+     * buffers ({@code attn_mask}, {@code var}) are made as usual.
+     */
+    public static TarFlow forLoading(TarFlowConfig config, Device device, ScalarType dtype) {
+        return new TarFlow(config, device, dtype, false);
+    }
+
+    private TarFlow(TarFlowConfig config, Device device, ScalarType dtype, boolean drawn) {
         if (dtype != ScalarType.Float && dtype != ScalarType.Double) {
             throw new IllegalArgumentException("model dtype must be float32 or float64, got " + dtype);
         }
         this.config = config;
         this.device = device;
         this.dtype = dtype;
-        Init init = new Init(device, dtype);
-        this.blocks = new FlowBlock[config.numBlocks()];
-        for (int i = 0; i < blocks.length; i++) {
-            blocks[i] = new FlowBlock(init, config, i);
-        }
-        this.var = init.ones(config.numTokens(), config.tokenDim());
         Map<String, Tensor> p = new LinkedHashMap<>();
         Map<String, Tensor> bufs = new LinkedHashMap<>();
-        for (int i = 0; i < blocks.length; i++) {
-            blocks[i].collect("blocks." + i + ".", p);
-            bufs.put("blocks." + i + ".attn_mask", blocks[i].attnMask);
-        }
-        bufs.put("var", var);
-        for (Tensor t : p.values()) {
-            t.requires_grad_(true);
+        // Temporaries of the initialisers are freed as the model is built, not at the next GC.
+        try (NativeScope scope = NativeScope.open()) {
+            Init init = new Init(device, dtype, drawn);
+            this.blocks = new FlowBlock[config.numBlocks()];
+            for (int i = 0; i < blocks.length; i++) {
+                blocks[i] = new FlowBlock(init, config, i);
+            }
+            this.var = init.ones(config.numTokens(), config.tokenDim());
+            for (int i = 0; i < blocks.length; i++) {
+                blocks[i].collect("blocks." + i + ".", p);
+                bufs.put("blocks." + i + ".attn_mask", blocks[i].attnMask);
+            }
+            bufs.put("var", var);
+            for (Tensor t : p.values()) {
+                t.requires_grad_(true);
+            }
+            // The model owns its tensors beyond this scope and any other open while it is built.
+            p.values().forEach(Tensor::retainReference);
+            bufs.values().forEach(Tensor::retainReference);
         }
         this.parameters = Collections.unmodifiableMap(p);
         this.buffers = Collections.unmodifiableMap(bufs);
-        // The model owns its tensors beyond any NativeScope that is open while it is built.
-        p.values().forEach(Tensor::retainReference);
-        bufs.values().forEach(Tensor::retainReference);
     }
 
     /** A freshly initialised model on the CPU. */
@@ -140,15 +157,8 @@ public final class TarFlow {
      * @throws IllegalArgumentException naming every missing, unexpected or mis-shaped tensor
      */
     public void loadState(Map<String, Tensor> state) {
+        checkState(StateDicts.shapes(state));
         Map<String, Tensor> all = state();
-        Map<String, long[]> expected = new LinkedHashMap<>();
-        all.forEach((name, t) -> expected.put(name, Tensors.shape(t)));
-        List<String> problems = StateDicts.problems(expected, state,
-                name -> name.endsWith("attn_mask") || (name.equals("var") && config.nvp()), name -> false);
-        if (!problems.isEmpty()) {
-            throw new IllegalArgumentException("state does not fit " + config.describe() + ": "
-                    + StateDicts.summary(problems, 20));
-        }
         try (GradMode g = GradMode.off()) {
             for (var e : all.entrySet()) {
                 Tensor src = state.get(e.getKey());
@@ -156,6 +166,21 @@ public final class TarFlow {
                     e.getValue().copy_(src);
                 }
             }
+        }
+    }
+
+    /**
+     * Checks the names and shapes of a state dict against this model, as {@link #loadState} does
+     * before copying: for loaders that copy tensor by tensor from a file.
+     *
+     * @throws IllegalArgumentException naming every missing, unexpected or mis-shaped tensor
+     */
+    public void checkState(Map<String, long[]> shapes) {
+        List<String> problems = StateDicts.problems(StateDicts.shapes(state()), shapes,
+                name -> name.endsWith("attn_mask") || (name.equals("var") && config.nvp()), name -> false);
+        if (!problems.isEmpty()) {
+            throw new IllegalArgumentException("state does not fit " + config.describe() + ": "
+                    + StateDicts.summary(problems, 20));
         }
     }
 

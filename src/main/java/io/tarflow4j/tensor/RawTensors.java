@@ -30,6 +30,20 @@ public final class RawTensors {
         return t;
     }
 
+    /**
+     * Copies a file tensor of the same shape into {@code target} (any dtype, device and layout):
+     * straight into its memory when it is a contiguous CPU tensor of the same dtype, else through
+     * a converted copy.
+     */
+    public static void copyInto(RawTensor raw, Tensor target) {
+        if (target.is_contiguous() && target.device().is_cpu() && Tensors.dtype(target) == scalarType(raw.dtype())
+                && target.nbytes() == raw.bytes().size()) {
+            copyInto(raw.bytes(), target);
+        } else {
+            target.copy_(toTensor(raw));
+        }
+    }
+
     /** Copies {@code bytes} into the native memory of a contiguous CPU tensor of the same byte size. */
     public static void copyInto(ByteRegion bytes, Tensor t) {
         long n = t.nbytes();

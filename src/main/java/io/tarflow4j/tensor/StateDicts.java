@@ -2,6 +2,7 @@ package io.tarflow4j.tensor;
 
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
@@ -19,25 +20,32 @@ public final class StateDicts {
      * @param optional names that may be absent
      * @param ignored names present in files that the network does not use (not reported)
      */
-    public static List<String> problems(Map<String, long[]> expected, Map<String, Tensor> given,
+    public static List<String> problems(Map<String, long[]> expected, Map<String, long[]> given,
             Predicate<String> optional, Predicate<String> ignored) {
         List<String> problems = new ArrayList<>();
         TreeSet<String> unexpected = new TreeSet<>(given.keySet());
         for (var e : expected.entrySet()) {
             String name = e.getKey();
             unexpected.remove(name);
-            Tensor t = given.get(name);
-            if (t == null) {
+            long[] shape = given.get(name);
+            if (shape == null) {
                 if (!optional.test(name)) {
                     problems.add("missing " + name + " " + Arrays.toString(e.getValue()));
                 }
-            } else if (!Arrays.equals(Tensors.shape(t), e.getValue())) {
-                problems.add(name + " has shape " + Arrays.toString(Tensors.shape(t)) + ", expected "
+            } else if (!Arrays.equals(shape, e.getValue())) {
+                problems.add(name + " has shape " + Arrays.toString(shape) + ", expected "
                         + Arrays.toString(e.getValue()));
             }
         }
         unexpected.stream().filter(ignored.negate()).forEach(n -> problems.add("unexpected " + n));
         return problems;
+    }
+
+    /** The shapes of a state dict's tensors, by name in its order. */
+    public static Map<String, long[]> shapes(Map<String, Tensor> state) {
+        Map<String, long[]> out = new LinkedHashMap<>();
+        state.forEach((name, t) -> out.put(name, Tensors.shape(t)));
+        return out;
     }
 
     /** The problems as one message, the first {@code shown} of them listed. */
