@@ -26,6 +26,10 @@ final class VerifyReferenceCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        if (!java.nio.file.Files.isRegularFile(fixture)) {
+            // checked before --weights, which can take seconds to load at the paper's sizes
+            throw new java.nio.file.NoSuchFileException(fixture.toString(), null, "fixture not found");
+        }
         var override = weights == null ? null
                 : ModelFile.load(weights, new ModelFile.LoadOptions(0, 0, false, new org.bytedeco.pytorch.Device("cpu")))
                         .model().state();

@@ -18,6 +18,10 @@ final class Init {
     private final ScalarType dtype;
     private final boolean drawn;
 
+    Init(Device device, ScalarType dtype) {
+        this(device, dtype, true);
+    }
+
     Init(Device device, ScalarType dtype, boolean drawn) {
         this.device = device;
         this.dtype = dtype;
