@@ -232,13 +232,18 @@ public final class PyTorchCheckpoint {
 
         private static void gather(ByteRegion storage, int elem, long offset, long[] size, long[] stride,
                 ByteBuffer out) {
+            // one buffer for storages under 2 GiB (a view, no copy), element reads beyond
+            ByteBuffer whole = storage.size() <= Integer.MAX_VALUE - 8 ? storage.asBuffer() : null;
             int rank = size.length;
             long[] index = new long[rank];
             long src = offset;
-            long count = out.capacity() / elem;
-            for (long n = 0; n < count; n++) {
-                storage.get(src * elem, out.slice(out.position(), elem));
-                out.position(out.position() + elem);
+            int count = out.capacity() / elem;
+            for (int n = 0; n < count; n++) {
+                if (whole != null) {
+                    out.put(n * elem, whole, (int) (src * elem), elem);
+                } else {
+                    storage.get(src * elem, out.slice(n * elem, elem));
+                }
                 for (int d = rank - 1; d >= 0; d--) {
                     index[d]++;
                     src += stride[d];
@@ -249,6 +254,7 @@ public final class PyTorchCheckpoint {
                     index[d] = 0;
                 }
             }
+            out.position(out.capacity());
         }
     }
 }

@@ -10,8 +10,10 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.zip.CRC32;
 import java.util.zip.DataFormatException;
@@ -110,9 +112,7 @@ final class ZipArchive implements AutoCloseable {
                     + ", expected 0 (stored) or 8 (deflated)");
         };
         CRC32 crc = new CRC32();
-        for (ByteBuffer piece : bytes.pieces()) {
-            crc.update(piece);
-        }
+        bytes.forEachBuffer(crc::update);
         if (crc.getValue() != e.crc()) {
             throw new FormatException(path, e.name() + " is corrupt: CRC-32 " + Long.toHexString(crc.getValue())
                     + ", the archive records " + Long.toHexString(e.crc()));
@@ -136,7 +136,7 @@ final class ZipArchive implements AutoCloseable {
                     OutputStream os = Channels.newOutputStream(out)) {
                 byte[] buf = new byte[1 << 16];
                 long written = 0;
-                for (ByteBuffer piece : compressed.pieces()) {
+                for (ByteBuffer piece : mappedPieces(compressed)) {
                     inflater.setInput(piece);
                     while (!inflater.needsInput() && !inflater.finished()) {
                         int n = inflater.inflate(buf);
@@ -168,6 +168,12 @@ final class ZipArchive implements AutoCloseable {
                 tmp.toFile().deleteOnExit();
             }
         }
+    }
+
+    private static List<ByteBuffer> mappedPieces(ByteRegion region) {
+        List<ByteBuffer> out = new ArrayList<>();
+        region.forEachBuffer(out::add);
+        return out;
     }
 
     private static Map<String, Entry> readDirectory(Path path, FileChannel ch) throws IOException {

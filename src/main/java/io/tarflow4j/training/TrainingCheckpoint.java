@@ -94,15 +94,16 @@ public final class TrainingCheckpoint {
             trainer.optimizer().saveState(optimizerFile);
             try (FileChannel ch = FileChannel.open(optimizerFile, StandardOpenOption.READ)) {
                 long size = ch.size();
-                tensors.put("optimizer.state", new RawTensor(DType.U8, new long[] {size}, ByteRegion.map(ch, 0, size)));
+                // copied by the kernel, never mapped: the temporary file's space is freed at once
+                tensors.put("optimizer.state", new RawTensor(DType.U8, new long[] {size}, ByteRegion.ofFile(ch, 0, size)));
+                Map<String, String> meta = new LinkedHashMap<>(ReferenceKeys.fromConfig(trainer.model().config()));
+                meta.put("format", FORMAT);
+                meta.putAll(metadata);
+                if (Files.exists(file)) {
+                    keepPrevious(file, dir.resolve(PREVIOUS));
+                }
+                Safetensors.write(file, tensors, meta);
             }
-            Map<String, String> meta = new LinkedHashMap<>(ReferenceKeys.fromConfig(trainer.model().config()));
-            meta.put("format", FORMAT);
-            meta.putAll(metadata);
-            if (Files.exists(file)) {
-                keepPrevious(file, dir.resolve(PREVIOUS));
-            }
-            Safetensors.write(file, tensors, meta);
         } finally {
             Files.deleteIfExists(optimizerFile);
         }

@@ -336,6 +336,7 @@ public final class TrainingRun {
                 boolean evalDue = o.evalAt().contains(step);
                 if (master && checkpointDue) {
                     TrainingCheckpoint.save(dir, trainer, metadata(step, shownTotal, elapsed));
+                    checkpointedStep = step;
                 }
                 if (master && samplesDue) {
                     Path png = dir.resolve("samples").resolve(String.format("step-%07d.png", step));
@@ -365,12 +366,18 @@ public final class TrainingRun {
         }
     }
 
+    /** The step of the last periodic checkpoint written in this run (-1: none). */
+    private long checkpointedStep = -1;
+
     /** Rank 0's end of a run: the final checkpoint, and unless stopped early, the figure and the test bits/dim. */
     private Summary finish(Trainer trainer, MetricsLog metrics, long step, long recordedTotal, double lastLoss,
             double elapsed, double ipsAll, List<ObjectNode> evaluations) throws IOException {
         TrainingOptions o = options;
         Path ckpt = dir.resolve(TrainingCheckpoint.FILE);
-        TrainingCheckpoint.save(dir, trainer, metadata(step, recordedTotal, elapsed));
+        if (checkpointedStep != step) {
+            // a stop right after a periodic checkpoint need not write the same step twice
+            TrainingCheckpoint.save(dir, trainer, metadata(step, recordedTotal, elapsed));
+        }
         if (step < recordedTotal) {
             progress.message("stopped after step " + step + " of " + recordedTotal + " (--stop-after); checkpoint "
                     + ckpt + "; continue with: tarflow train --resume " + dir);

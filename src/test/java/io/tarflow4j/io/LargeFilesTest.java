@@ -100,21 +100,23 @@ class LargeFilesTest {
     private static void put(ZipOutputStream zip, String name, ByteRegion data) throws IOException {
         ZipEntry e = new ZipEntry(name);
         CRC32 crc = new CRC32();
-        for (ByteBuffer p : data.pieces()) {
-            crc.update(p);
-        }
+        data.forEachBuffer(crc::update);
         e.setSize(data.size());
         e.setCompressedSize(data.size());
         e.setCrc(crc.getValue());
         zip.putNextEntry(e);
         byte[] buf = new byte[1 << 20];
-        for (ByteBuffer p : data.pieces()) {
+        data.forEachBuffer(p -> {
             while (p.hasRemaining()) {
                 int n = Math.min(buf.length, p.remaining());
                 p.get(buf, 0, n);
-                zip.write(buf, 0, n);
+                try {
+                    zip.write(buf, 0, n);
+                } catch (IOException failed) {
+                    throw new java.io.UncheckedIOException(failed);
+                }
             }
-        }
+        });
         zip.closeEntry();
     }
 }
