@@ -8,7 +8,6 @@ import java.util.List;
 import java.util.function.Function;
 import org.bytedeco.pytorch.BoolOptional;
 import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.TensorArrayRefOptional;
 import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
 
@@ -102,6 +101,18 @@ public final class CheckpointedForward {
      * @return the gradient of the loss with respect to the patch tokens of the images (B, T, D)
      */
     public Tensor backward(Function<TarFlow.ForwardResult, Tensor> loss) {
+        return backward(loss, true);
+    }
+
+    /**
+     * The gradient of {@code loss(result)} with respect to the patch tokens of the images
+     * (B, T, D), leaving the parameters' gradients untouched (as {@code torch.autograd.grad}).
+     */
+    public Tensor inputGradient(Function<TarFlow.ForwardResult, Tensor> loss) {
+        return backward(loss, false);
+    }
+
+    private Tensor backward(Function<TarFlow.ForwardResult, Tensor> loss, boolean parameters) {
         Tensor z = result.z().detach().requires_grad_(true);
         Tensor logdets = result.logdets().detach().requires_grad_(true);
         loss.apply(new TarFlow.ForwardResult(z, List.of(), logdets)).backward();
@@ -110,14 +121,14 @@ public final class CheckpointedForward {
         List<FlowBlock> blocks = model.blocks();
         for (int i = blocks.size() - 1; i >= 0; i--) {
             try (NativeScope scope = NativeScope.open()) {
-                gradZ = scope.keep(blockBackward(blocks.get(i), i, gradZ, gradLogdet));
+                gradZ = scope.keep(blockBackward(blocks.get(i), i, gradZ, gradLogdet, parameters));
             }
         }
         return gradZ;
     }
 
     /** Back-propagates block i's output gradients; returns the gradient of its input. */
-    private Tensor blockBackward(FlowBlock block, int i, Tensor gradZ, Tensor gradLogdet) {
+    private Tensor blockBackward(FlowBlock block, int i, Tensor gradZ, Tensor gradLogdet, boolean parameters) {
         Tensor[] saved = layerInputs[i];
         Tensor x = blockInputs[i].detach().requires_grad_(true);
         Tensor last = saved[saved.length - 1].detach().requires_grad_(true);
@@ -131,7 +142,7 @@ public final class CheckpointedForward {
             outputs.push_back(out.logdet());
             grads.push_back(gradLogdet.to(out.logdet().scalar_type()));
         }
-        torch.backward(outputs, grads, new BoolOptional(), false, new TensorVector());
+        backprop(outputs, grads, parameters, x, last);
         Tensor grad = gradOf(last);
         for (int l = block.layers.length - 1; l >= 0; l--) {
             try (NativeScope scope = NativeScope.open()) {
@@ -140,7 +151,7 @@ public final class CheckpointedForward {
                 try (Autocast a = recomputation()) {
                     h = block.layers[l].forward(in, null);
                 }
-                h.backward(grad.to(h.scalar_type()), new BoolOptional(), false, new TensorArrayRefOptional());
+                backprop(new TensorVector(h), new TensorVector(grad.to(h.scalar_type())), parameters, in);
                 grad = scope.keep(gradOf(in));
             }
         }
@@ -148,8 +159,16 @@ public final class CheckpointedForward {
         try (Autocast a = recomputation()) {
             h0 = block.stem(block.permute(x, 1), block.classRows(y));
         }
-        h0.backward(grad.to(h0.scalar_type()), new BoolOptional(), false, new TensorArrayRefOptional());
+        backprop(new TensorVector(h0), new TensorVector(grad.to(h0.scalar_type())), parameters, x);
         return gradOf(x);
+    }
+
+    /**
+     * Back-propagates {@code grads} from {@code outputs} into every leaf (parameters included) or,
+     * without {@code parameters}, into {@code leaves} alone.
+     */
+    private static void backprop(TensorVector outputs, TensorVector grads, boolean parameters, Tensor... leaves) {
+        torch.backward(outputs, grads, new BoolOptional(), false, parameters ? new TensorVector() : new TensorVector(leaves));
     }
 
     /**
