@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.tarflow4j.sampling.Denoiser;
 import io.tarflow4j.tensor.Autocast;
 import io.tarflow4j.tensor.NativeScope;
 import io.tarflow4j.tensor.Tensors;
@@ -12,6 +13,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -44,6 +46,22 @@ class CheckpointedForwardTest {
         }
         model.parameters().forEach((name, p) -> grads.put(name, p.grad().clone()));
         return grads;
+    }
+
+    @Test
+    void theInputGradientAloneDenoisesAsThePlainPassAndLeavesTheParametersAlone() {
+        try (NativeScope scope = NativeScope.open()) {
+            TarFlow model = TarFlowTest.perturbedModel(TarFlowConfig.of(1, 8, 2, 64, 2, 2, true, 3), 9);
+            Tensor images = torch.randn(2, 1, 8, 8).mul(s(0.5));
+            Tensor y = Tensors.fromLongs(new long[] {1, -1}, 2);
+            Tensor plain = Denoiser.denoise(model, images, y, 0.1, 1.0);
+            Tensor recomputed = Denoiser.denoise(model, images, y, 0.1, 1.0, true);
+            assertTrue(Tensors.maxAbsDiff(plain, recomputed) < 1e-5, "difference " + Tensors.maxAbsDiff(plain, recomputed));
+            assertTrue(Tensors.maxAbsDiff(plain, images) > 1e-3, "denoising moved the images");
+            for (Tensor p : model.parameters().values()) {
+                assertFalse(p.grad().defined(), "a parameter's gradient was written");
+            }
+        }
     }
 
     @ParameterizedTest(name = "nvp={0} conditional={1} bf16={2}")
