@@ -376,9 +376,16 @@ public final class TrainingRun {
                 boolean last = step == total;
                 boolean checkpointDue = !last && step % o.checkpointEvery() == 0;
                 boolean samplesDue = !last && o.samples() && o.sampleEvery() > 0 && step % o.sampleEvery() == 0;
-                boolean firstStep = step == startStep + 1;
-                if (master && firstStep) {
-                    announceEndOfRun(trainer, (now - t0) / 1e9 / o.batch());
+                if (step == startStep + 1) {
+                    // the estimate's probe is not training time: the clocks (and a time budget) skip it
+                    long before = System.nanoTime();
+                    if (master) {
+                        announceEndOfRun(trainer, (now - t0) / 1e9 / o.batch());
+                    }
+                    waitForMaster();
+                    long pause = System.nanoTime() - before;
+                    t0 += pause;
+                    windowStart += pause;
                 }
                 boolean evalDue = o.evalAt().contains(step);
                 if (master && checkpointDue) {
@@ -394,7 +401,7 @@ public final class TrainingRun {
                 if (test != null && evalDue) {
                     evaluations.add(evaluate(trainer, step, metrics));
                 }
-                if (firstStep || checkpointDue || samplesDue || evalDue) {
+                if (checkpointDue || samplesDue || evalDue) {
                     waitForMaster();
                 }
             }
