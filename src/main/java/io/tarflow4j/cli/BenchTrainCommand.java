@@ -8,6 +8,7 @@ import io.tarflow4j.data.ImageDataset;
 import io.tarflow4j.model.TarFlow;
 import io.tarflow4j.model.TarFlowConfig;
 import io.tarflow4j.training.LearningRateSchedule;
+import io.tarflow4j.training.MemoryEstimate;
 import io.tarflow4j.training.Preset;
 import io.tarflow4j.training.Trainer;
 import io.tarflow4j.training.TrainingOptions;
@@ -65,6 +66,9 @@ final class BenchTrainCommand implements Callable<Integer> {
     @Option(names = "--device", paramLabel = "DEV", defaultValue = "cpu", description = "cpu (default) or cuda[:N]")
     String device;
 
+    @Option(names = "--activation-checkpointing", description = "recompute each Transformer layer in the backward pass (less memory)")
+    boolean activationCheckpointing;
+
     @Option(names = "--json", description = "print one JSON object instead of a sentence")
     boolean json;
 
@@ -88,7 +92,7 @@ final class BenchTrainCommand implements Callable<Integer> {
         if (batch != null) b.batch(batch);
         if (threads != null) b.threads(threads);
         if (unconditional) b.conditional(false);
-        b.precision(precisionOption.precision);
+        b.precision(precisionOption.precision).activationCheckpointing(activationCheckpointing);
         TrainingOptions o;
         try {
             o = b.build();
@@ -127,6 +131,9 @@ final class BenchTrainCommand implements Callable<Integer> {
         settings.put("batch", o.batch());
         settings.put("threads", o.threads());
         settings.put("precision", o.precision().toString());
+        settings.put("activation_checkpointing", o.activationCheckpointing());
+        settings.put("estimated_memory_mib", MemoryEstimate.of(config, o.batch(), false, o.activationCheckpointing())
+                .total() >> 20);
         settings.put("warmup_steps", warmup);
         settings.put("device", o.device());
         BenchResult r = new BenchResult("train", o.batch(), times, PeakRss.megabytes(), settings);

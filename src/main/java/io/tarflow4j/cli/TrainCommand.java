@@ -34,7 +34,9 @@ import picocli.CommandLine.Option;
             "Without arguments: the fmnist-small preset on the bundled Fashion-MNIST for 10 minutes.",
             "Resume with --resume DIR [--steps TOTAL]: architecture, data and recipe come from the checkpoint.",
             "Data-parallel: --nproc N (local workers) or --world-size W --rank R --master HOST:PORT on every node;",
-            "--batch is the global batch (a multiple of the processes); see docs/distributed.md."})
+            "--batch is the global batch (a multiple of the processes); see docs/distributed.md.",
+            "Paper-size presets on a CPU: --batch 1 or 2 --activation-checkpointing --no-samples; the run prints the",
+            "memory it needs first and refuses to start when the machine does not have it."})
 final class TrainCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -160,6 +162,12 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--skip-nonfinite", description = "skip steps with a NaN/Inf loss or gradient instead of stopping")
     boolean skipNonFinite;
 
+    @Option(names = "--activation-checkpointing", description = "recompute each Transformer layer in the backward pass instead of keeping its activations: the same gradients in far less memory, for about one more forward pass of time (paper-size presets on a CPU)")
+    boolean activationCheckpointing;
+
+    @Option(names = "--no-samples", description = "write no sample figures (neither the periodic grids nor the end-of-run figure, which takes hours for a paper-size model on a CPU)")
+    boolean noSamples;
+
     @Override
     public Integer call() throws IOException, InterruptedException {
         CommandLine cl = spec.commandLine();
@@ -195,7 +203,8 @@ final class TrainCommand implements Callable<Integer> {
         System.out.println("checkpoint:  " + s.checkpoint());
         if (s.figure() != null) {
             System.out.println("samples:     " + s.figure());
-        } else {
+        }
+        if (s.step() < s.totalSteps()) {
             System.out.println("stopped after step " + s.step() + " of " + s.totalSteps() + "; continue with: tarflow train --resume " + s.dir());
         }
         System.out.println("metrics:     " + s.dir().resolve("metrics.jsonl"));
@@ -243,7 +252,7 @@ final class TrainCommand implements Callable<Integer> {
             if (!fixed.isEmpty()) {
                 throw new CommandLine.ParameterException(cl, String.join(", ", fixed) + " cannot be given with --resume:"
                         + " the run continues with the settings recorded in its checkpoint (only --steps, --threads, --precision,"
-                        + " --device and the output intervals may change)");
+                        + " --device, --activation-checkpointing, --no-samples and the output intervals may change)");
             }
         }
         Preset p;
@@ -295,6 +304,8 @@ final class TrainCommand implements Callable<Integer> {
         if (device != null) b.device(device);
         b.precision(precisionOption.precision);
         b.skipNonFinite(skipNonFinite);
+        b.activationCheckpointing(activationCheckpointing);
+        b.samples(!noSamples);
         if (stopAfter != null) b.stopAfter(stopAfter);
         try {
             return b.build();

@@ -4,6 +4,7 @@ import io.tarflow4j.evaluation.BitsPerDim;
 import io.tarflow4j.io.RawTensor;
 import io.tarflow4j.io.Safetensors;
 import io.tarflow4j.io.SafetensorsFile;
+import io.tarflow4j.model.CheckpointedForward;
 import io.tarflow4j.model.Guidance;
 import io.tarflow4j.model.ReferenceKeys;
 import io.tarflow4j.model.TarFlow;
@@ -154,6 +155,7 @@ public final class ReferenceCheck {
             for (var p : model.parameters().entrySet()) {
                 compare(results, "grad." + p.getKey(), p.getValue().grad());
             }
+            checkpointedGradientChecks(results, model, x, y);
             if (settings.adamwLr() > 0) {
                 try (AdamW opt = new AdamW(List.copyOf(model.parameters().values()), settings.adamwLr(),
                         settings.adamwBeta1(), settings.adamwBeta2(), settings.adamwEps(), settings.adamwWeightDecay())) {
@@ -166,7 +168,29 @@ public final class ReferenceCheck {
         }
     }
 
+    /**
+     * The gradients again, by activation checkpointing's recomputing backward pass (checked as
+     * {@code grad.NAME (checkpointed)}); the parameters' gradients are left as the plain pass made them.
+     */
+    private void checkpointedGradientChecks(List<Result> results, TarFlow model, Tensor x, Tensor y) {
+        Map<String, Tensor> plain = new LinkedHashMap<>();
+        model.parameters().forEach((name, p) -> plain.put(name, p.grad().clone()));
+        model.parameters().values().forEach(p -> p.grad().zero_());
+        CheckpointedForward pass = CheckpointedForward.run(model, x, y);
+        String suffix = " (checkpointed)";
+        compare(results, "grad.input", suffix, model.unpatchify(pass.backward(TarFlow::loss)));
+        for (var p : model.parameters().entrySet()) {
+            compare(results, "grad." + p.getKey(), suffix, p.getValue().grad());
+            p.getValue().grad().copy_(plain.get(p.getKey()));
+        }
+    }
+
     private void compare(List<Result> results, String name, Tensor ours) {
+        compare(results, name, "", ours);
+    }
+
+    /** Compares {@code ours} with the fixture's tensor {@code name}, reported as {@code name + label}. */
+    private void compare(List<Result> results, String name, String label, Tensor ours) {
         Tensor ref = file.get(name);
         if (ref == null) {
             return;
@@ -174,17 +198,17 @@ public final class ReferenceCheck {
         double scale = Math.max(1e-2, Tensors.item(ref.to(ScalarType.Double).abs().max()));
         double tol = RELATIVE_TOLERANCE * scale;
         if (ours == null || !ours.defined()) {
-            results.add(new Result(name, Double.POSITIVE_INFINITY, tol));
+            results.add(new Result(name + label, Double.POSITIVE_INFINITY, tol));
             return;
         }
         Tensor o = ours.detach().reshape(Tensors.shape(ref));
-        results.add(new Result(name, Tensors.maxAbsDiff(o, ref), tol));
+        results.add(new Result(name + label, Tensors.maxAbsDiff(o, ref), tol));
         if (Boolean.getBoolean("tarflow.debug") && Tensors.maxAbsDiff(o, ref) > tol) {
             float[] a = Tensors.toFloats(o.flatten(0, -1));
             float[] b = Tensors.toFloats(ref.flatten(0, -1));
             for (int i = 0; i < a.length; i++) {
                 if (Math.abs(a[i] - b[i]) > tol) {
-                    System.out.println(name + "[" + i + "] ours " + a[i] + " ref " + b[i]);
+                    System.out.println(name + label + "[" + i + "] ours " + a[i] + " ref " + b[i]);
                 }
             }
         }

@@ -148,6 +148,14 @@ public final class Distributed implements AutoCloseable {
         return rank == 0;
     }
 
+    /**
+     * Whether every rank runs on this machine: one process, or a master at a loopback address
+     * (which no other machine can reach).
+     */
+    public boolean onOneMachine() {
+        return options == null || isLoopback(options.masterHost());
+    }
+
     /** The options this group was formed with (null for {@link #single()}). */
     public DistributedOptions options() {
         return options;

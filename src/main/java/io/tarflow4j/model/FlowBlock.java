@@ -62,11 +62,14 @@ public final class FlowBlock {
     public BlockOutput forward(Tensor x, Tensor y) {
         try (NativeScope block = NativeScope.open()) {
             Tensor xp = permute(x, 1);
-            Affine a = affine(xp, classRows(y), null);
-            Tensor z = a.forward(xp);
-            Tensor logdet = mean(a.logScale(), 1, 2).neg();
-            return new BlockOutput(block.keep(permute(z, 1)), block.keep(logdet));
+            BlockOutput out = output(xp, affine(xp, classRows(y), null));
+            return new BlockOutput(block.keep(out.z()), block.keep(out.logdet()));
         }
+    }
+
+    /** The latent in model order and the log-determinant, from the permuted input and its affine parameters. */
+    BlockOutput output(Tensor xp, Affine a) {
+        return new BlockOutput(permute(a.forward(xp), 1), mean(a.logScale(), 1, 2).neg());
     }
 
     /**
@@ -78,13 +81,21 @@ public final class FlowBlock {
      * @param qScale per-row inverse attention temperature (rows, 1, 1, 1), or null for 1
      */
     public Affine affine(Tensor xp, Tensor classRows, Tensor qScale) {
-        Tensor h = projIn.apply(xp).add(permute(posEmbed, 0));
-        if (classRows != null) {
-            h = h.add(classRows);
-        }
+        Tensor h = stem(xp, classRows);
         for (TransformerLayer layer : layers) {
             h = layer.forward(h, qScale);
         }
+        return head(h);
+    }
+
+    /** The Transformer's input: projected tokens plus position and class embeddings (rows, T, width). */
+    Tensor stem(Tensor xp, Tensor classRows) {
+        Tensor h = projIn.apply(xp).add(permute(posEmbed, 0));
+        return classRows == null ? h : h.add(classRows);
+    }
+
+    /** The affine parameters from the last layer's output, shifted by one token. */
+    Affine head(Tensor h) {
         Tensor p = projectOut(h);
         // shift by one token: the parameters predicted at token i act on token i+1
         Tensor first = torch.zeros_like(p.narrow(1, 0, 1));

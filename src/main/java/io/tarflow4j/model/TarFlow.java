@@ -298,7 +298,7 @@ public final class TarFlow {
         return seq;
     }
 
-    private void checkImages(Tensor images) {
+    void checkImages(Tensor images) {
         long[] s = Tensors.shape(images);
         int c = config.inChannels();
         int h = config.imageSize();

@@ -2,6 +2,7 @@ package io.tarflow4j.sampling;
 
 import static io.tarflow4j.tensor.Ops.s;
 
+import io.tarflow4j.model.CheckpointedForward;
 import io.tarflow4j.model.TarFlow;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorVector;
@@ -25,9 +26,18 @@ public final class Denoiser {
      * @param scale multiplies the step (1 = the reference)
      */
     public static Tensor denoise(TarFlow model, Tensor x, Tensor y, double sigma, double scale) {
-        Tensor input = x.detach().clone().requires_grad_(true);
-        Tensor loss = TarFlow.loss(model.forward(input, y));
-        Tensor grad = torch.grad(new TensorVector(loss), new TensorVector(input)).get(0);
+        return denoise(model, x, y, sigma, scale, false);
+    }
+
+    /**
+     * {@link #denoise}, with {@code checkpointed}: the gradient by activation checkpointing's
+     * recomputing backward pass ({@link CheckpointedForward}), in one layer's activations of memory.
+     */
+    public static Tensor denoise(TarFlow model, Tensor x, Tensor y, double sigma, double scale, boolean checkpointed) {
+        Tensor input = x.detach().clone().requires_grad_(!checkpointed);
+        Tensor grad = checkpointed
+                ? model.unpatchify(CheckpointedForward.run(model, input, y).inputGradient(TarFlow::loss))
+                : torch.grad(new TensorVector(TarFlow.loss(model.forward(input, y))), new TensorVector(input)).get(0);
         double step = input.numel() * sigma * sigma * scale;
         return input.detach().sub(grad.mul(s(step)));
     }

@@ -74,6 +74,22 @@ public final class ProgressLine {
         }
     }
 
+    /**
+     * Training speed for the progress line: {@code 123 img/s}, or {@code 42.0 s/step} when steps
+     * are slow (under {@value #SLOW_IMAGES_PER_SECOND} images a second, where whole images per
+     * second would read 0).
+     */
+    public static String speed(double imagesPerSecond, int batch) {
+        if (imagesPerSecond >= SLOW_IMAGES_PER_SECOND || !(imagesPerSecond > 0)) {
+            return String.format("%.0f img/s", imagesPerSecond);
+        }
+        double stepSeconds = batch / imagesPerSecond;
+        return stepSeconds >= 10 ? String.format("%.0f s/step", stepSeconds) : String.format("%.2f s/step", stepSeconds);
+    }
+
+    /** Below this many images a second the progress line shows seconds per step. */
+    public static final int SLOW_IMAGES_PER_SECOND = 10;
+
     /** Seconds as {@code 1h02m03s}, {@code 4m05s} or {@code 6s}. */
     public static String duration(double seconds) {
         if (!Double.isFinite(seconds) || seconds < 0) {

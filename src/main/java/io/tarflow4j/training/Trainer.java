@@ -4,6 +4,7 @@ import static io.tarflow4j.tensor.Ops.s;
 
 import io.tarflow4j.data.Batch;
 import io.tarflow4j.distributed.Distributed;
+import io.tarflow4j.model.CheckpointedForward;
 import io.tarflow4j.model.TarFlow;
 import io.tarflow4j.tensor.AdamW;
 import io.tarflow4j.tensor.Autocast;
@@ -20,7 +21,9 @@ import org.bytedeco.pytorch.global.torch.ScalarType;
 /**
  * One model's optimisation: AdamW with the scheduled learning rate, optional gradient clipping,
  * the prior update of volume-preserving models and the optional weight average. Each
- * {@link #step} runs inside its own {@link NativeScope}.
+ * {@link #step} runs inside its own {@link NativeScope}. With activation checkpointing the
+ * forward pass keeps only each layer's input and the backward pass recomputes the layers
+ * ({@link CheckpointedForward}): the same gradients in less memory.
  *
  * <p>Data-parallel: with a {@link Distributed} group of several ranks, each rank's trainer gets
  * its rank's equal shard of every global batch; the loss (and whether it is finite) is averaged
@@ -113,8 +116,14 @@ public final class Trainer implements AutoCloseable {
             }
             optimizer.zeroGrad();
             TarFlow.ForwardResult r;
+            CheckpointedForward recomputed = null;
             try (Autocast a = options.precision().autocast()) { // bf16: products in bf16, affine in float32
-                r = model.forward(x, y);
+                if (options.activationCheckpointing()) {
+                    recomputed = CheckpointedForward.run(model, x, y);
+                    r = recomputed.result();
+                } else {
+                    r = model.forward(x, y);
+                }
             }
             Tensor loss = TarFlow.loss(r);
             double lossValue = Tensors.item(loss);
@@ -138,7 +147,11 @@ public final class Trainer implements AutoCloseable {
             if (!Double.isFinite(lossValue)) {
                 return nonFinite(step, "loss is " + lossValue, lossValue, Double.NaN, lr);
             }
-            loss.backward();
+            if (recomputed != null) {
+                recomputed.backward(TarFlow::loss);
+            } else {
+                loss.backward();
+            }
             if (group.worldSize() > 1) {
                 group.allReduceGradients(parameters);
             }

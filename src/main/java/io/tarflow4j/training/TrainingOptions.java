@@ -49,6 +49,9 @@ import java.util.List;
  * @param stopAfter stop after this step with a checkpoint, as if interrupted (0: run to the end);
  *     the schedule still spans the total steps, so {@code --resume} continues the same run
  * @param precision arithmetic of the training step (float32, or bf16 mixed precision)
+ * @param activationCheckpointing recompute each Transformer layer in the backward pass instead of
+ *     keeping its activations (less memory, one more forward pass of compute; same gradients)
+ * @param samples write sample figures (the periodic grids and the final figure)
  */
 public record TrainingOptions(
         String preset, String data, String testData, int imageSize, int channels, int patchSize, int width,
@@ -57,7 +60,7 @@ public record TrainingOptions(
         double dropLabel, long warmupSteps, double weightDecay, double beta1, double beta2, double gradClip,
         double emaDecay, long sampleEvery, long checkpointEvery, List<Long> evalAt, int evalBatch,
         int logEvery, int threads, String device, boolean skipNonFinite, boolean flip, long stopAfter,
-        Precision precision) {
+        Precision precision, boolean activationCheckpointing, boolean samples) {
 
     /** Validates every field, naming its flag. */
     public TrainingOptions {
@@ -159,6 +162,8 @@ public record TrainingOptions(
         private boolean flip;
         private long stopAfter;
         private boolean testDataSet;
+        private boolean activationCheckpointing;
+        private boolean samples = true;
 
         private Builder(Preset p) {
             preset = p.name();
@@ -257,6 +262,10 @@ public record TrainingOptions(
         public Builder flip(boolean v) { flip = v; return this; }
         /** Arithmetic of the training step (default float32). */
         public Builder precision(Precision v) { precision = v; return this; }
+        /** Recompute each layer in the backward pass (default off). */
+        public Builder activationCheckpointing(boolean v) { activationCheckpointing = v; return this; }
+        /** Write sample figures (default on). */
+        public Builder samples(boolean v) { samples = v; return this; }
 
         /** Validates and builds. */
         public TrainingOptions build() {
@@ -265,7 +274,8 @@ public record TrainingOptions(
             return new TrainingOptions(preset, data, test, imageSize, channels, patchSize, width, blocks,
                     layersPerBlock, headDim, nvp, conditional, steps, minutes, out, resume, seed, batch, lr,
                     noise, dropLabel, warmupSteps, weightDecay, beta1, beta2, gradClip, emaDecay, sampleEvery,
-                    checkpointEvery, evalAt, evalBatch, logEvery, threads, device, skipNonFinite, flip, stopAfter, precision);
+                    checkpointEvery, evalAt, evalBatch, logEvery, threads, device, skipNonFinite, flip, stopAfter, precision,
+                    activationCheckpointing, samples);
         }
     }
 }

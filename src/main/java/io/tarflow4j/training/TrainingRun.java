@@ -3,6 +3,7 @@ package io.tarflow4j.training;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.tarflow4j.bench.AvailableMemory;
 import io.tarflow4j.bench.PeakRss;
 import io.tarflow4j.data.Batch;
 import io.tarflow4j.data.BatchLoader;
@@ -82,6 +83,8 @@ public final class TrainingRun {
     private final Path dir;
     private final ProgressLine progress;
     private final Distributed group;
+    /** Estimated seconds of the final sample figure (set after the first step). */
+    private double figureSeconds = Double.NaN;
     /** Test hook handed to the trainer. */
     java.util.function.BiFunction<Long, org.bytedeco.pytorch.Tensor, org.bytedeco.pytorch.Tensor> inputHook;
 
@@ -126,7 +129,8 @@ public final class TrainingRun {
      * @param elapsedSeconds training time, over all resumed parts
      * @param imagesPerSecond training throughput of this process (wall time, all its steps)
      * @param checkpoint the checkpoint file
-     * @param figure the sample figure (null when stopped early, and on ranks other than 0)
+     * @param figure the sample figure (null when stopped early, with {@code --no-samples}, and on
+     *     ranks other than 0)
      */
     public record Summary(Path dir, long step, long totalSteps, double lastLoss, double testBpd,
             double elapsedSeconds, double imagesPerSecond, Path checkpoint, Path figure) {}
@@ -174,6 +178,7 @@ public final class TrainingRun {
                     .evalAt(requested.evalAt().isEmpty() ? parseSteps(m.getOrDefault("eval_at", "")) : requested.evalAt()).evalBatch(requested.evalBatch()).logEvery(requested.logEvery())
                     .threads(requested.threads()).device(requested.device()).precision(requested.precision())
                     .skipNonFinite(requested.skipNonFinite()).stopAfter(requested.stopAfter())
+                    .activationCheckpointing(requested.activationCheckpointing()).samples(requested.samples())
                     .build();
         } catch (NullPointerException | NumberFormatException e) {
             throw new IOException(file + ": training metadata is incomplete or malformed: " + e, e);
@@ -202,7 +207,9 @@ public final class TrainingRun {
                     + " images; TarFlow needs square images (pass --image-size)");
         }
         int world = group.worldSize();
-        DistributedOptions.perRankBatch(o.batch(), world); // refuse an uneven split before building anything
+        int perRank = DistributedOptions.perRankBatch(o.batch(), world); // refuse an uneven split before building anything
+        MemoryEstimate memory = MemoryEstimate.of(config, perRank, o.emaDecay() > 0, o.activationCheckpointing());
+        checkMemory(config, memory);
         Runtime.seed(o.seed());
         TarFlow model = new TarFlow(config, device, ScalarType.Float);
         try (Trainer trainer = new Trainer(model, o, group)) {
@@ -237,8 +244,43 @@ public final class TrainingRun {
                     + (world > 1 ? ", " + world + " processes (batch " + o.batch() / world + " each)" : ""));
             progress.message("  " + (o.timeBudgeted() ? "time budget " + o.minutes() + " min" : "steps " + o.steps())
                     + (step > 0 ? ", resuming after step " + step : "") + "; writing to " + dir);
+            progress.message("  memory: about " + memory.describe() + (world > 1 ? " per process" : "")
+                    + AvailableMemory.bytes().stream().mapToObj(b -> "; " + MemoryEstimate.gib(b) + " available")
+                            .findFirst().orElse(""));
             return loop(trainer, step, elapsedBefore);
         }
+    }
+
+    /**
+     * Refuses a CPU run whose estimated memory (times the processes of a run on this machine alone)
+     * exceeds what the machine has available, naming the flags that lower it: the kernel would
+     * otherwise kill the run at its first step.
+     */
+    private void checkMemory(TarFlowConfig config, MemoryEstimate memory) {
+        if (!Runtime.device(options.device()).is_cpu()) {
+            return;
+        }
+        var available = AvailableMemory.bytes();
+        int processes = group.onOneMachine() ? group.worldSize() : 1;
+        if (available.isEmpty() || processes * memory.total() <= available.getAsLong()) {
+            return;
+        }
+        TrainingOptions o = options;
+        List<String> instead = new ArrayList<>();
+        MemoryEstimate lean = o.activationCheckpointing() ? memory : memory.withCheckpointing(config, true);
+        if (!o.activationCheckpointing()) {
+            instead.add("--activation-checkpointing needs about " + MemoryEstimate.gib(processes * lean.total()));
+        }
+        if (memory.batch() > 1) {
+            MemoryEstimate one = MemoryEstimate.of(config, 1, o.emaDecay() > 0, true);
+            instead.add("--batch " + (o.batch() / memory.batch()) + " --activation-checkpointing needs about "
+                    + MemoryEstimate.gib(processes * one.total()));
+        }
+        throw new IllegalArgumentException("--batch " + o.batch() + " of " + config.describe() + " needs about "
+                + MemoryEstimate.gib(processes * memory.total()) + (processes > 1 ? " (" + processes + " processes of "
+                        + memory.describe() + ")" : " (" + memory.describe() + ")")
+                + ", more than the " + MemoryEstimate.gib(available.getAsLong()) + " available on this machine"
+                + (instead.isEmpty() ? "; train on a machine with more memory" : "; " + String.join("; ", instead)));
     }
 
     private Summary loop(Trainer trainer, long startStep, double elapsedBefore) throws IOException {
@@ -327,12 +369,24 @@ public final class TrainingRun {
                     windowStep = step;
                 }
                 double eta = (shownTotal - step) * (now - t0) / 1e9 / Math.max(1, step - startStep);
-                progress.step(String.format("step %d/%d  loss %.4f  bpd~%.3f  lr %.2e  %.0f img/s  elapsed %s  ETA %s",
-                        step, shownTotal, r.loss(), bpdEstimate(r.loss()), r.lr(), Double.isNaN(ips) ? windowIps : ips,
+                progress.step(String.format("step %d/%d  loss %.4f  bpd~%.3f  lr %.2e  %s  elapsed %s  ETA %s",
+                        step, shownTotal, r.loss(), bpdEstimate(r.loss()), r.lr(),
+                        ProgressLine.speed(Double.isNaN(ips) ? windowIps : ips, o.batch()),
                         ProgressLine.duration(elapsed), ProgressLine.duration(eta)), logged);
                 boolean last = step == total;
                 boolean checkpointDue = !last && step % o.checkpointEvery() == 0;
-                boolean samplesDue = !last && o.sampleEvery() > 0 && step % o.sampleEvery() == 0;
+                boolean samplesDue = !last && o.samples() && o.sampleEvery() > 0 && step % o.sampleEvery() == 0;
+                if (step == startStep + 1) {
+                    // the estimate's probe is not training time: the clocks (and a time budget) skip it
+                    long before = System.nanoTime();
+                    if (master) {
+                        announceEndOfRun(trainer, (now - t0) / 1e9 / o.batch());
+                    }
+                    waitForMaster();
+                    long pause = System.nanoTime() - before;
+                    t0 += pause;
+                    windowStart += pause;
+                }
                 boolean evalDue = o.evalAt().contains(step);
                 if (master && checkpointDue) {
                     TrainingCheckpoint.save(dir, trainer, metadata(step, shownTotal, elapsed));
@@ -341,7 +395,8 @@ public final class TrainingRun {
                 if (master && samplesDue) {
                     Path png = dir.resolve("samples").resolve(String.format("step-%07d.png", step));
                     Files.createDirectories(png.getParent());
-                    SampleFigure.write(png, trainer.evaluationModel(), o.noise(), false, SAMPLE_SEED);
+                    SampleFigure.write(png, trainer.evaluationModel(), o.noise(), false, SAMPLE_SEED,
+                            denoiseBatch(), o.activationCheckpointing());
                     progress.message("step " + step + ": samples written to " + png);
                 }
                 if (test != null && evalDue) {
@@ -386,10 +441,15 @@ public final class TrainingRun {
         progress.message(String.format("trained %d steps in %s (%.1f images/s over all processes since this run started, peak RSS %.0f MiB)",
                 step, ProgressLine.duration(elapsed), ipsAll, PeakRss.megabytes()));
         progress.message("checkpoint: " + ckpt);
-        TarFlow evalModel = trainer.evaluationModel();
-        Path figure = dir.resolve(FIGURE);
-        List<String> panels = SampleFigure.write(figure, evalModel, o.noise(), true, SAMPLE_SEED);
-        progress.message("samples: " + figure + " (panels: " + String.join(" | ", panels) + ")");
+        Path figure = null;
+        if (o.samples()) {
+            progress.message("sampling the figure (" + SampleFigure.describe(trainer.model().config(), o.noise(), true)
+                    + ", about " + ProgressLine.duration(figureSeconds) + "; --no-samples skips it)");
+            figure = dir.resolve(FIGURE);
+            List<String> panels = SampleFigure.write(figure, trainer.evaluationModel(), o.noise(), true, SAMPLE_SEED,
+                    denoiseBatch(), o.activationCheckpointing());
+            progress.message("samples: " + figure + " (panels: " + String.join(" | ", panels) + ")");
+        }
         double testBpd = Double.NaN;
         if (test != null) {
             final long lastStep = step;
@@ -405,6 +465,41 @@ public final class TrainingRun {
                     testBpd, o.testData() == null ? "test images" : o.testData(), dir.resolve(BPD)));
         }
         return new Summary(dir, step, recordedTotal, lastLoss, testBpd, elapsed, ipsAll, ckpt, figure);
+    }
+
+    /** Images denoised at a time for a sample figure: a training step's share of this process. */
+    private int denoiseBatch() {
+        return DistributedOptions.perRankBatch(options.batch(), group.worldSize());
+    }
+
+    /**
+     * Says, after the first step, what the sample figures and the evaluation will cost: decoding
+     * is timed on a few tokens, forward and backward passes at {@code imageSeconds}, the first
+     * step's time per image (an overestimate: it includes first-touch costs).
+     */
+    private void announceEndOfRun(Trainer trainer, double imageSeconds) {
+        TrainingOptions o = options;
+        TarFlow model = trainer.model();
+        TarFlowConfig c = model.config();
+        List<String> work = new ArrayList<>();
+        if (o.samples()) {
+            figureSeconds = SampleFigure.estimateSeconds(model, o.noise(), true, imageSeconds);
+            work.add("sample figure (" + SampleFigure.describe(c, o.noise(), true) + ") about "
+                    + ProgressLine.duration(figureSeconds));
+            if (o.sampleEvery() > 0) {
+                work.add("a sample grid (" + SampleFigure.describe(c, o.noise(), false) + ") every " + o.sampleEvery()
+                        + " steps, about " + ProgressLine.duration(SampleFigure.estimateSeconds(model, o.noise(), false,
+                                imageSeconds)) + " each");
+            }
+        }
+        if (test != null) {
+            // an evaluation image costs a forward pass, about a third of a training step's
+            work.add("test bits/dim on " + test.size() + " images about " + ProgressLine.duration(test.size()
+                    * imageSeconds / 3) + " each time");
+        }
+        progress.message(work.isEmpty() ? "no samples and no evaluation (--no-samples, --test-data none)"
+                : "end-of-run and periodic work: " + String.join("; ", work)
+                        + " (--no-samples and --test-data none skip them)");
     }
 
     /**

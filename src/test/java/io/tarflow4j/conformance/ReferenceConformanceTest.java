@@ -23,6 +23,8 @@ class ReferenceConformanceTest {
             }
         }
         assertFalse(report.results().isEmpty());
+        assertTrue(report.results().stream().anyMatch(r -> r.name().equals("grad.input (checkpointed)")),
+                "activation checkpointing's gradients are checked too");
         assertTrue(report.passed(), () -> report.failures().stream().map(ReferenceCheck.Result::name)
                 .collect(Collectors.joining(", ")));
     }
