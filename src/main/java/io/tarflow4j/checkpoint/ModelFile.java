@@ -7,8 +7,6 @@ import io.tarflow4j.io.PyTorchCheckpoint;
 import io.tarflow4j.model.ReferenceKeys;
 import io.tarflow4j.model.TarFlow;
 import io.tarflow4j.model.TarFlowConfig;
-import io.tarflow4j.tensor.GradMode;
-import io.tarflow4j.tensor.NativeScope;
 import io.tarflow4j.tensor.RawTensors;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -126,22 +124,12 @@ public final class ModelFile {
             throw new IOException(path + ": " + e.getMessage(), e);
         }
         TarFlow model = TarFlow.forLoading(config, options.device(), ScalarType.Float);
-        Map<String, long[]> shapes = new LinkedHashMap<>();
-        weights.forEach((k, v) -> shapes.put(k, v.shape()));
         try {
-            model.checkState(shapes);
+            model.checkState(RawTensors.shapes(weights));
         } catch (IllegalArgumentException e) {
             throw new IOException(path + ": " + e.getMessage(), e);
         }
-        // Tensor by tensor straight from the file's mapping: peak memory is the model plus one tensor.
-        Map<String, Tensor> targets = model.state();
-        try (GradMode off = GradMode.off()) {
-            for (var e : weights.entrySet()) {
-                try (NativeScope scope = NativeScope.open()) {
-                    RawTensors.copyInto(e.getValue(), targets.get(e.getKey()));
-                }
-            }
-        }
+        RawTensors.copyAll(weights, model.state()); // straight from the file's mapping, one tensor at a time
         return new Loaded(model, metadata, path, useEma);
     }
 

@@ -5,7 +5,9 @@ import io.tarflow4j.io.DType;
 import io.tarflow4j.io.RawTensor;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.pytorch.MemoryFormatOptional;
 import org.bytedeco.pytorch.Tensor;
@@ -41,6 +43,33 @@ public final class RawTensors {
             copyInto(raw.bytes(), target);
         } else {
             target.copy_(toTensor(raw));
+        }
+    }
+
+    /** The shapes of file tensors, by name in their order. */
+    public static Map<String, long[]> shapes(Map<String, RawTensor> tensors) {
+        Map<String, long[]> out = new LinkedHashMap<>();
+        tensors.forEach((name, t) -> out.put(name, t.shape()));
+        return out;
+    }
+
+    /**
+     * Copies each file tensor into the target of the same name, one at a time (peak memory: the
+     * targets plus one tensor), without autograd.
+     *
+     * @throws IllegalArgumentException naming a source without a target
+     */
+    public static void copyAll(Map<String, RawTensor> sources, Map<String, Tensor> targets) {
+        try (GradMode off = GradMode.off()) {
+            for (var e : sources.entrySet()) {
+                Tensor target = targets.get(e.getKey());
+                if (target == null) {
+                    throw new IllegalArgumentException("no tensor " + e.getKey() + " to copy into");
+                }
+                try (NativeScope scope = NativeScope.open()) {
+                    copyInto(e.getValue(), target);
+                }
+            }
         }
     }
 

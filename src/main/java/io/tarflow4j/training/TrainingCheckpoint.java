@@ -46,12 +46,12 @@ public final class TrainingCheckpoint {
      * What a checkpoint holds.
      *
      * @param config the architecture
-     * @param model {@code model.*} tensors by reference name (CPU)
+     * @param model {@code model.*} tensors by reference name, slices of the file's mapping
      * @param ema {@code ema.*} tensors, empty when no EMA was kept
      * @param optimizerState the AdamW state (libtorch's archive), read in place from the file
      * @param metadata the training state and settings
      */
-    public record Contents(TarFlowConfig config, Map<String, Tensor> model, Map<String, Tensor> ema,
+    public record Contents(TarFlowConfig config, Map<String, RawTensor> model, Map<String, RawTensor> ema,
             ByteRegion optimizerState, Map<String, String> metadata) {
         /** The recorded value of a metadata key. */
         public String get(String key) {
@@ -142,15 +142,15 @@ public final class TrainingCheckpoint {
             } catch (IllegalArgumentException e) {
                 throw new IOException(file + ": " + e.getMessage(), e);
             }
-            Map<String, Tensor> model = new LinkedHashMap<>();
-            Map<String, Tensor> ema = new LinkedHashMap<>();
+            Map<String, RawTensor> model = new LinkedHashMap<>();
+            Map<String, RawTensor> ema = new LinkedHashMap<>();
             ByteRegion opt = null;
             for (var e : f.tensors().entrySet()) {
                 String name = e.getKey();
                 if (name.startsWith("model.")) {
-                    model.put(name.substring(6), RawTensors.toTensor(e.getValue()));
+                    model.put(name.substring(6), e.getValue());
                 } else if (name.startsWith("ema.")) {
-                    ema.put(name.substring(4), RawTensors.toTensor(e.getValue()));
+                    ema.put(name.substring(4), e.getValue());
                 } else if (name.equals("optimizer.state")) {
                     opt = e.getValue().bytes();
                 }

@@ -20,6 +20,7 @@ import io.tarflow4j.model.ReferenceKeys;
 import io.tarflow4j.model.TarFlow;
 import io.tarflow4j.model.TarFlowConfig;
 import io.tarflow4j.tensor.AllCores;
+import io.tarflow4j.tensor.RawTensors;
 import io.tarflow4j.tensor.Runtime;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -211,7 +212,9 @@ public final class TrainingRun {
         MemoryEstimate memory = MemoryEstimate.of(config, perRank, o.emaDecay() > 0, o.activationCheckpointing());
         checkMemory(config, memory);
         Runtime.seed(o.seed());
-        TarFlow model = new TarFlow(config, device, ScalarType.Float);
+        // a resumed model's random weights would be overwritten at once: not drawn (seconds at paper sizes)
+        TarFlow model = o.resume() != null ? TarFlow.forLoading(config, device, ScalarType.Float)
+                : new TarFlow(config, device, ScalarType.Float);
         try (Trainer trainer = new Trainer(model, o, group)) {
             trainer.inputHook = inputHook;
             long step = 0;
@@ -222,7 +225,8 @@ public final class TrainingRun {
                     throw new IllegalArgumentException("--resume " + dir + ": the checkpoint's model ("
                             + ck.config().describe() + ") does not fit the data (" + config.describe() + ")");
                 }
-                model.loadState(ck.model());
+                model.checkState(RawTensors.shapes(ck.model()));
+                RawTensors.copyAll(ck.model(), model.state()); // one tensor at a time from the file's mapping
                 if (trainer.ema() != null) {
                     trainer.ema().load(ck.ema());
                 }

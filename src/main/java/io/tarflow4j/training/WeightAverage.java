@@ -1,5 +1,7 @@
 package io.tarflow4j.training;
 
+import io.tarflow4j.io.RawTensor;
+import io.tarflow4j.tensor.RawTensors;
 import static io.tarflow4j.tensor.Ops.s;
 
 import io.tarflow4j.model.TarFlow;
@@ -55,21 +57,18 @@ public final class WeightAverage {
     }
 
     /** Replaces the averaged parameters (from a checkpoint); every parameter must be present. */
-    public void load(Map<String, Tensor> values) {
-        try (GradMode g = GradMode.off()) {
-            for (var e : shadow.entrySet()) {
-                Tensor v = values.get(e.getKey());
-                if (v == null) {
-                    throw new IllegalArgumentException("EMA weights lack " + e.getKey());
-                }
-                e.getValue().copy_(v);
+    public void load(Map<String, RawTensor> values) {
+        for (String name : shadow.keySet()) {
+            if (!values.containsKey(name)) {
+                throw new IllegalArgumentException("EMA weights lack " + name);
             }
         }
+        RawTensors.copyAll(values, shadow);
     }
 
     /** A new model with the averaged parameters and the trained model's buffers. */
     public TarFlow toModel() {
-        TarFlow copy = new TarFlow(model.config(), model.device(), model.dtype());
+        TarFlow copy = TarFlow.forLoading(model.config(), model.device(), model.dtype());
         Map<String, Tensor> state = new LinkedHashMap<>(model.buffers());
         state.putAll(shadow);
         copy.loadState(state);

@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.tarflow4j.tensor.NativeScope;
 import io.tarflow4j.tensor.Tensors;
 import io.tarflow4j.training.MetricsLog;
+import io.tarflow4j.io.RawTensor;
 import io.tarflow4j.training.TrainingCheckpoint;
 import java.io.DataOutputStream;
 import java.io.IOException;
@@ -216,12 +217,12 @@ class DistributedTrainTest {
 
     private static String worstAt = "";
 
-    private static double compare(Map<String, Tensor> expected, Map<String, Tensor> actual, String what) {
+    private static double compare(Map<String, RawTensor> expected, Map<String, RawTensor> actual, String what) {
         assertEquals(expected.keySet(), actual.keySet(), what);
         double worst = 0;
         for (String key : expected.keySet()) {
-            float[] e = Tensors.toFloats(expected.get(key));
-            float[] a = Tensors.toFloats(actual.get(key));
+            float[] e = expected.get(key).toFloatArray();
+            float[] a = actual.get(key).toFloatArray();
             assertEquals(e.length, a.length, key);
             double scale = 0;
             for (float v : e) {
