@@ -6,7 +6,8 @@ import io.tarflow4j.data.DataOptions;
 import io.tarflow4j.data.Datasets;
 import io.tarflow4j.data.ImageDataset;
 import io.tarflow4j.evaluation.AnomalyMethod;
-import io.tarflow4j.evaluation.DatasetBpd;
+import io.tarflow4j.evaluation.AnomalyReference;
+import io.tarflow4j.evaluation.AnomalyStatistics;
 import io.tarflow4j.evaluation.Dequantizer;
 import io.tarflow4j.evaluation.EvalReport;
 import io.tarflow4j.evaluation.Likelihood;
@@ -14,9 +15,7 @@ import io.tarflow4j.evaluation.OodMetrics;
 import io.tarflow4j.evaluation.ProgressBar;
 import io.tarflow4j.evaluation.ScoreHistogram;
 import io.tarflow4j.tensor.Runtime;
-import java.io.IOException;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -50,9 +49,8 @@ final class EvalOodCommand implements Callable<Integer> {
             description = "out-of-distribution data: an IDX images file, an image folder or a bundled name")
     String ood;
 
-    @Option(names = "--method", paramLabel = "M[,M...]", split = ",",
-            description = "anomaly methods to compare (default: all)")
-    List<String> methodNames;
+    @CommandLine.Mixin
+    AnomalyOptions anomaly;
 
     @Option(names = "--limit", defaultValue = "0", paramLabel = "N",
             description = "use the first N images of each dataset (0: all)")
@@ -91,17 +89,11 @@ final class EvalOodCommand implements Callable<Integer> {
             throw new CommandLine.ParameterException(spec.commandLine(), "--likelihood label would use the labels the"
                     + " out-of-distribution data does not have; use unconditional or marginal");
         }
-        List<AnomalyMethod> methods = new ArrayList<>();
-        for (String name : methodNames == null ? List.<String>of() : methodNames) {
-            try {
-                methods.add(AnomalyMethod.parse(name.strip()));
-            } catch (IllegalArgumentException e) {
-                throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
-            }
+        if (anomaly.reference == null && in.equals(Datasets.FASHION_MNIST_TEST)) {
+            anomaly.reference = Datasets.FASHION_MNIST; // the training split: normal images other than --in's
         }
-        if (methods.isEmpty()) {
-            methods.addAll(List.of(AnomalyMethod.values()));
-        }
+        List<AnomalyMethod> methods = anomaly.methods(spec, anomaly.reference == null
+                ? List.of(AnomalyMethod.RAW, AnomalyMethod.COMPLEXITY) : List.of(AnomalyMethod.values()));
         if (threads > 0) {
             Runtime.setThreads(threads);
         }
@@ -111,8 +103,9 @@ final class EvalOodCommand implements Callable<Integer> {
         ImageDataset inData = CliModels.limit(Datasets.open(in, options), limit);
         ImageDataset oodData = CliModels.limit(Datasets.open(ood, options), limit);
         long start = System.nanoTime();
-        double[][] inScores = scores(loaded, inData, methods, "in");
-        double[][] oodScores = scores(loaded, oodData, methods, "ood");
+        AnomalyReference reference = anomaly.reference(loaded, methods, likelihood, batch, seed);
+        double[][] inScores = scores(loaded, inData, methods, reference, "in");
+        double[][] oodScores = scores(loaded, oodData, methods, reference, "ood");
         double seconds = (System.nanoTime() - start) / 1e9;
 
         ObjectNode report = EvalReport.start("ood", model);
@@ -124,6 +117,10 @@ final class EvalOodCommand implements Callable<Integer> {
         report.put("prior", likelihood.prior.flag());
         report.put("dequantization", Dequantizer.describe(false, seed));
         report.put("ema", loaded.usedEma());
+        if (reference != null) {
+            report.put("reference", anomaly.reference);
+            report.put("reference_images", reference.size());
+        }
         ObjectNode methodsNode = report.putObject("methods");
         Map<String, ScoreHistogram.Panel> panels = new LinkedHashMap<>();
         StringBuilder table = new StringBuilder(String.format("%-12s %8s %8s %8s%n", "method", "AUROC", "AUPR", "FPR95"));
@@ -157,19 +154,16 @@ final class EvalOodCommand implements Callable<Integer> {
     }
 
     /** [method][image] anomaly scores of a dataset. */
-    private double[][] scores(ModelFile.Loaded loaded, ImageDataset data, List<AnomalyMethod> methods, String label)
-            throws IOException {
-        DatasetBpd.Result r;
+    private double[][] scores(ModelFile.Loaded loaded, ImageDataset data, List<AnomalyMethod> methods,
+            AnomalyReference reference, String label) {
+        AnomalyStatistics stats;
         try (ProgressBar bar = new ProgressBar(System.err, data.size(), label + " images")) {
-            r = DatasetBpd.evaluate(loaded.model(), data, batch, Dequantizer.uniform(seed), 1, likelihood.likelihood,
-                    likelihood.prior, 0, bar);
+            stats = AnomalyStatistics.of(loaded.model(), data, batch, Dequantizer.uniform(seed), likelihood.likelihood,
+                    likelihood.prior, bar);
         }
-        double[][] out = new double[methods.size()][data.size()];
-        for (int i = 0; i < data.size(); i++) {
-            byte[] pixels = data.imageBytes(i);
-            for (int m = 0; m < methods.size(); m++) {
-                out[m][i] = methods.get(m).score(r.perImage()[i], pixels, data.channels(), data.height(), data.width());
-            }
+        double[][] out = new double[methods.size()][];
+        for (int m = 0; m < methods.size(); m++) {
+            out[m] = stats.scores(methods.get(m), reference);
         }
         return out;
     }

@@ -6,6 +6,7 @@ import io.tarflow4j.checkpoint.ModelFile;
 import io.tarflow4j.data.ImageFolderReader;
 import io.tarflow4j.data.ResizePolicy;
 import io.tarflow4j.evaluation.AnomalyMethod;
+import io.tarflow4j.evaluation.AnomalyReference;
 import io.tarflow4j.evaluation.Dequantizer;
 import io.tarflow4j.evaluation.EvalReport;
 import io.tarflow4j.evaluation.ImageScorer;
@@ -68,10 +69,8 @@ final class ScoreCommand implements java.util.concurrent.Callable<Integer> {
     @CommandLine.Mixin
     LikelihoodOptions likelihood;
 
-    @Option(names = "--method", paramLabel = "M[,M...]", defaultValue = "complexity", split = ",",
-            description = "anomaly scores to report: raw (bits/dim) and/or complexity (bits/dim minus a lossless"
-                    + " compressor's bits/dim, Serra et al. 2020); default ${DEFAULT-VALUE}")
-    List<String> methodNames;
+    @CommandLine.Mixin
+    AnomalyOptions anomaly;
 
     @Option(names = "--center", description = "dequantise at the bin centres (u = 0.5) instead of seeded noise")
     boolean center;
@@ -101,14 +100,7 @@ final class ScoreCommand implements java.util.concurrent.Callable<Integer> {
             throw new CommandLine.ParameterException(spec.commandLine(), "--likelihood label needs labelled data;"
                     + " score takes unconditional or marginal (every class's figure is reported too)");
         }
-        List<AnomalyMethod> methods = new ArrayList<>();
-        for (String name : methodNames) {
-            try {
-                methods.add(AnomalyMethod.parse(name.strip()));
-            } catch (IllegalArgumentException e) {
-                throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
-            }
-        }
+        List<AnomalyMethod> methods = anomaly.methods(spec, List.of(AnomalyMethod.COMPLEXITY));
         if (threads > 0) {
             Runtime.setThreads(threads);
         }
@@ -124,7 +116,8 @@ final class ScoreCommand implements java.util.concurrent.Callable<Integer> {
         List<ImageScorer.Score> scores = ImageScorer.score(loaded.model(), pixels, batch,
                 center ? Dequantizer.center() : Dequantizer.uniform(seed), likelihood.prior);
         Table table = new Table(files, pixels, scores, classNames(loaded, config.numClasses()), methods,
-                likelihood.likelihood, config.inChannels(), config.imageSize());
+                anomaly.reference(loaded, methods, likelihood, batch, seed), likelihood.likelihood, config.inChannels(),
+                config.imageSize());
         String text = fmt.equals("csv") ? csv(table)
                 : json(table, Dequantizer.describe(center, seed), likelihood.prior);
         if (out == null) {
@@ -178,9 +171,9 @@ final class ScoreCommand implements java.util.concurrent.Callable<Integer> {
 
     /** What is printed: the files, their pixels and scores, and the reported definitions. */
     record Table(List<Path> files, List<byte[]> pixels, List<ImageScorer.Score> scores, List<String> classNames,
-            List<AnomalyMethod> methods, Likelihood likelihood, int channels, int size) {
+            List<AnomalyMethod> methods, AnomalyReference reference, Likelihood likelihood, int channels, int size) {
         double anomaly(int i, AnomalyMethod m) {
-            return m.score(scores.get(i).bitsPerDim(likelihood), pixels.get(i), channels, size, size);
+            return m.score(scores.get(i).bitsPerDim(likelihood), pixels.get(i), channels, size, size, reference);
         }
     }
 

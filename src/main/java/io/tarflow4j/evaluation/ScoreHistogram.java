@@ -87,7 +87,7 @@ public final class ScoreHistogram {
         int x0 = MARGIN;
         int y0 = top + PANEL_H - MARGIN;
         int w = PANEL_W - 2 * MARGIN;
-        int h = PANEL_H - 2 * MARGIN - 4;
+        int h = PANEL_H - 2 * MARGIN - 20;
         double bw = (double) w / BINS;
         for (Object[] layer : new Object[][] {{hin, IN}, {hout, OUT}}) {
             g.setColor((Color) layer[1]);
@@ -105,10 +105,10 @@ public final class ScoreHistogram {
         g.drawString(String.format(Locale.ROOT, "%.3g", lo), x0, y0 + 16);
         String right = String.format(Locale.ROOT, "%.3g", hi);
         g.drawString(right, x0 + w - g.getFontMetrics().stringWidth(right), y0 + 16);
-        g.setColor(IN);
-        g.drawString("in: " + inName, x0 + w / 3, y0 + 16);
-        g.setColor(OUT);
-        g.drawString("out: " + outName, x0 + 2 * w / 3 - 20, y0 + 16);
+        g.setColor(IN.darker());
+        g.drawString("in: " + inName, x0, top + 32);
+        g.setColor(OUT.darker());
+        g.drawString("out: " + outName, x0 + w / 2, top + 32);
     }
 
     /** Histogram normalised to sum 1. */

@@ -48,7 +48,7 @@ public final class ImageScorer {
         io.tarflow4j.evaluation.ImageScorer.Score s = io.tarflow4j.evaluation.ImageScorer.score(served.model(),
                 List.of(pixels), 1, Dequantizer.uniform(DEQUANTIZATION_SEED), prior).get(0);
         double bpd = s.bitsPerDim(Likelihood.UNCONDITIONAL);
-        double anomaly = ANOMALY.score(bpd, pixels, c.inChannels(), c.imageSize(), c.imageSize());
+        double anomaly = ANOMALY.score(bpd, pixels, c.inChannels(), c.imageSize(), c.imageSize(), null);
         double[] logLik = null;
         if (s.classBitsPerDim() != null) {
             logLik = new double[s.classBitsPerDim().length];
