@@ -10,7 +10,6 @@ import io.tarflow4j.evaluation.AnomalyReference;
 import io.tarflow4j.evaluation.AnomalyStatistics;
 import io.tarflow4j.evaluation.Dequantizer;
 import io.tarflow4j.evaluation.EvalReport;
-import io.tarflow4j.evaluation.Likelihood;
 import io.tarflow4j.evaluation.OodMetrics;
 import io.tarflow4j.evaluation.ProgressBar;
 import io.tarflow4j.evaluation.ScoreHistogram;
@@ -85,10 +84,7 @@ final class EvalOodCommand implements Callable<Integer> {
         if (limit < 0) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--limit must be >= 0, got " + limit);
         }
-        if (likelihood.likelihood == Likelihood.LABEL) {
-            throw new CommandLine.ParameterException(spec.commandLine(), "--likelihood label would use the labels the"
-                    + " out-of-distribution data does not have; use unconditional or marginal");
-        }
+        likelihood.withoutLabels(spec);
         if (anomaly.reference == null && in.equals(Datasets.FASHION_MNIST_TEST)) {
             anomaly.reference = Datasets.FASHION_MNIST; // the training split: normal images other than --in's
         }

@@ -19,6 +19,19 @@ final class LikelihoodOptions {
                     + " NVP models")
     Prior prior;
 
+    /**
+     * The likelihood for images without labels.
+     *
+     * @throws CommandLine.ParameterException for {@code --likelihood label}
+     */
+    Likelihood withoutLabels(CommandLine.Model.CommandSpec spec) {
+        if (likelihood == Likelihood.LABEL) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--likelihood label needs labelled images;"
+                    + " " + spec.name() + " takes unconditional or marginal");
+        }
+        return likelihood;
+    }
+
     /** Parses {@code --likelihood}. */
     static final class KindConverter implements CommandLine.ITypeConverter<Likelihood> {
         @Override
@@ -26,8 +39,7 @@ final class LikelihoodOptions {
             try {
                 return Likelihood.parse(value);
             } catch (IllegalArgumentException e) {
-                throw new CommandLine.TypeConversionException("expected unconditional, marginal or label, got '"
-                        + value + "'");
+                throw new CommandLine.TypeConversionException(e.getMessage());
             }
         }
     }
@@ -39,7 +51,7 @@ final class LikelihoodOptions {
             try {
                 return Prior.parse(value);
             } catch (IllegalArgumentException e) {
-                throw new CommandLine.TypeConversionException("expected learned or standard, got '" + value + "'");
+                throw new CommandLine.TypeConversionException(e.getMessage());
             }
         }
     }

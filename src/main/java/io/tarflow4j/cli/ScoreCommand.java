@@ -96,10 +96,7 @@ final class ScoreCommand implements java.util.concurrent.Callable<Integer> {
         if (batch < 1) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--batch must be >= 1, got " + batch);
         }
-        if (likelihood.likelihood == Likelihood.LABEL) {
-            throw new CommandLine.ParameterException(spec.commandLine(), "--likelihood label needs labelled data;"
-                    + " score takes unconditional or marginal (every class's figure is reported too)");
-        }
+        likelihood.withoutLabels(spec);
         List<AnomalyMethod> methods = anomaly.methods(spec, List.of(AnomalyMethod.COMPLEXITY));
         if (threads > 0) {
             Runtime.setThreads(threads);

@@ -1,9 +1,5 @@
 package io.tarflow4j.evaluation;
 
-import java.util.Arrays;
-import java.util.Locale;
-import java.util.stream.Collectors;
-
 /**
  * Anomaly scores of one image from its bits/dim (higher = more anomalous). Raw likelihood ranks
  * simple out-of-distribution images as normal (Nalisnick et al., ICLR 2019: their likelihood is
@@ -74,12 +70,12 @@ public enum AnomalyMethod {
 
     /** The flag value and JSON name: {@code raw}, {@code complexity}, {@code combined}. */
     public String flag() {
-        return name().toLowerCase(Locale.ROOT);
+        return FlagValues.of(this);
     }
 
     /** Every flag value, comma-separated (for help and errors). */
     public static String choices() {
-        return Arrays.stream(values()).map(AnomalyMethod::flag).collect(Collectors.joining(", "));
+        return FlagValues.choices(values());
     }
 
     /**
@@ -88,11 +84,6 @@ public enum AnomalyMethod {
      * @throws IllegalArgumentException naming the accepted values
      */
     public static AnomalyMethod parse(String value) {
-        for (AnomalyMethod m : values()) {
-            if (m.flag().equals(value.toLowerCase(Locale.ROOT))) {
-                return m;
-            }
-        }
-        throw new IllegalArgumentException("--method must be one of " + choices() + ", got '" + value + "'");
+        return FlagValues.parse(values(), value, "--method");
     }
 }

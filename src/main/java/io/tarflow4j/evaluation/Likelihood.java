@@ -1,7 +1,5 @@
 package io.tarflow4j.evaluation;
 
-import java.util.Locale;
-
 /**
  * Which density of a class-conditional model a bits/dim figure is of. For an unconditional model
  * all three name its one density.
@@ -23,7 +21,7 @@ public enum Likelihood {
 
     /** The flag value: {@code unconditional}, {@code marginal} or {@code label}. */
     public String flag() {
-        return name().toLowerCase(Locale.ROOT);
+        return FlagValues.of(this);
     }
 
     /**
@@ -32,11 +30,6 @@ public enum Likelihood {
      * @throws IllegalArgumentException naming the accepted values
      */
     public static Likelihood parse(String value) {
-        for (Likelihood l : values()) {
-            if (l.flag().equals(value.toLowerCase(Locale.ROOT))) {
-                return l;
-            }
-        }
-        throw new IllegalArgumentException("--likelihood must be unconditional, marginal or label, got '" + value + "'");
+        return FlagValues.parse(values(), value, "--likelihood");
     }
 }

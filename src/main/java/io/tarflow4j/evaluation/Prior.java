@@ -1,7 +1,5 @@
 package io.tarflow4j.evaluation;
 
-import java.util.Locale;
-
 /**
  * The Gaussian prior a likelihood is evaluated under. The two differ only for volume-preserving
  * (VP) models, whose prior variance {@code var} is learned during training (an EMA of
@@ -21,7 +19,7 @@ public enum Prior {
 
     /** The flag value: {@code learned} or {@code standard}. */
     public String flag() {
-        return name().toLowerCase(Locale.ROOT);
+        return FlagValues.of(this);
     }
 
     /**
@@ -30,11 +28,6 @@ public enum Prior {
      * @throws IllegalArgumentException naming the accepted values
      */
     public static Prior parse(String value) {
-        for (Prior p : values()) {
-            if (p.flag().equals(value.toLowerCase(Locale.ROOT))) {
-                return p;
-            }
-        }
-        throw new IllegalArgumentException("--prior must be learned or standard, got '" + value + "'");
+        return FlagValues.parse(values(), value, "--prior");
     }
 }
