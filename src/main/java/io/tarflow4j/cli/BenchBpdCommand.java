@@ -86,7 +86,8 @@ final class BenchBpdCommand implements Callable<Integer> {
         List<Double> times = new ArrayList<>();
         long[] last = {System.nanoTime()};
         try (Autocast a = precisionOption.precision.autocast()) {
-            DatasetBpd.evaluate(flow, data, batch, io.tarflow4j.evaluation.Dequantizer.uniform(0), 1, false, rowsPerPass,
+            DatasetBpd.evaluate(flow, data, batch, io.tarflow4j.evaluation.Dequantizer.uniform(0), 1,
+                    io.tarflow4j.evaluation.Likelihood.UNCONDITIONAL, io.tarflow4j.evaluation.Prior.LEARNED, rowsPerPass,
                     done -> {
                         long now = System.nanoTime();
                         if (done > (long) warmup * batch) {

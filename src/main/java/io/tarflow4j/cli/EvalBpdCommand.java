@@ -8,6 +8,7 @@ import io.tarflow4j.data.ImageDataset;
 import io.tarflow4j.evaluation.DatasetBpd;
 import io.tarflow4j.evaluation.Dequantizer;
 import io.tarflow4j.evaluation.EvalReport;
+import io.tarflow4j.evaluation.Likelihood;
 import io.tarflow4j.evaluation.ProgressBar;
 import io.tarflow4j.tensor.Autocast;
 import io.tarflow4j.tensor.Runtime;
@@ -19,9 +20,10 @@ import picocli.CommandLine.Option;
 
 /** {@code tarflow eval bpd --model CKPT --data D}. */
 @Command(name = "bpd", mixinStandardHelpOptions = true,
-        description = {"Bits per dimension of a dataset, exactly as the reference evaluates it: 8-bit pixels",
-            "dequantised with uniform noise (bins of 1/128 on [-1,1]) from a fixed seed; mean and",
-            "standard error over images. Writes eval-bpd.json next to the model (or --out)."})
+        description = {"Bits per dimension of a dataset, as the reference evaluates it: 8-bit pixels dequantised",
+            "with uniform noise (bins of 1/128 on [-1,1]) derived from a seed and each image, so every image",
+            "gets the figure tarflow score gives it; mean and standard error over images. --prior standard",
+            "gives the reference's figure for VP models. Writes eval-bpd.json next to the model (or --out)."})
 final class EvalBpdCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -49,8 +51,10 @@ final class EvalBpdCommand implements Callable<Integer> {
     @Option(names = "--limit", defaultValue = "0", paramLabel = "N", description = "evaluate the first N images only (0: all)")
     int limit;
 
-    @Option(names = "--conditional", description = "give a class-conditional model the images' labels"
-            + " (default: the mean class embedding, as the reference)")
+    @CommandLine.Mixin
+    LikelihoodOptions likelihood;
+
+    @Option(names = "--conditional", description = "the same as --likelihood label")
     boolean conditional;
 
     @Option(names = "--no-ema", description = "use the raw weights of a checkpoint that also holds EMA weights")
@@ -78,27 +82,31 @@ final class EvalBpdCommand implements Callable<Integer> {
         }
         ModelFile.Loaded loaded = CliModels.load(model, !noEma);
         var config = loaded.model().config();
+        Likelihood kind = conditional ? Likelihood.LABEL : likelihood.likelihood;
         ImageDataset dataset = CliModels.limit(Datasets.open(data, DataOptions.defaults()
                 .withImageSize(config.imageSize()).withChannels(config.inChannels())), limit);
         DatasetBpd.Result r;
         long start = System.nanoTime();
         try (ProgressBar bar = new ProgressBar(System.err, dataset.size(), "images");
                 Autocast a = precisionOption.precision.autocast()) {
-            r = DatasetBpd.evaluate(loaded.model(), dataset, batch, Dequantizer.uniform(seed), samples,
-                    conditional, bar);
+            r = DatasetBpd.evaluate(loaded.model(), dataset, batch, Dequantizer.uniform(seed), samples, kind,
+                    likelihood.prior, 0, bar);
         }
         double seconds = (System.nanoTime() - start) / 1e9;
-        System.out.printf("bits/dim %.4f +- %.4f (standard error) on %d images of %s, %d draw(s), seed %d, %s, %.1f s%n",
-                r.mean(), r.standardError(), r.images(), data, samples, seed, precisionOption.precision, seconds);
+        System.out.printf("bits/dim %.4f +- %.4f (standard error) on %d images of %s, %d draw(s), seed %d, %s"
+                + " likelihood, %s prior, %s, %.1f s%n", r.mean(), r.standardError(), r.images(), data, samples, seed,
+                kind.flag(), likelihood.prior.flag(), precisionOption.precision, seconds);
         ObjectNode json = EvalReport.start("bpd", model);
         json.put("data", data);
         json.put("images", r.images());
         json.put("bits_per_dim", r.mean());
         json.put("standard_error", r.standardError());
-        json.put("dequantization", "uniform bins of 1/128 on [-1,1]");
+        json.put("dequantization", Dequantizer.describe(false, seed) + ", bins of 1/128 on [-1,1]");
         json.put("draws", samples);
         json.put("seed", seed);
-        json.put("conditional", conditional && config.conditional());
+        json.put("likelihood", kind.flag());
+        json.put("prior", likelihood.prior.flag());
+        json.put("conditional", kind == Likelihood.LABEL && config.conditional());
         json.put("ema", loaded.usedEma());
         json.put("batch", batch);
         json.put("precision", precisionOption.precision.toString());

@@ -9,6 +9,7 @@ import io.tarflow4j.data.ImageDataset;
 import io.tarflow4j.evaluation.BayesClassifier;
 import io.tarflow4j.evaluation.Dequantizer;
 import io.tarflow4j.evaluation.EvalReport;
+import io.tarflow4j.evaluation.Prior;
 import io.tarflow4j.evaluation.ProgressBar;
 import io.tarflow4j.tensor.Runtime;
 import java.nio.file.Path;
@@ -39,6 +40,10 @@ final class EvalClassifyCommand implements Callable<Integer> {
 
     @Option(names = "--seed", defaultValue = "0", description = "dequantisation noise seed (default ${DEFAULT-VALUE})")
     long seed;
+
+    @Option(names = "--prior", paramLabel = "P", defaultValue = "learned", converter = LikelihoodOptions.PriorConverter.class,
+            description = "Gaussian prior of a VP model: learned (default) or standard (N(0,I), the reference's)")
+    Prior prior;
 
     @Option(names = "--center", description = "dequantise at the bin centres instead of with seeded noise")
     boolean center;
@@ -78,7 +83,7 @@ final class EvalClassifyCommand implements Callable<Integer> {
         long start = System.nanoTime();
         try (ProgressBar bar = new ProgressBar(System.err, dataset.size(), "images")) {
             r = BayesClassifier.evaluate(loaded.model(), dataset, batch,
-                    center ? Dequantizer.center() : Dequantizer.uniform(seed), bar);
+                    center ? Dequantizer.center() : Dequantizer.uniform(seed), prior, bar);
         }
         double seconds = (System.nanoTime() - start) / 1e9;
         System.out.printf("Bayes classifier accuracy %.4f on %d images (%d classes), %.1f s%n", r.accuracy(),
@@ -90,7 +95,8 @@ final class EvalClassifyCommand implements Callable<Integer> {
         json.put("images", r.images());
         json.put("accuracy", r.accuracy());
         json.put("mean_bits_per_dim_true_class", r.meanBitsPerDimTrueClass());
-        json.put("prior", "uniform");
+        json.put("class_prior", "uniform");
+        json.put("prior", prior.flag());
         json.put("dequantization", Dequantizer.describe(center, seed));
         json.put("ema", loaded.usedEma());
         json.set("class_names", EvalReport.mapper().valueToTree(dataset.classNames()));

@@ -5,9 +5,13 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.tarflow4j.checkpoint.ModelFile;
 import io.tarflow4j.data.ImageFolderReader;
 import io.tarflow4j.data.ResizePolicy;
+import io.tarflow4j.evaluation.AnomalyMethod;
+import io.tarflow4j.evaluation.AnomalyReference;
 import io.tarflow4j.evaluation.Dequantizer;
 import io.tarflow4j.evaluation.EvalReport;
 import io.tarflow4j.evaluation.ImageScorer;
+import io.tarflow4j.evaluation.Likelihood;
+import io.tarflow4j.evaluation.Prior;
 import io.tarflow4j.io.AtomicFiles;
 import io.tarflow4j.tensor.Runtime;
 import java.io.IOException;
@@ -24,14 +28,15 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-/** {@code tarflow score --model CKPT IMAGES...|DIR}: per-image bits/dim, for anomaly scoring. */
+/** {@code tarflow score --model CKPT IMAGES...|DIR}: per-image bits/dim and anomaly scores. */
 @Command(name = "score", mixinStandardHelpOptions = true,
         description = {"Scores images by exact likelihood: bits/dim per image (higher = less likely under the",
-            "model), and for class-conditional models the bits/dim given each class and the posterior",
-            "p(class|image) (uniform prior). Integer pixels are dequantised with fixed-seed uniform noise as",
-            "eval bpd does (--seed), or at the bin centres with --center (deterministic, no noise).",
-            "Images of another size or channel count are converted with a note on stderr, or refused",
-            "with --refuse-mismatch. A folder is scored image by image, recursively, in sorted order."})
+            "model) and anomaly scores (--method), and for class-conditional models the unconditional and",
+            "marginal bits/dim, the bits/dim given each class and the posterior p(class|image) (uniform prior).",
+            "Integer pixels are dequantised with seeded uniform noise derived from each image (--seed), as",
+            "eval bpd, serve and eval ood do, so a score does not depend on the other images; or at the bin",
+            "centres with --center. Images of another size or channel count are converted with a note on",
+            "stderr, or refused with --refuse-mismatch. A folder is scored recursively, in sorted order."})
 final class ScoreCommand implements java.util.concurrent.Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -61,6 +66,12 @@ final class ScoreCommand implements java.util.concurrent.Callable<Integer> {
         boolean refuse;
     }
 
+    @CommandLine.Mixin
+    LikelihoodOptions likelihood;
+
+    @CommandLine.Mixin
+    AnomalyOptions anomaly;
+
     @Option(names = "--center", description = "dequantise at the bin centres (u = 0.5) instead of seeded noise")
     boolean center;
 
@@ -85,6 +96,8 @@ final class ScoreCommand implements java.util.concurrent.Callable<Integer> {
         if (batch < 1) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--batch must be >= 1, got " + batch);
         }
+        likelihood.withoutLabels(spec);
+        List<AnomalyMethod> methods = anomaly.methods(spec, List.of(AnomalyMethod.COMPLEXITY));
         if (threads > 0) {
             Runtime.setThreads(threads);
         }
@@ -98,10 +111,12 @@ final class ScoreCommand implements java.util.concurrent.Callable<Integer> {
                     change -> System.err.println("note: " + file + ": " + change)));
         }
         List<ImageScorer.Score> scores = ImageScorer.score(loaded.model(), pixels, batch,
-                center ? Dequantizer.center() : Dequantizer.uniform(seed));
-        List<String> names = classNames(loaded, config.numClasses());
-        String text = fmt.equals("csv") ? csv(files, scores, names)
-                : json(files, scores, names, Dequantizer.describe(center, seed));
+                center ? Dequantizer.center() : Dequantizer.uniform(seed), likelihood.prior);
+        Table table = new Table(files, pixels, scores, classNames(loaded, config.numClasses()), methods,
+                anomaly.reference(loaded, methods, likelihood, batch, seed), likelihood.likelihood, config.inChannels(),
+                config.imageSize());
+        String text = fmt.equals("csv") ? csv(table)
+                : json(table, Dequantizer.describe(center, seed), likelihood.prior);
         if (out == null) {
             System.out.print(text);
         } else {
@@ -151,11 +166,22 @@ final class ScoreCommand implements java.util.concurrent.Callable<Integer> {
         return names.subList(0, k);
     }
 
-    static String csv(List<Path> files, List<ImageScorer.Score> scores, List<String> names) {
+    /** What is printed: the files, their pixels and scores, and the reported definitions. */
+    record Table(List<Path> files, List<byte[]> pixels, List<ImageScorer.Score> scores, List<String> classNames,
+            List<AnomalyMethod> methods, AnomalyReference reference, Likelihood likelihood, int channels, int size) {
+        double anomaly(int i, AnomalyMethod m) {
+            return m.score(scores.get(i).bitsPerDim(likelihood), pixels.get(i), channels, size, size, reference);
+        }
+    }
+
+    static String csv(Table t) {
         StringBuilder sb = new StringBuilder("file,bits_per_dim");
-        int k = names.size();
+        for (AnomalyMethod m : t.methods()) {
+            sb.append(",anomaly_").append(m.flag());
+        }
+        int k = t.classNames().size();
         if (k > 0) {
-            sb.append(",predicted");
+            sb.append(",bpd_unconditional,bpd_marginal,predicted");
             for (int c = 0; c < k; c++) {
                 sb.append(",bpd_class_").append(c);
             }
@@ -164,10 +190,14 @@ final class ScoreCommand implements java.util.concurrent.Callable<Integer> {
             }
         }
         sb.append('\n');
-        for (int i = 0; i < files.size(); i++) {
-            ImageScorer.Score s = scores.get(i);
-            sb.append(csvField(files.get(i).toString())).append(',').append(fmt(s.bitsPerDim()));
+        for (int i = 0; i < t.files().size(); i++) {
+            ImageScorer.Score s = t.scores().get(i);
+            sb.append(csvField(t.files().get(i).toString())).append(',').append(fmt(s.bitsPerDim(t.likelihood())));
+            for (AnomalyMethod m : t.methods()) {
+                sb.append(',').append(fmt(t.anomaly(i, m)));
+            }
             if (k > 0) {
+                sb.append(',').append(fmt(s.unconditional())).append(',').append(fmt(s.marginal()));
                 sb.append(',').append(s.predicted());
                 for (double v : s.classBitsPerDim()) {
                     sb.append(',').append(fmt(v));
@@ -181,18 +211,25 @@ final class ScoreCommand implements java.util.concurrent.Callable<Integer> {
         return sb.toString();
     }
 
-    static String json(List<Path> files, List<ImageScorer.Score> scores, List<String> names, String dequantization)
-            throws IOException {
+    static String json(Table t, String dequantization, Prior prior) throws IOException {
         ObjectNode root = EvalReport.mapper().createObjectNode();
         root.put("dequantization", dequantization);
-        root.set("class_names", EvalReport.mapper().valueToTree(names));
+        root.put("likelihood", t.likelihood().flag());
+        root.put("prior", prior.flag());
+        root.set("class_names", EvalReport.mapper().valueToTree(t.classNames()));
         ArrayNode arr = root.putArray("images");
-        for (int i = 0; i < files.size(); i++) {
-            ImageScorer.Score s = scores.get(i);
+        for (int i = 0; i < t.files().size(); i++) {
+            ImageScorer.Score s = t.scores().get(i);
             ObjectNode o = arr.addObject();
-            o.put("file", files.get(i).toString());
-            o.put("bits_per_dim", s.bitsPerDim());
+            o.put("file", t.files().get(i).toString());
+            o.put("bits_per_dim", s.bitsPerDim(t.likelihood()));
+            ObjectNode anomaly = o.putObject("anomaly");
+            for (AnomalyMethod m : t.methods()) {
+                anomaly.put(m.flag(), t.anomaly(i, m));
+            }
             if (s.posterior() != null) {
+                o.put("bits_per_dim_unconditional", s.unconditional());
+                o.put("bits_per_dim_marginal", s.marginal());
                 o.put("predicted", s.predicted());
                 o.set("bits_per_dim_given_class", EvalReport.mapper().valueToTree(s.classBitsPerDim()));
                 o.set("posterior", EvalReport.mapper().valueToTree(s.posterior()));

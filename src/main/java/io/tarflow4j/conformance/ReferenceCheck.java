@@ -1,6 +1,7 @@
 package io.tarflow4j.conformance;
 
 import io.tarflow4j.evaluation.BitsPerDim;
+import io.tarflow4j.evaluation.Prior;
 import io.tarflow4j.io.RawTensor;
 import io.tarflow4j.io.Safetensors;
 import io.tarflow4j.io.SafetensorsFile;
@@ -94,7 +95,8 @@ public final class ReferenceCheck {
         if (file.containsKey("bpd.pixels")) {
             try (NativeScope scope = NativeScope.open()) {
                 Tensor images = BitsPerDim.dequantize(file.get("bpd.pixels"), file.get("bpd.uniform"));
-                compare(results, "bpd.value", BitsPerDim.perImage(model, images, null).detach());
+                // the reference's evaluation: no label, standard normal prior (= the learned one for NVP models)
+                compare(results, "bpd.value", BitsPerDim.perImage(model, images, null, Prior.STANDARD).detach());
             }
         }
         if (file.containsKey("reverse.noise")) {

@@ -11,8 +11,8 @@ import org.bytedeco.pytorch.Tensor;
 /**
  * The generative classifier of a class-conditional TarFlow on a labelled dataset:
  * {@code argmax_y p(x | y)} (uniform prior), with the test accuracy and the confusion matrix.
- * Pixels are dequantised exactly as {@link DatasetBpd} does (fixed-seed uniform noise or the
- * bin centre).
+ * Pixels are dequantised exactly as {@link DatasetBpd} does (seeded uniform noise per image or
+ * the bin centre).
  */
 public final class BayesClassifier {
     private BayesClassifier() {}
@@ -50,6 +50,17 @@ public final class BayesClassifier {
      */
     public static Result evaluate(TarFlow model, ImageDataset data, int batchSize, Dequantizer noise,
             LongConsumer progress) {
+        return evaluate(model, data, batchSize, noise, Prior.LEARNED, progress);
+    }
+
+    /**
+     * Classifies every image of {@code data} with class likelihoods under {@code prior}.
+     *
+     * @throws IllegalArgumentException when the model is unconditional, the data unlabelled, or a
+     *     label is outside the model's classes
+     */
+    public static Result evaluate(TarFlow model, ImageDataset data, int batchSize, Dequantizer noise, Prior prior,
+            LongConsumer progress) {
         int k = model.config().numClasses();
         if (k < 1) {
             throw new IllegalArgumentException("the model is unconditional: Bayes classification needs a"
@@ -73,13 +84,13 @@ public final class BayesClassifier {
             for (Batch batch : BatchLoader.batches(data, batchSize)) {
                 try (NativeScope scope = NativeScope.open()) {
                     Tensor pixels = input.pixels(batch);
-                    Tensor images = BitsPerDim.dequantize(pixels, input.noise(batch.n(), noise));
+                    Tensor images = BitsPerDim.dequantize(pixels, input.noise(batch.n(), noise, 0));
                     // each image takes K rows: keep a pass within the bits/dim memory budget
                     int pass = Math.max(1, DatasetBpd.autoRowsPerPass(model.config()) / k);
                     for (int from = 0; from < batch.n(); from += pass) {
                         int rows = Math.min(pass, batch.n() - from);
                         try (NativeScope forward = NativeScope.open()) {
-                            ClassLikelihoods.Scores scores = ClassLikelihoods.evaluate(model, images.narrow(0, from, rows));
+                            ClassLikelihoods.Scores scores = ClassLikelihoods.evaluate(model, images.narrow(0, from, rows), prior);
                             for (int i = 0; i < rows; i++) {
                                 int label = batch.labels()[from + i];
                                 int predicted = scores.predicted(i);

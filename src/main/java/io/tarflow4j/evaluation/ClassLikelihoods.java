@@ -25,9 +25,10 @@ public final class ClassLikelihoods {
      *
      * @param bitsPerDim bits/dim of image i given class k at {@code [i][k]}
      * @param logPosterior natural log of p(k | x_i) at {@code [i][k]} (uniform prior)
+     * @param marginalBitsPerDim bits/dim of image i under {@code p(x) = mean_k p(x | k)}
      * @param dims values per image, to turn bits/dim back into total log-likelihoods
      */
-    public record Scores(double[][] bitsPerDim, double[][] logPosterior, int dims) {
+    public record Scores(double[][] bitsPerDim, double[][] logPosterior, double[] marginalBitsPerDim, int dims) {
         /** Number of images. */
         public int images() {
             return bitsPerDim.length;
@@ -45,10 +46,20 @@ public final class ClassLikelihoods {
             return best;
         }
 
-        /** Total log-likelihood of image i given class k in nats ({@code log p(x | k)} of the dequantised image). */
+        /** Log-probability in nats of the 8-bit image i given class k (see {@link BitsPerDim#logProbability}). */
         public double logLikelihood(int i, int k) {
-            return -(bitsPerDim[i][k] * Math.log(2) - Math.log(128)) * dims;
+            return BitsPerDim.logProbability(bitsPerDim[i][k], dims);
         }
+    }
+
+    /**
+     * Scores dequantised images (B, C, H, W) in [-1, 1] against every class of the model under
+     * its learned prior.
+     *
+     * @throws IllegalArgumentException when the model is unconditional
+     */
+    public static Scores evaluate(TarFlow model, Tensor images) {
+        return evaluate(model, images, Prior.LEARNED);
     }
 
     /**
@@ -56,7 +67,7 @@ public final class ClassLikelihoods {
      *
      * @throws IllegalArgumentException when the model is unconditional
      */
-    public static Scores evaluate(TarFlow model, Tensor images) {
+    public static Scores evaluate(TarFlow model, Tensor images, Prior prior) {
         int k = model.config().numClasses();
         if (k < 1) {
             throw new IllegalArgumentException("the model is unconditional: class likelihoods need a"
@@ -68,13 +79,24 @@ public final class ClassLikelihoods {
             Tensor repeated = images.repeat_interleave(k, new org.bytedeco.pytorch.LongOptional(0), new org.bytedeco.pytorch.LongOptional());
             Tensor labels = torch.arange(s(k), new org.bytedeco.pytorch.TensorOptions(ScalarType.Long))
                     .repeat(b).to(model.device(), ScalarType.Long);
-            Tensor bpd = BitsPerDim.perImage(model, model.place(repeated), labels).reshape(b, k)
+            Tensor bpd = BitsPerDim.perImage(model, model.place(repeated), labels, prior).reshape(b, k)
                     .to(ScalarType.Double);
-            // log p(x|k) = -nll_nats_total; bits/dim differ from -log p by constants shared by all classes
-            Tensor logLik = bpd.mul(s(-Math.log(2) * dims));
+            Tensor logLik = bpd.mul(s(-BitsPerDim.LN2 * dims)); // BitsPerDim.logProbability, per row
             Tensor logPosterior = torch.log_softmax(logLik, 1);
-            return new Scores(toRows(bpd, (int) b, k), toRows(logPosterior, (int) b, k), dims);
+            // -log2 mean_k p(x|k) per dimension: logsumexp over classes minus ln K
+            Tensor marginal = torch.logsumexp(logLik, new long[] {1}, false).sub(s(Math.log(k)))
+                    .div(s(-BitsPerDim.LN2 * dims));
+            return new Scores(toRows(bpd, (int) b, k), toRows(logPosterior, (int) b, k),
+                    column(toRows(marginal.reshape(b, 1), (int) b, 1)), dims);
         }
+    }
+
+    private static double[] column(double[][] rows) {
+        double[] out = new double[rows.length];
+        for (int i = 0; i < rows.length; i++) {
+            out[i] = rows[i][0];
+        }
+        return out;
     }
 
     private static double[][] toRows(Tensor t, int rows, int cols) {

@@ -18,8 +18,10 @@ import org.bytedeco.pytorch.global.torch.ScalarType;
 /**
  * Bits per dimension of a whole dataset under a model, as the reference evaluates it: 8-bit
  * pixels dequantised with uniform noise (bins of 1/128 on [-1, 1]), the exact likelihood of each
- * image, averaged. The noise comes from a fixed seed, so the figure is repeatable; with
- * {@code draws > 1} each image's bits/dim is averaged over that many noise draws.
+ * image ({@link ImageScorer#bitsPerDim}), averaged. The noise is derived from a seed and each
+ * image's pixels ({@link Dequantizer}), so the figure is repeatable and an image's value is the one
+ * {@code score} gives it; with {@code draws > 1} each image's bits/dim is averaged over that many
+ * noise draws.
  *
  * <p>The input buffer of a batch is allocated once and refilled, so that a long evaluation does
  * not page-fault a fresh input for every batch.
@@ -38,10 +40,10 @@ public final class DatasetBpd {
     public record Result(double mean, double standardError, int images, double[] perImage) {}
 
     /**
-     * Evaluates {@code model} on {@code data} with uniform noise from {@code seed}.
+     * Evaluates {@code model} on {@code data} with uniform noise from {@code seed} under the learned prior.
      *
-     * @param conditional pass the dataset's labels to a class-conditional model (else the mean
-     *     class embedding is used, as the reference's unconditional evaluation)
+     * @param conditional pass the dataset's labels to a class-conditional model ({@link Likelihood#LABEL}
+     *     when the data has labels; else the mean class embedding, as the reference's evaluation)
      * @param progress told the number of images done after each batch (may be null)
      */
     public static Result evaluate(TarFlow model, ImageDataset data, int batchSize, long seed, int draws,
@@ -50,13 +52,14 @@ public final class DatasetBpd {
     }
 
     /**
-     * Evaluates {@code model} on {@code data} with the given dequantisation offsets.
+     * Evaluates {@code model} on {@code data} with the given dequantisation offsets, under the learned prior.
      *
      * @param draws noise draws per image, averaged (must be 1 for the bin centre, which is fixed)
      */
     public static Result evaluate(TarFlow model, ImageDataset data, int batchSize, Dequantizer noise, int draws,
             boolean conditional, LongConsumer progress) {
-        return evaluate(model, data, batchSize, noise, draws, conditional, 0, progress);
+        Likelihood kind = conditional && data.hasLabels() ? Likelihood.LABEL : Likelihood.UNCONDITIONAL;
+        return evaluate(model, data, batchSize, noise, draws, kind, Prior.LEARNED, 0, progress);
     }
 
     /**
@@ -76,18 +79,23 @@ public final class DatasetBpd {
     public static final long LARGEST_TENSOR_MB = 32;
 
     /**
-     * Evaluates with an explicit number of images per forward pass.
+     * Evaluates one likelihood definition over a dataset.
      *
-     * @param rowsPerPass images per forward pass within a batch, each pass in its own scope so that
-     *     its intermediates are freed before the next; 0 chooses {@link #autoRowsPerPass}. The
-     *     result does not depend on it (images are independent).
+     * @param kind the definition; {@link Likelihood#LABEL} needs a labelled dataset
+     * @param prior the Gaussian prior (differs only for VP models)
+     * @param rowsPerPass forward rows per pass within a batch (an image takes
+     *     {@link ImageScorer#rowsPerImage} rows), each pass in its own scope so that its
+     *     intermediates are freed before the next; 0 chooses {@link #autoRowsPerPass}. The result
+     *     does not depend on it (images are independent).
+     * @param progress told the number of images done after each batch (may be null)
      */
     public static Result evaluate(TarFlow model, ImageDataset data, int batchSize, Dequantizer noise, int draws,
-            boolean conditional, int rowsPerPass, LongConsumer progress) {
+            Likelihood kind, Prior prior, int rowsPerPass, LongConsumer progress) {
         if (rowsPerPass < 0) {
             throw new IllegalArgumentException("rows per pass must be >= 0 (0: automatic), got " + rowsPerPass);
         }
-        int pass = rowsPerPass == 0 ? autoRowsPerPass(model.config()) : rowsPerPass;
+        int pass = Math.max(1, (rowsPerPass == 0 ? autoRowsPerPass(model.config()) : rowsPerPass)
+                / ImageScorer.rowsPerImage(model.config(), kind));
         if (draws < 1) {
             throw new IllegalArgumentException("draws must be >= 1, got " + draws);
         }
@@ -96,6 +104,10 @@ public final class DatasetBpd {
         }
         if (!noise.random() && draws > 1) {
             throw new IllegalArgumentException("several draws need random noise; the bin centre is one fixed point");
+        }
+        if (kind == Likelihood.LABEL && !data.hasLabels()) {
+            throw new IllegalArgumentException("the likelihood given the label needs a labelled dataset; this one"
+                    + " has no labels (use unconditional or marginal)");
         }
         checkShape(model, data);
         int n = data.size();
@@ -106,17 +118,14 @@ public final class DatasetBpd {
             for (Batch batch : BatchLoader.batches(data, batchSize)) {
                 try (NativeScope scope = NativeScope.open()) {
                     Tensor pixels = input.pixels(batch);
-                    Tensor y = conditional && batch.labels() != null && model.config().conditional()
-                            ? Tensors.labels(batch.labels()).to(model.device(), ScalarType.Long)
-                            : null;
+                    Tensor y = kind == Likelihood.LABEL ? Tensors.labels(batch.labels()) : null;
                     for (int d = 0; d < draws; d++) {
-                        Tensor u = input.noise(batch.n(), noise);
-                        Tensor images = model.place(BitsPerDim.dequantize(pixels, u));
+                        Tensor images = model.place(BitsPerDim.dequantize(pixels, input.noise(batch.n(), noise, d)));
                         for (int from = 0; from < batch.n(); from += pass) {
                             int rows = Math.min(pass, batch.n() - from);
                             try (NativeScope forward = NativeScope.open()) {
-                                float[] values = Tensors.toFloats(BitsPerDim.perImage(model,
-                                        images.narrow(0, from, rows), y == null ? null : y.narrow(0, from, rows)));
+                                double[] values = ImageScorer.bitsPerDim(model, images.narrow(0, from, rows), kind,
+                                        y == null ? null : y.narrow(0, from, rows), prior);
                                 for (int i = 0; i < rows; i++) {
                                     bpd[done + from + i] += values[i] / draws;
                                 }
@@ -180,6 +189,7 @@ public final class DatasetBpd {
         private final Tensor pixels;
         private final Tensor noise;
         private final float[] scratch;
+        private final float[] offsets;
         private final int perImage;
 
         InputBuffer(int batchSize, int perImage, ImageDataset data) {
@@ -190,6 +200,7 @@ public final class DatasetBpd {
             pixels.retainReference();
             noise.retainReference();
             this.scratch = new float[Math.multiplyExact(batchSize, perImage)];
+            this.offsets = new float[scratch.length];
             this.perImage = perImage;
         }
 
@@ -201,12 +212,11 @@ public final class DatasetBpd {
             return pixels.narrow(0, 0, batch.n());
         }
 
-        /** The next dequantisation offsets for {@code n} images (B, C, H, W). */
-        Tensor noise(int n, Dequantizer dequantizer) {
+        /** Draw {@code draw}'s dequantisation offsets of the last {@link #pixels} batch of {@code n} images (B, C, H, W). */
+        Tensor noise(int n, Dequantizer dequantizer, int draw) {
             int count = n * perImage;
-            float[] u = count == scratch.length ? scratch : new float[count];
-            dequantizer.fill(u);
-            new FloatPointer(noise.data_ptr()).capacity(count).put(u, 0, count);
+            dequantizer.fill(scratch, n, perImage, draw, offsets);
+            new FloatPointer(noise.data_ptr()).capacity(count).put(offsets, 0, count);
             return noise.narrow(0, 0, n);
         }
 

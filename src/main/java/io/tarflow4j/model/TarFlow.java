@@ -230,16 +230,6 @@ public final class TarFlow {
     }
 
     /**
-     * Negative log-likelihood per dimension (nats) of each image: the Gaussian prior with this
-     * model's variance, plus {@code -logdet}. (B)
-     */
-    public Tensor nllPerDim(ForwardResult r) {
-        Tensor z2 = mean(r.z().pow(s(2)).div(var), 1, 2);
-        double logVar = Tensors.item(var.log().mean());
-        return z2.mul(s(0.5)).add(s(0.5 * (Math.log(2 * Math.PI) + logVar))).sub(r.logdets());
-    }
-
-    /**
      * Moves the prior variance towards {@code mean(z^2)} over the batch (VP models' EMA update):
      * {@code updatePriorFrom(priorStatistic(z))}.
      */

@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
+import io.tarflow4j.evaluation.BitsPerDim;
 import io.tarflow4j.model.TarFlowConfig;
 import java.io.IOException;
 import java.io.InputStream;
@@ -327,21 +328,24 @@ public final class TarflowServer implements AutoCloseable {
         ScoreResult result = onModel(() -> scorer.score(image));
         ObjectNode o = json.createObjectNode();
         putNumber(o, "bits_per_dim", result.bitsPerDim());
+        putNumber(o, "bits_per_dim_marginal", result.marginalBitsPerDim());
+        o.put("anomaly_method", ImageScorer.ANOMALY.flag());
+        putNumber(o, "anomaly", result.anomaly());
         o.put("conditional", served.conditional());
-        o.put("dequantization", "one uniform noise draw, seed " + ImageScorer.DEQUANTIZATION_SEED);
+        o.put("dequantization", ImageScorer.dequantization());
         ArrayNode notes = o.putArray("notes");
         image.notes().forEach(notes::add);
         o.put("time_ms", result.millis());
         if (result.posterior() != null) {
             int best = 0;
             ArrayNode classes = o.putArray("classes");
-            double dims = (double) c.inChannels() * c.imageSize() * c.imageSize();
+            int dims = c.dims();
             for (int k = 0; k < result.posterior().length; k++) {
                 ObjectNode e = classes.addObject();
                 e.put("class", k);
                 e.put("name", served.classNames().get(k));
                 putNumber(e, "log_likelihood", result.logLikelihoods()[k]);
-                putNumber(e, "bits_per_dim", -result.logLikelihoods()[k] / (dims * Math.log(2)));
+                putNumber(e, "bits_per_dim", BitsPerDim.fromLogProbability(result.logLikelihoods()[k], dims));
                 putNumber(e, "posterior", result.posterior()[k]);
                 if (result.posterior()[k] > result.posterior()[best]) {
                     best = k;

@@ -100,11 +100,12 @@ class EvalCommandsTest {
         assertEquals(0, r.status(), r.err());
         List<String> lines = Files.readAllLines(csv);
         assertEquals(7, lines.size());
-        assertEquals("file,bits_per_dim,predicted,bpd_class_0,bpd_class_1,bpd_class_2,posterior_0,posterior_1,posterior_2",
-                lines.get(0));
+        assertEquals("file,bits_per_dim,anomaly_complexity,bpd_unconditional,bpd_marginal,predicted,bpd_class_0,"
+                + "bpd_class_1,bpd_class_2,posterior_0,posterior_1,posterior_2", lines.get(0));
         String[] first = lines.get(1).split(",");
         assertTrue(first[0].endsWith("0.png"), lines.get(1));
-        double p = Double.parseDouble(first[6]) + Double.parseDouble(first[7]) + Double.parseDouble(first[8]);
+        assertEquals(first[1], first[3], "the default likelihood is the unconditional one");
+        double p = Double.parseDouble(first[9]) + Double.parseDouble(first[10]) + Double.parseDouble(first[11]);
         assertEquals(1.0, p, 1e-4);
 
         CliRun j = CliRun.of("score", "--model", model.toString(), "--format", "json", "--center",
@@ -116,6 +117,43 @@ class EvalCommandsTest {
         CliRun again = CliRun.of("score", "--model", model.toString(), "--format", "json", "--center",
                 images.resolve("a").resolve("0.png").toString());
         assertEquals(j.out(), again.out(), "the bin centre is deterministic");
+    }
+
+    @Test
+    void evalOodPrintsMetricsPerMethodAndDrawsTheHistogram() throws Exception {
+        Path flat = dir.resolve("flat");
+        Files.createDirectories(flat);
+        for (int i = 0; i < 5; i++) {
+            float[] px = new float[64];
+            java.util.Arrays.fill(px, -1f + 0.4f * i);
+            Png.writeImage(flat.resolve(i + ".png"), px, 1, 8, 8);
+        }
+        Path figure = dir.resolve("ood.png");
+        CliRun r = CliRun.of("eval", "ood", "--model", model.toString(), "--in", images.toString(), "--ood", flat.toString(),
+                "--json", "--histogram", figure.toString(), "--out", dir.resolve("ood.json").toString());
+        assertEquals(0, r.status(), r.err());
+        JsonNode json = new ObjectMapper().readTree(r.out());
+        for (String method : List.of("raw", "complexity")) {
+            JsonNode m = json.get("methods").get(method);
+            for (String key : List.of("auroc", "aupr", "fpr95")) {
+                double v = m.get(key).asDouble();
+                assertTrue(v >= 0 && v <= 1, method + " " + key + " " + v);
+            }
+        }
+        // constant images compress to almost nothing: complexity flags them against random pixels
+        assertEquals(1.0, json.get("methods").get("complexity").get("auroc").asDouble(), 1e-12);
+        assertEquals(6, json.get("in_images").asInt());
+        assertEquals(5, json.get("ood_images").asInt());
+        assertTrue(javax.imageio.ImageIO.read(figure.toFile()).getHeight() > 100);
+
+        CliRun table = CliRun.of("eval", "ood", "--model", model.toString(), "--in", images.toString(), "--ood",
+                flat.toString(), "--method", "raw", "--histogram", figure.toString(), "--out", dir.resolve("o2.json").toString());
+        assertEquals(0, table.status(), table.err());
+        assertTrue(table.out().contains("AUROC") && table.out().contains("raw") && !table.out().contains("complexity"),
+                table.out());
+        CliRun bad = CliRun.of("eval", "ood", "--model", model.toString(), "--ood", flat.toString(), "--method", "magic");
+        assertEquals(2, bad.status());
+        assertTrue(bad.err().contains("raw, complexity"), bad.err());
     }
 
     @Test

@@ -124,7 +124,8 @@ class TrainedModelSamplingTest {
     private static double bitsPerDim(TarFlow model, SampleResult r) {
         try (GradMode g = GradMode.off(); NativeScope scope = NativeScope.open()) {
             Tensor x = Tensors.fromFloats(r.images(), r.count(), 1, 28, 28);
-            Tensor nll = model.nllPerDim(model.forward(x, Tensors.labels(r.labels())));
+            Tensor nll = io.tarflow4j.evaluation.BitsPerDim.nllPerDim(model, model.forward(x, Tensors.labels(r.labels())),
+                    io.tarflow4j.evaluation.Prior.LEARNED);
             return Tensors.item(nll.mean()) / Math.log(2);
         }
     }
