@@ -15,6 +15,7 @@ import io.tarflow4j.sampling.SamplingStats;
 import io.tarflow4j.tensor.NativeScope;
 import io.tarflow4j.tensor.Runtime;
 import io.tarflow4j.tensor.Tensors;
+import io.tarflow4j.training.Preset;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -39,8 +40,14 @@ final class BenchSampleCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
-    @Option(names = "--preset", defaultValue = "mnist-toy", paramLabel = "NAME", description = "architecture: mnist-toy or fmnist-small, default ${DEFAULT-VALUE}")
+    @Option(names = "--preset", defaultValue = "mnist-toy", paramLabel = "NAME",
+            description = "architecture of a training preset (mnist-toy, fmnist-small, imagenet64, imagenet128, afhq256),"
+                    + " default ${DEFAULT-VALUE}")
     String preset;
+
+    @Option(names = "--blocks", paramLabel = "N",
+            description = "with --preset: only N flow blocks (time per block of a large preset without building all of it)")
+    Integer blocks;
 
     @Option(names = "--model", paramLabel = "CKPT", description = "benchmark this model instead of a preset")
     Path model;
@@ -85,7 +92,16 @@ final class BenchSampleCommand implements Callable<Integer> {
         if (threads != null) {
             Runtime.setThreads(threads);
         }
-        TarFlow m = model != null ? ModelFile.load(model).model() : RandomWeights.perturbed(preset(preset), 1, 0.02);
+        if (blocks != null && (blocks < 1 || model != null)) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--blocks must be >= 1 and goes with --preset, not --model");
+        }
+        TarFlowConfig arch;
+        try {
+            arch = preset(preset, blocks);
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--preset: " + e.getMessage());
+        }
+        TarFlow m = model != null ? ModelFile.load(model).model() : RandomWeights.perturbed(arch, 1, 0.02);
         TarFlowConfig c = m.config();
         Guidance guidance = Guidance.of(cfg, attnTemp);
         JacobiStrategy strategy = strategyFile != null ? JacobiStrategy.read(strategyFile)
@@ -148,7 +164,8 @@ final class BenchSampleCommand implements Callable<Integer> {
             }
         }
         Map<String, Object> settings = new LinkedHashMap<>();
-        settings.put("model", model != null ? model.toString() : preset + " (random, perturbed)");
+        settings.put("model", model != null ? model.toString()
+                : preset + (blocks != null ? " x " + blocks + " block(s)" : "") + " (random, perturbed)");
         settings.put("sampler", kind.name().toLowerCase(Locale.ROOT));
         settings.put("batch", batch);
         settings.put("cfg", cfg);
@@ -173,12 +190,14 @@ final class BenchSampleCommand implements Callable<Integer> {
         return os instanceof com.sun.management.OperatingSystemMXBean sun ? sun.getProcessCpuTime() : 0;
     }
 
-    /** The architecture presets for random-weight speed runs. */
-    static TarFlowConfig preset(String name) {
-        return switch (name) {
-            case "mnist-toy" -> TarFlowConfig.of(1, 28, 4, 128, 4, 4, true, 10);
-            case "fmnist-small" -> TarFlowConfig.of(1, 28, 4, 64, 4, 2, true, 10);
-            default -> throw new IllegalArgumentException("--preset " + name + ": expected mnist-toy or fmnist-small");
-        };
+    /**
+     * A training preset's architecture for random-weight speed runs, class-conditional (10
+     * classes where the preset takes its count from the data), with {@code blocks} flow blocks
+     * when not null.
+     */
+    static TarFlowConfig preset(String name, Integer blocks) {
+        Preset p = Preset.named(name);
+        return TarFlowConfig.of(p.channels(), p.imageSize(), p.patchSize(), p.width(), blocks != null ? blocks : p.blocks(),
+                p.layersPerBlock(), true, p.numClasses() > 0 ? p.numClasses() : 10);
     }
 }

@@ -8,8 +8,8 @@ import io.tarflow4j.data.ImageDataset;
 import io.tarflow4j.evaluation.EvalReport;
 import io.tarflow4j.evaluation.FmnistClassifier;
 import io.tarflow4j.evaluation.InceptionV3Fid;
-import io.tarflow4j.evaluation.ProgressBar;
 import io.tarflow4j.evaluation.SampleQuality;
+import io.tarflow4j.sampling.SamplingProgress;
 import io.tarflow4j.io.ImageGrid;
 import io.tarflow4j.io.Png;
 import io.tarflow4j.model.Guidance;
@@ -111,16 +111,15 @@ final class EvalSamplesCommand implements Callable<Integer> {
         int[] kept = {0};
         SampleQuality.Result r;
         long start = System.nanoTime();
-        try (ProgressBar bar = new ProgressBar(System.err, count, "samples")) {
-            r = SampleQuality.evaluate(loaded.model(), judge, inception, realData, settings, bar, (images, labels, n) -> {
-                int per = FmnistClassifier.SIZE * FmnistClassifier.SIZE;
-                int take = Math.min(n, gridCount - kept[0]);
-                if (take > 0) {
-                    System.arraycopy(images, 0, gridPixels, kept[0] * per, take * per);
-                    kept[0] += take;
-                }
-            });
-        }
+        r = SampleQuality.evaluate(loaded.model(), judge, inception, realData, settings, null,
+                SamplingProgress.REPORT_EVERY, SampleCommand::printProgress, (images, labels, n) -> {
+                    int per = FmnistClassifier.SIZE * FmnistClassifier.SIZE;
+                    int take = Math.min(n, gridCount - kept[0]);
+                    if (take > 0) {
+                        System.arraycopy(images, 0, gridPixels, kept[0] * per, take * per);
+                        kept[0] += take;
+                    }
+                });
         double seconds = (System.nanoTime() - start) / 1e9;
         System.out.printf("FD-FMNIST %.4f over %d samples vs %d real images%n", r.frechetFmnist(), r.samples(), r.realImages());
         if (!Double.isNaN(r.classAccuracy())) {

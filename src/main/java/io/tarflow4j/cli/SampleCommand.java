@@ -14,6 +14,7 @@ import io.tarflow4j.sampling.SampleResult;
 import io.tarflow4j.sampling.Sampler;
 import io.tarflow4j.sampling.SamplerType;
 import io.tarflow4j.sampling.SamplingOptions;
+import io.tarflow4j.sampling.SamplingProgress;
 import io.tarflow4j.tensor.RawTensors;
 import io.tarflow4j.tensor.Runtime;
 import io.tarflow4j.tensor.Tensors;
@@ -139,7 +140,7 @@ final class SampleCommand implements Callable<Integer> {
         SamplingOptions options = options(config, loaded.sigma(Double.NaN));
         Sampler s = new Sampler(loaded.model());
         s.validate(options);
-        SampleResult r = s.sample(options);
+        SampleResult r = s.sample(options, SamplingProgress.REPORT_EVERY, SampleCommand::printProgress);
         writeGrid(r, options);
         if (imagesDir != null) {
             Files.createDirectories(imagesDir);
@@ -167,6 +168,14 @@ final class SampleCommand implements Callable<Integer> {
                     + " (docs/sampling.md)");
         }
         return 0;
+    }
+
+    /** Prints a sampling run's estimate and progress lines to stderr (see {@link SamplingProgress.Snapshot#line()}). */
+    static void printProgress(SamplingProgress.Snapshot snapshot) {
+        String line = snapshot.line();
+        if (line != null) {
+            System.err.println(line);
+        }
     }
 
     /** The sampling options from the flags, for this model. */

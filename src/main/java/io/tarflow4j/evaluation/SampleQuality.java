@@ -7,11 +7,19 @@ import io.tarflow4j.data.BatchLoader;
 import io.tarflow4j.data.ImageDataset;
 import io.tarflow4j.model.Guidance;
 import io.tarflow4j.model.TarFlow;
+import io.tarflow4j.model.KvCache;
 import io.tarflow4j.sampling.Denoiser;
+import io.tarflow4j.sampling.Sampler;
+import io.tarflow4j.sampling.SamplingProgress;
+import io.tarflow4j.sampling.SamplingStats;
 import io.tarflow4j.tensor.GradMode;
 import io.tarflow4j.tensor.NativeScope;
 import io.tarflow4j.tensor.Runtime;
 import io.tarflow4j.tensor.Tensors;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.function.Consumer;
 import java.util.function.LongConsumer;
 import org.bytedeco.pytorch.LongOptional;
 import org.bytedeco.pytorch.Tensor;
@@ -78,6 +86,17 @@ public final class SampleQuality {
      */
     public static Result evaluate(TarFlow model, FmnistClassifier classifier, InceptionV3Fid inception,
             ImageDataset real, Settings settings, LongConsumer progress, SampleSink samplesOut) {
+        return evaluate(model, classifier, inception, real, settings, progress, Duration.ZERO, null, samplesOut);
+    }
+
+    /**
+     * {@link #evaluate(TarFlow, FmnistClassifier, InceptionV3Fid, ImageDataset, Settings, LongConsumer, SampleSink)}
+     * that also tells {@code sampling} (when not null) the batch, block and token being sampled
+     * and the time left, at most every {@code interval} (see {@link SamplingProgress}).
+     */
+    public static Result evaluate(TarFlow model, FmnistClassifier classifier, InceptionV3Fid inception,
+            ImageDataset real, Settings settings, LongConsumer progress, Duration interval,
+            Consumer<SamplingProgress.Snapshot> sampling, SampleSink samplesOut) {
         var c = model.config();
         if (c.inChannels() != 1 || c.imageSize() != FmnistClassifier.SIZE) {
             throw new IllegalArgumentException("sample quality uses the Fashion-MNIST classifier: the model must make"
@@ -101,12 +120,22 @@ public final class SampleQuality {
                 }
             }
             Runtime.seed(settings.seed());
+            SamplingProgress tracker = sampling == null ? null : new SamplingProgress(
+                    (settings.count() + settings.batchSize() - 1) / settings.batchSize(), c.numBlocks(), c.numTokens(),
+                    interval, sampling);
+            Sampler sampler = new Sampler(model);
+            Map<Long, KvCache> caches = new HashMap<>();
             long[] correct = new long[Math.max(k, 1)];
             long[] total = new long[Math.max(k, 1)];
             double samplingSeconds = 0;
             int done = 0;
             while (done < settings.count()) {
                 int n = Math.min(settings.batchSize(), settings.count() - done);
+                KvCache cache = caches.computeIfAbsent(settings.guidance().active() ? 2L * n : n,
+                        rows -> KvCache.forModel(model, rows)); // outside the batch's scope: reused
+                if (tracker != null) {
+                    tracker.startBatch(done / settings.batchSize());
+                }
                 try (NativeScope scope = NativeScope.open()) {
                     int[] labels = new int[n];
                     for (int i = 0; i < n; i++) {
@@ -115,7 +144,7 @@ public final class SampleQuality {
                     Tensor y = k > 0 ? Tensors.labels(labels).to(model.device(), ScalarType.Long) : null;
                     long t0 = System.nanoTime();
                     Tensor noise = torch.randn(new long[] {n, c.numTokens(), c.tokenDim()}, model.options());
-                    Tensor images = sample(model, noise, y, settings);
+                    Tensor images = sample(model, sampler, noise, y, settings, cache, tracker);
                     samplingSeconds += (System.nanoTime() - t0) / 1e9;
                     Tensor x = quantize(images.detach().to(ScalarType.Float).cpu());
                     try (GradMode g = GradMode.off()) {
@@ -163,11 +192,13 @@ public final class SampleQuality {
     }
 
     /**
-     * Draws images from noise: the model's reverse pass with guidance, then denoising when asked.
-     * The one place sampling happens, so a faster sampler can replace it.
+     * Draws images from noise: the sequential sampler with guidance (parallel row groups), then
+     * denoising when asked. The one place sampling happens here.
      */
-    static Tensor sample(TarFlow model, Tensor noise, Tensor y, Settings settings) {
-        Tensor images = model.reverse(noise, y, settings.guidance());
+    static Tensor sample(TarFlow model, Sampler sampler, Tensor noise, Tensor y, Settings settings, KvCache cache,
+            SamplingProgress progress) {
+        Tensor images = sampler.reverse(noise, y, settings.guidance(), null, cache,
+                new SamplingStats(model.config().numBlocks()), null, 0, progress);
         if (settings.denoise()) {
             images = Denoiser.denoise(model, images, y, settings.sigma(), 1.0);
         }

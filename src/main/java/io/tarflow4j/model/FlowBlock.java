@@ -7,6 +7,7 @@ import static io.tarflow4j.tensor.Ops.s;
 import io.tarflow4j.tensor.Autocast;
 import io.tarflow4j.tensor.NativeScope;
 import java.util.Map;
+import java.util.function.IntConsumer;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.ScalarTypeOptional;
 import org.bytedeco.pytorch.Tensor;
@@ -167,6 +168,14 @@ public final class FlowBlock {
      * With active guidance the guided and unguided branches run as one batch of 2B rows.
      */
     public Tensor reverse(Tensor x, Tensor y, Guidance guidance, KvCache cache) {
+        return reverse(x, y, guidance, cache, null);
+    }
+
+    /**
+     * {@link #reverse(Tensor, Tensor, Guidance, KvCache)}, telling {@code tokensDone} (when not
+     * null) the number of tokens inverted after each step (1 .. T-1).
+     */
+    public Tensor reverse(Tensor x, Tensor y, Guidance guidance, KvCache cache, IntConsumer tokensDone) {
         long b = x.size(0);
         int tokens = (int) x.size(1);
         boolean guided = guidance.active();
@@ -192,6 +201,9 @@ public final class FlowBlock {
                 }
                 Tensor next = xp.narrow(1, i + 1, 1);
                 next.copy_(a.reverse(next));
+            }
+            if (tokensDone != null) {
+                tokensDone.accept(i + 1);
             }
         }
         return permute(xp, 1);

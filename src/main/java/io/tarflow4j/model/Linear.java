@@ -39,12 +39,36 @@ final class Linear {
         if (GradMode.enabled() || x.numel() > FEW_ROWS * in) {
             return linear(x, weight, bias);
         }
-        DecodeWeights w = decodeWeights();
         long rows = x.numel() / in;
+        if (rows <= BlasKernels.VECTOR_ROWS && x.device().is_cpu() && !Autocast.enabled()) {
+            return multiplyByRows(x, rows);
+        }
+        DecodeWeights w = decodeWeights();
         if (w.cpu && usePieces(rows, in, out) && !Autocast.enabled()) {
             return w.multiplyInPieces(x, rows, in, out);
         }
         return linear(x, w.transposedLayout(), bias);
+    }
+
+    /**
+     * {@code x W^T + b} as one matrix-vector product per row, straight from W: no copy of the
+     * weight, which is read once per row (at 1-4 rows a weight streamed from memory; see
+     * {@link BlasKernels#VECTOR_ROWS}).
+     */
+    private Tensor multiplyByRows(Tensor x, long rows) {
+        long[] shape = x.sizes().vec().get();
+        shape[shape.length - 1] = out;
+        Tensor y = x.new_empty(shape);
+        if (rows == 1) {
+            torch.addmv_out(y.view(out), bias, weight, x.reshape(in));
+            return y;
+        }
+        Tensor x2 = x.reshape(rows, in);
+        Tensor y2 = y.view(rows, out);
+        for (long r = 0; r < rows; r++) {
+            torch.addmv_out(y2.select(0, r), bias, weight, x2.select(0, r));
+        }
+        return y;
     }
 
     /**

@@ -163,7 +163,7 @@ public final class Calibration {
                     BlockStrategy trial = new BlockStrategy(segments, longest, guess, tolerance);
                     SamplingStats stats = new SamplingStats(model.config().numBlocks());
                     long t0 = System.nanoTime();
-                    Tensor inverted = JacobiSolver.invert(block, index, z, y, Guidance.NONE, trial, cache, stats);
+                    Tensor inverted = JacobiSolver.invert(block, index, z, y, Guidance.NONE, trial, cache, stats, null);
                     double error = Tensors.maxAbsDiff(inverted, x);
                     double millis = (System.nanoTime() - t0) / 1e6;
                     int maxPerSegment = stats.maxSegmentPasses(index);

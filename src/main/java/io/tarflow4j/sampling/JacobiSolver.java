@@ -8,6 +8,7 @@ import io.tarflow4j.model.Guidance;
 import io.tarflow4j.model.KvCache;
 import io.tarflow4j.tensor.NativeScope;
 import io.tarflow4j.tensor.Tensors;
+import java.util.function.IntConsumer;
 import org.bytedeco.pytorch.DoubleOptional;
 import org.bytedeco.pytorch.ScalarOptional;
 import org.bytedeco.pytorch.Tensor;
@@ -56,14 +57,14 @@ final class JacobiSolver {
      * @return the block's input x (B, T, D) in model order
      */
     static Tensor invert(FlowBlock block, int blockIndex, Tensor z, Tensor y, Guidance guidance,
-            BlockStrategy strategy, KvCache cache, SamplingStats stats) {
+            BlockStrategy strategy, KvCache cache, SamplingStats stats, IntConsumer tokensDone) {
         long b = z.size(0);
         int tokens = (int) z.size(1);
         int outputs = tokens - 1;
         if (Math.min(strategy.segments(), outputs) == outputs) {
             // one token per segment: one pass each from exact predecessors, which is the
             // sequential sampler's step; its own loop does it with less work per token
-            Tensor x = block.reverse(z, y, guidance, cache);
+            Tensor x = block.reverse(z, y, guidance, cache, tokensDone);
             for (int j = 0; j < outputs; j++) {
                 stats.add(blockIndex, 1, 1);
             }
@@ -85,7 +86,7 @@ final class JacobiSolver {
         int start = 1;
         for (int g = 0; g < segments; g++) {
             int n = base + (g < extra ? 1 : 0);
-            segment(block, blockIndex, zp, x, start, n, branches, guidance, weights, strategy, cache, stats);
+            segment(block, blockIndex, zp, x, start, n, branches, guidance, weights, strategy, cache, stats, tokensDone);
             start += n;
         }
         return block.permute(x, 1);
@@ -102,7 +103,7 @@ final class JacobiSolver {
      */
     private static void segment(FlowBlock block, int blockIndex, Tensor zp, Tensor x, int start, int n,
             Branches branches, Guidance guidance, Tensor weights, BlockStrategy strategy, KvCache cache,
-            SamplingStats stats) {
+            SamplingStats stats, IntConsumer tokensDone) {
         int end = start + n;
         int lo = start;
         int maxPasses = Math.min(strategy.maxIterations(), n);
@@ -133,6 +134,12 @@ final class JacobiSolver {
                 // the first token of the window is exact after this pass whatever its change
                 lo += Math.max(1, moved);
             }
+            if (tokensDone != null) {
+                tokensDone.accept(Math.min(lo, end) - 1); // the tokens before lo are final
+            }
+        }
+        if (tokensDone != null) {
+            tokensDone.accept(end - 1); // the segment is done
         }
         stats.add(blockIndex, passes, tokenPasses);
     }

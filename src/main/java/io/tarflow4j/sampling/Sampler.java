@@ -8,6 +8,7 @@ import io.tarflow4j.model.TarFlowConfig;
 import io.tarflow4j.tensor.GradMode;
 import io.tarflow4j.tensor.NativeScope;
 import io.tarflow4j.tensor.Tensors;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -15,6 +16,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.Callable;
+import java.util.function.Consumer;
+import java.util.function.IntConsumer;
 import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.MemoryFormatOptional;
 import org.bytedeco.pytorch.Tensor;
@@ -73,14 +76,26 @@ public final class Sampler {
 
     /** Samples {@code o.count()} images. */
     public SampleResult sample(SamplingOptions o) {
+        return sample(o, Duration.ZERO, null);
+    }
+
+    /**
+     * Samples {@code o.count()} images, telling {@code progress} (when not null) where the run
+     * stands at most every {@code interval} (see {@link SamplingProgress}).
+     */
+    public SampleResult sample(SamplingOptions o, Duration interval, Consumer<SamplingProgress.Snapshot> progress) {
         validate(o);
+        TarFlowConfig c = model.config();
+        SamplingProgress tracker = progress == null ? null
+                : new SamplingProgress((o.count() + o.batchSize() - 1) / o.batchSize(), c.numBlocks(), c.numTokens(),
+                        interval, progress);
         // one scope for the call: the KV caches are allocated once and reused by every batch
         try (NativeScope call = NativeScope.open()) {
-            return sampleBatches(o, new HashMap<>());
+            return sampleBatches(o, new HashMap<>(), tracker);
         }
     }
 
-    private SampleResult sampleBatches(SamplingOptions o, Map<Long, KvCache> caches) {
+    private SampleResult sampleBatches(SamplingOptions o, Map<Long, KvCache> caches, SamplingProgress progress) {
         long t0 = System.nanoTime();
         TarFlowConfig c = model.config();
         int tokens = c.numTokens();
@@ -103,6 +118,9 @@ public final class Sampler {
             int b = Math.min(o.batchSize(), o.count() - from);
             KvCache cache = caches.computeIfAbsent(o.guidance().active() ? 2L * b : b,
                     rows -> KvCache.forModel(model, rows));
+            if (progress != null) {
+                progress.startBatch(from / o.batchSize());
+            }
             try (NativeScope scope = NativeScope.open()) {
                 float[] part = new float[b * tokens * dim];
                 System.arraycopy(noise, from * tokens * dim, part, 0, part.length);
@@ -111,7 +129,7 @@ public final class Sampler {
                         : Tensors.labels(Arrays.copyOfRange(labels, from, from + b))
                                 .to(model.device(), ScalarType.Long);
                 List<Tensor> stagesOut = o.trace() ? new ArrayList<>() : null;
-                Tensor x = reverse(z, y, o.guidance(), strategy, cache, stats, stagesOut, o.parallelism());
+                Tensor x = reverse(z, y, o.guidance(), strategy, cache, stats, stagesOut, o.parallelism(), progress);
                 if (o.denoise()) {
                     x = Denoiser.denoise(model, x, y, o.sigma(), o.denoiseScale());
                     if (stagesOut != null) {
@@ -158,13 +176,22 @@ public final class Sampler {
      */
     public Tensor reverse(Tensor z, Tensor y, Guidance guidance, JacobiStrategy strategy, KvCache cache,
             SamplingStats stats, List<Tensor> trace, int parallelism) {
+        return reverse(z, y, guidance, strategy, cache, stats, trace, parallelism, null);
+    }
+
+    /**
+     * {@link #reverse(Tensor, Tensor, Guidance, JacobiStrategy, KvCache, SamplingStats, List, int)}
+     * reporting blocks and tokens to {@code progress} (when not null; from the first group of rows).
+     */
+    public Tensor reverse(Tensor z, Tensor y, Guidance guidance, JacobiStrategy strategy, KvCache cache,
+            SamplingStats stats, List<Tensor> trace, int parallelism, SamplingProgress progress) {
         if (strategy != null) {
             strategy.requireBlocks(model.blocks().size());
         }
         long rows = z.size(0);
         int groups = RowGroups.count(parallelism, rows, model.device());
         if (groups == 1) {
-            return reverseRows(z, y, guidance, strategy, cache, stats, trace);
+            return reverseRows(z, y, guidance, strategy, cache, stats, trace, progress);
         }
         TarFlowConfig c = model.config();
         long[] imageShape = {rows, c.inChannels(), c.imageSize(), c.imageSize()};
@@ -185,12 +212,14 @@ public final class Sampler {
         for (int g = 0; g < groups; g++) {
             long from = bounds[g];
             long n = bounds[g + 1] - from;
+            SamplingProgress groupProgress = g == 0 ? progress : null; // the groups run abreast
             tasks.add(() -> {
                 try (NativeScope scope = NativeScope.open()) {
                     SamplingStats groupStats = new SamplingStats(c.numBlocks());
                     List<Tensor> groupTrace = trace == null ? null : new ArrayList<>();
                     Tensor x = reverseRows(z.narrow(0, from, n), y == null ? null : y.narrow(0, from, n), guidance,
-                            strategy, cache.rowSlice(cacheRowsPerRow * from, cacheRowsPerRow * n), groupStats, groupTrace);
+                            strategy, cache.rowSlice(cacheRowsPerRow * from, cacheRowsPerRow * n), groupStats, groupTrace,
+                            groupProgress);
                     out.narrow(0, from, n).copy_(x);
                     for (int s = 0; groupTrace != null && s < groupTrace.size(); s++) {
                         stages.get(s).narrow(0, from, n).copy_(groupTrace.get(s));
@@ -217,7 +246,7 @@ public final class Sampler {
 
     /** One group of rows, on the calling thread. */
     private Tensor reverseRows(Tensor z, Tensor y, Guidance guidance, JacobiStrategy strategy, KvCache cache,
-            SamplingStats stats, List<Tensor> trace) {
+            SamplingStats stats, List<Tensor> trace, SamplingProgress progress) {
         List<FlowBlock> blocks = model.blocks();
         try (GradMode g = GradMode.off()) {
             if (trace != null) {
@@ -226,11 +255,17 @@ public final class Sampler {
             Tensor x = z.mul(model.priorVariance().sqrt());
             int tokens = (int) z.size(1);
             for (int i = blocks.size() - 1; i >= 0; i--) {
+                IntConsumer tokensDone = null;
+                if (progress != null) {
+                    progress.startBlock(blocks.size() - 1 - i);
+                    tokensDone = progress::tokens;
+                }
                 if (strategy == null) {
-                    x = blocks.get(i).reverse(x, y, guidance, cache);
+                    x = blocks.get(i).reverse(x, y, guidance, cache, tokensDone);
                     stats.add(i, tokens - 1, tokens - 1);
                 } else {
-                    x = JacobiSolver.invert(blocks.get(i), i, x, y, guidance, strategy.block(i), cache, stats);
+                    x = JacobiSolver.invert(blocks.get(i), i, x, y, guidance, strategy.block(i), cache, stats,
+                            tokensDone);
                 }
                 if (trace != null) {
                     trace.add(model.unpatchify(x));

@@ -4,9 +4,14 @@ import io.tarflow4j.model.TarFlowConfig;
 import io.tarflow4j.sampling.Sampler;
 import io.tarflow4j.sampling.SamplerType;
 import io.tarflow4j.sampling.SamplingOptions;
+import io.tarflow4j.sampling.SamplingProgress;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The one place the server generates samples: it turns a {@link SampleRequest} into
@@ -22,13 +27,31 @@ public final class SampleGenerator {
     /** The most images each trace stage shows. */
     public static final int TRACE_IMAGES = 8;
 
+    private static final Logger LOG = LoggerFactory.getLogger(SampleGenerator.class);
+
     private final ServedModel served;
     private final Sampler sampler;
+    private final Duration reportEvery;
+    private volatile SamplingProgress.Snapshot progress; // of the running or last request
 
     /** A generator for the served model. */
     public SampleGenerator(ServedModel served) {
+        this(served, SamplingProgress.REPORT_EVERY);
+    }
+
+    /** A generator that logs a long request's progress at most every {@code reportEvery}. */
+    SampleGenerator(ServedModel served, Duration reportEvery) {
         this.served = served;
         this.sampler = new Sampler(served.model());
+        this.reportEvery = reportEvery;
+    }
+
+    /**
+     * Where the running (or last) long request stands: batch, block, token, time left; empty
+     * until a request has sampled for {@link SamplingProgress#ESTIMATE_AFTER}. Safe from any thread.
+     */
+    public Optional<SamplingProgress.Snapshot> progress() {
+        return Optional.ofNullable(progress);
     }
 
     /** The sampling package's options for a request: one batch of {@code request.batch()} images. */
@@ -55,7 +78,14 @@ public final class SampleGenerator {
     public SampleResult sample(SampleRequest request) {
         long start = System.nanoTime();
         TarFlowConfig c = served.config();
-        io.tarflow4j.sampling.SampleResult r = sampler.sample(options(request));
+        progress = null;
+        io.tarflow4j.sampling.SampleResult r = sampler.sample(options(request), reportEvery, snapshot -> {
+            progress = snapshot;
+            String line = snapshot.line();
+            if (line != null) {
+                LOG.info(line);
+            }
+        });
         int n = r.count();
         int traceCount = request.trace() ? Math.min(n, TRACE_IMAGES) : 0;
         List<SampleResult.Stage> trace = new ArrayList<>();

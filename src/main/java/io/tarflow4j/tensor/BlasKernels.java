@@ -28,6 +28,22 @@ public final class BlasKernels {
     public static final boolean SMALL_MATRIX = smallMatrixKernels(System.getenv("OPENBLAS_CORETYPE"), cpuFlags());
 
     /**
+     * Up to this many rows a product by a weight goes faster as one matrix-vector product per
+     * row ({@code sgemv}, which streams the weight once and copies nothing) than as one matrix
+     * product, which packs the weight (or, with the small-matrix kernels, runs as many small
+     * pieces). Measured at width 768 (the four products of a Transformer layer, one thread, CPU
+     * time): at 1 row 26-38 ms per 8 layers against 85-100 (AVX2 kernels) and 165-186 (AVX-512
+     * pieces); at 2 rows 47-58 against 85-98 and 172-198; at 4 rows 77-93 whole with the AVX2
+     * kernels against 95-103 as vectors, 83-93 as vectors against 165-200 in pieces with AVX-512.
+     */
+    public static final int VECTOR_ROWS = vectorRows(SMALL_MATRIX);
+
+    /** {@link #VECTOR_ROWS} for the kernel set: 4 with the small-matrix kernels, else 2. */
+    static int vectorRows(boolean smallMatrix) {
+        return smallMatrix ? 4 : 2;
+    }
+
+    /**
      * Whether OpenBLAS runs small-matrix kernels: with {@code OPENBLAS_CORETYPE} set, when it
      * names one of the AVX-512 cores; otherwise when the CPU has the AVX-512 subsets those
      * kernels need (F, BW, DQ, VL), as OpenBLAS's own core detection requires.

@@ -40,6 +40,25 @@ class DecodePathTest {
     }
 
     @Test
+    void vectorProductsPerRowEqualLinear() {
+        try (NativeScope s = NativeScope.open(); GradMode off = GradMode.off()) {
+            torch.manual_seed(4);
+            Linear layer = new Linear(new Init(new org.bytedeco.pytorch.Device("cpu"), torch.ScalarType.Float), 96, 200);
+            for (int rows = 1; rows <= io.tarflow4j.tensor.BlasKernels.VECTOR_ROWS + 1; rows++) {
+                Tensor x = torch.randn(rows, 1, 96);
+                Tensor got = layer.apply(x);
+                assertEquals(java.util.List.of((long) rows, 1L, 200L), java.util.Arrays.stream(got.sizes().vec().get()).boxed().toList());
+                assertTrue(Tensors.maxAbsDiff(Ops.linear(x, layer.weight, layer.bias), got) < 1e-5, rows + " rows");
+            }
+            // a row of a larger tensor (not contiguous with its neighbours) and a changed weight
+            Tensor wide = torch.randn(1, 3, 2, 96).select(2, 1);
+            layer.weight.mul_(new org.bytedeco.pytorch.Scalar(0.5));
+            Tensor one = wide.narrow(1, 1, 1);
+            assertTrue(Tensors.maxAbsDiff(Ops.linear(one, layer.weight, layer.bias), layer.apply(one)) < 1e-5);
+        }
+    }
+
+    @Test
     void productInPiecesEqualsLinearAtEveryShape() {
         try (NativeScope s = NativeScope.open(); GradMode off = GradMode.off()) {
             torch.manual_seed(2);

@@ -25,4 +25,10 @@ class BlasKernelsTest {
         assertTrue(BlasKernels.smallMatrixKernels("SapphireRapids", Set.of()));
         assertTrue(BlasKernels.smallMatrixKernels("  ", AVX512), "blank: detect from the flags");
     }
+
+    @Test
+    void vectorProductsUpToMoreRowsWithTheSmallMatrixKernels() {
+        assertTrue(BlasKernels.vectorRows(true) == 4 && BlasKernels.vectorRows(false) == 2);
+        assertTrue(BlasKernels.VECTOR_ROWS == BlasKernels.vectorRows(BlasKernels.SMALL_MATRIX));
+    }
 }
