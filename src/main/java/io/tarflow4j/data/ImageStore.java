@@ -133,15 +133,7 @@ public final class ImageStore implements AutoCloseable {
                 crc.update(buffer.array(), 0, buffer.limit());
                 buffer.flip();
                 while (buffer.hasRemaining()) {
-                    int label = buffer.getInt();
-                    boolean ok = m.labelled() ? label >= 0 && label < classes : label == -1;
-                    if (!ok) {
-                        throw new DataException(file, "label " + label + " of image " + i + " is outside "
-                                + (m.labelled() ? "[0, " + classes + ") for the " + classes + " classes of "
-                                        + StoreManifest.FILE : "an unlabelled store (expected -1)")
-                                + "; prepare the store again (tarflow prepare)");
-                    }
-                    labels[i] = label;
+                    labels[i] = buffer.getInt();
                     checksums[i++] = buffer.getInt();
                 }
             }
@@ -150,6 +142,15 @@ public final class ImageStore implements AutoCloseable {
             throw new DataException(file, String.format("checksum mismatch: CRC32C %08x, the store's manifest says %08x"
                     + " (the file was modified or damaged); prepare the store again (tarflow prepare)",
                     crc.getValue(), m.index().crc32c()));
+        }
+        for (int i = 0; i < labels.length; i++) {
+            int label = labels[i];
+            if (m.labelled() ? label < 0 || label >= classes : label != -1) {
+                throw new DataException(file, "label " + label + " of image " + i + " is outside "
+                        + (m.labelled() ? "[0, " + classes + ") for the " + classes + " classes of "
+                                + StoreManifest.FILE : "an unlabelled store (expected -1)")
+                        + "; prepare the store again (tarflow prepare)");
+            }
         }
     }
 
