@@ -3,7 +3,10 @@ package io.tarflow4j.cli;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.tarflow4j.checkpoint.ModelFile;
+import io.tarflow4j.data.DataException;
+import io.tarflow4j.data.ImageDataset;
 import io.tarflow4j.data.ImageFolderReader;
+import io.tarflow4j.data.ImageStore;
 import io.tarflow4j.data.ResizePolicy;
 import io.tarflow4j.evaluation.Dequantizer;
 import io.tarflow4j.evaluation.EvalReport;
@@ -31,7 +34,8 @@ import picocli.CommandLine.Parameters;
             "p(class|image) (uniform prior). Integer pixels are dequantised with fixed-seed uniform noise as",
             "eval bpd does (--seed), or at the bin centres with --center (deterministic, no noise).",
             "Images of another size or channel count are converted with a note on stderr, or refused",
-            "with --refuse-mismatch. A folder is scored image by image, recursively, in sorted order."})
+            "with --refuse-mismatch. A folder is scored image by image, recursively, in sorted order.",
+            "A store made by tarflow prepare is scored image by image, each named STORE#index."})
 final class ScoreCommand implements java.util.concurrent.Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -41,7 +45,7 @@ final class ScoreCommand implements java.util.concurrent.Callable<Integer> {
     @Option(names = "--model", required = true, paramLabel = "CKPT", description = "model file")
     Path model;
 
-    @Parameters(arity = "1..*", paramLabel = "IMAGES", description = "image files and/or folders of images")
+    @Parameters(arity = "1..*", paramLabel = "IMAGES", description = "image files, folders of images and/or prepared stores")
     List<Path> inputs;
 
     @Option(names = "--format", defaultValue = "csv", description = "csv or json (default ${DEFAULT-VALUE})")
@@ -88,17 +92,25 @@ final class ScoreCommand implements java.util.concurrent.Callable<Integer> {
         if (threads > 0) {
             Runtime.setThreads(threads);
         }
-        List<Path> files = expand(inputs);
         ModelFile.Loaded loaded = CliModels.load(model, !noEma);
         var config = loaded.model().config();
         ResizePolicy policy = mismatch.refuse ? ResizePolicy.REFUSE : ResizePolicy.RESIZE;
-        List<byte[]> pixels = new ArrayList<>(files.size());
-        for (Path file : files) {
-            pixels.add(ImageFolderReader.readImage(file, config.inChannels(), config.imageSize(), policy,
-                    change -> System.err.println("note: " + file + ": " + change)));
+        List<String> files = new ArrayList<>();
+        List<ImageScorer.Score> scores = new ArrayList<>();
+        Dequantizer noise = center ? Dequantizer.center() : Dequantizer.uniform(seed);
+        for (Path input : inputs) {
+            if (ImageStore.isStore(input)) {
+                scoreStore(input, loaded, noise, files, scores);
+                continue;
+            }
+            List<byte[]> pixels = new ArrayList<>();
+            for (Path file : expand(List.of(input))) {
+                pixels.add(ImageFolderReader.readImage(file, config.inChannels(), config.imageSize(), policy,
+                        change -> System.err.println("note: " + file + ": " + change)));
+                files.add(file.toString());
+            }
+            scores.addAll(ImageScorer.score(loaded.model(), pixels, batch, noise));
         }
-        List<ImageScorer.Score> scores = ImageScorer.score(loaded.model(), pixels, batch,
-                center ? Dequantizer.center() : Dequantizer.uniform(seed));
         List<String> names = classNames(loaded, config.numClasses());
         String text = fmt.equals("csv") ? csv(files, scores, names)
                 : json(files, scores, names, Dequantizer.describe(center, seed));
@@ -109,6 +121,31 @@ final class ScoreCommand implements java.util.concurrent.Callable<Integer> {
             System.err.println("wrote " + files.size() + " scores to " + out);
         }
         return 0;
+    }
+
+    /**
+     * Scores every image of a prepared store, a batch at a time (the store's pixels never all in
+     * memory); each image is named {@code STORE#index}. The store must have the model's shape.
+     */
+    private void scoreStore(Path dir, ModelFile.Loaded loaded, Dequantizer noise, List<String> files,
+            List<ImageScorer.Score> scores) throws IOException {
+        var config = loaded.model().config();
+        try (ImageStore store = ImageStore.open(dir)) {
+            if (store.channels() != config.inChannels() || store.height() != config.imageSize()) {
+                throw new DataException(dir, "the store holds " + store.channels() + "x" + store.height() + "x"
+                        + store.width() + " images, the model takes " + config.inChannels() + "x" + config.imageSize()
+                        + "x" + config.imageSize() + " (a store is not resized: prepare one of that size)");
+            }
+            ImageDataset data = new ImageDataset(store);
+            for (int start = 0; start < data.size(); start += batch) {
+                List<byte[]> pixels = new ArrayList<>();
+                for (int i = start; i < Math.min(data.size(), start + batch); i++) {
+                    pixels.add(data.imageBytes(i));
+                    files.add(dir + "#" + i);
+                }
+                scores.addAll(ImageScorer.score(loaded.model(), pixels, batch, noise));
+            }
+        }
     }
 
     /** Files as given, folders expanded to their image files (recursively, sorted). */
@@ -151,7 +188,7 @@ final class ScoreCommand implements java.util.concurrent.Callable<Integer> {
         return names.subList(0, k);
     }
 
-    static String csv(List<Path> files, List<ImageScorer.Score> scores, List<String> names) {
+    static String csv(List<String> files, List<ImageScorer.Score> scores, List<String> names) {
         StringBuilder sb = new StringBuilder("file,bits_per_dim");
         int k = names.size();
         if (k > 0) {
@@ -166,7 +203,7 @@ final class ScoreCommand implements java.util.concurrent.Callable<Integer> {
         sb.append('\n');
         for (int i = 0; i < files.size(); i++) {
             ImageScorer.Score s = scores.get(i);
-            sb.append(csvField(files.get(i).toString())).append(',').append(fmt(s.bitsPerDim()));
+            sb.append(csvField(files.get(i))).append(',').append(fmt(s.bitsPerDim()));
             if (k > 0) {
                 sb.append(',').append(s.predicted());
                 for (double v : s.classBitsPerDim()) {
@@ -181,7 +218,7 @@ final class ScoreCommand implements java.util.concurrent.Callable<Integer> {
         return sb.toString();
     }
 
-    static String json(List<Path> files, List<ImageScorer.Score> scores, List<String> names, String dequantization)
+    static String json(List<String> files, List<ImageScorer.Score> scores, List<String> names, String dequantization)
             throws IOException {
         ObjectNode root = EvalReport.mapper().createObjectNode();
         root.put("dequantization", dequantization);
@@ -190,7 +227,7 @@ final class ScoreCommand implements java.util.concurrent.Callable<Integer> {
         for (int i = 0; i < files.size(); i++) {
             ImageScorer.Score s = scores.get(i);
             ObjectNode o = arr.addObject();
-            o.put("file", files.get(i).toString());
+            o.put("file", files.get(i));
             o.put("bits_per_dim", s.bitsPerDim());
             if (s.posterior() != null) {
                 o.put("predicted", s.predicted());

@@ -70,6 +70,27 @@ class PrepareCommandTest {
     }
 
     @Test
+    void scoreTakesAStoreAndNamesEachImageByItsIndex() throws IOException {
+        Path store = tmp.resolve("s");
+        assertEquals(0, CliRun.of("prepare", npy(3).toString(), "--out", store.toString()).status());
+        Path model = tmp.resolve("m.safetensors");
+        io.tarflow4j.checkpoint.ModelFile.save(model, new io.tarflow4j.model.TarFlow(
+                io.tarflow4j.model.TarFlowConfig.of(3, 8, 4, 64, 1, 1, true, 0)), java.util.Map.of());
+        CliRun scored = CliRun.of("score", "--model", model.toString(), "--batch", "2", store.toString());
+        assertEquals(0, scored.status(), scored.all());
+        String[] lines = scored.out().strip().split("\n");
+        assertEquals(4, lines.length, scored.out());
+        assertTrue(lines[3].startsWith(store + "#2,"), lines[3]);
+
+        Path gray = tmp.resolve("g.safetensors");
+        io.tarflow4j.checkpoint.ModelFile.save(gray, new io.tarflow4j.model.TarFlow(
+                io.tarflow4j.model.TarFlowConfig.of(1, 8, 4, 64, 1, 1, true, 0)), java.util.Map.of());
+        CliRun refused = CliRun.of("score", "--model", gray.toString(), store.toString());
+        assertEquals(1, refused.status());
+        assertTrue(refused.err().contains(store + ": the store holds 3x8x8 images, the model takes 1x8x8"), refused.err());
+    }
+
+    @Test
     void badFlagsAreUsageErrors() {
         CliRun layout = CliRun.of("prepare", "x.npy", "--out", tmp.resolve("o").toString(), "--layout", "hwc");
         assertEquals(2, layout.status());
