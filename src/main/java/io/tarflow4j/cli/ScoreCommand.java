@@ -3,7 +3,6 @@ package io.tarflow4j.cli;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.tarflow4j.checkpoint.ModelFile;
-import io.tarflow4j.data.DataException;
 import io.tarflow4j.data.ImageDataset;
 import io.tarflow4j.data.ImageFolderReader;
 import io.tarflow4j.data.ImageStore;
@@ -131,11 +130,7 @@ final class ScoreCommand implements java.util.concurrent.Callable<Integer> {
             List<ImageScorer.Score> scores) throws IOException {
         var config = loaded.model().config();
         try (ImageStore store = ImageStore.open(dir)) {
-            if (store.channels() != config.inChannels() || store.height() != config.imageSize()) {
-                throw new DataException(dir, "the store holds " + store.channels() + "x" + store.height() + "x"
-                        + store.width() + " images, the model takes " + config.inChannels() + "x" + config.imageSize()
-                        + "x" + config.imageSize() + " (a store is not resized: prepare one of that size)");
-            }
+            store.requireShape(config.inChannels(), config.imageSize(), "the model takes");
             ImageDataset data = new ImageDataset(store);
             for (int start = 0; start < data.size(); start += batch) {
                 List<byte[]> pixels = new ArrayList<>();

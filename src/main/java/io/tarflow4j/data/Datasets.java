@@ -91,16 +91,11 @@ public final class Datasets {
      */
     private static ImageDataset openStore(Path dir, DataOptions options) throws IOException {
         ImageStore store = ImageStore.open(dir);
-        boolean size = options.imageSize() != 0
-                && (store.height() != options.imageSize() || store.width() != options.imageSize());
-        boolean channels = options.channels() != 0 && store.channels() != options.channels();
-        if (size || channels) {
+        try {
+            store.requireShape(options.channels(), options.imageSize(), "asked for");
+        } catch (DataException e) {
             store.close();
-            throw new DataException(dir, "the store holds " + store.channels() + "x" + store.height() + "x"
-                    + store.width() + " images, " + options.channels() + "x" + options.imageSize() + "x"
-                    + options.imageSize() + " are asked for; prepare a store of that shape (tarflow prepare --image-size "
-                    + (options.imageSize() == 0 ? store.height() : options.imageSize()) + " --channels "
-                    + (options.channels() == 0 ? store.channels() : options.channels()) + ")");
+            throw e;
         }
         LOG.info("{}: {}", dir, store.manifest().describe());
         return new ImageDataset(store);

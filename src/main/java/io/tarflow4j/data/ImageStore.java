@@ -216,6 +216,25 @@ public final class ImageStore implements AutoCloseable {
     }
 
     /**
+     * Checks that the store holds images of a wanted shape; stores are never resized.
+     *
+     * @param channels the wanted channels, or 0 for any
+     * @param size the wanted square side, or 0 for any
+     * @param wanter who wants them, for the message (e.g. "the model takes")
+     * @throws DataException naming the store, both shapes and the command that prepares the wanted one
+     */
+    public void requireShape(int channels, int size, String wanter) throws DataException {
+        if ((channels == 0 || channels == channels()) && (size == 0 || size == height() && size == width())) {
+            return;
+        }
+        int c = channels == 0 ? channels() : channels;
+        int s = size == 0 ? height() : size;
+        throw new DataException(dir, "the store holds " + channels() + "x" + height() + "x" + width() + " images, "
+                + wanter + " " + c + "x" + s + "x" + s + "; prepare a store of that shape (tarflow prepare --image-size "
+                + s + " --channels " + c + ")");
+    }
+
+    /**
      * Reads one image's pixels and checks them against the image's checksum.
      *
      * @param index the image index

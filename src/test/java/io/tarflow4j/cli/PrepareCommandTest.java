@@ -65,7 +65,7 @@ class PrepareCommandTest {
         CliRun o = CliRun.of("train", "--data", store.toString(), "--test-data", "none", "--steps", "1", "--nproc", "1",
                 "--out", tmp.resolve("r").toString());
         assertEquals(1, o.status());
-        assertTrue(o.err().contains("--data " + store) && o.err().contains("3x8x8 images, 1x28x28 are asked for"), o.err());
+        assertTrue(o.err().contains("--data " + store) && o.err().contains("3x8x8 images, asked for 1x28x28"), o.err());
         assertFalse(Files.exists(tmp.resolve("r")));
     }
 
