@@ -225,6 +225,10 @@ public final class ImageFolderReader {
                         ? ImageOps.resizeAndCenterCrop(chw, channels, h, w, height)
                         : ImageOps.resize(chw, channels, h, w, height, width);
             }
+            if (pixels.size() > Integer.MAX_VALUE - 8 - chw.length) {
+                throw new DataException(file, "the folder's images exceed the 2 GB a dataset in memory holds;"
+                        + " prepare a store once (tarflow prepare FOLDER --out STORE) and give the store as --data");
+            }
             pixels.write(chw, 0, chw.length);
             return true;
         }
