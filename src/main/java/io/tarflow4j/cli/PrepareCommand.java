@@ -3,6 +3,7 @@ package io.tarflow4j.cli;
 import io.tarflow4j.data.ImageStore;
 import io.tarflow4j.data.StoreManifest;
 import io.tarflow4j.data.StorePreparer;
+import io.tarflow4j.data.StoreWriter;
 import io.tarflow4j.evaluation.ProgressBar;
 import java.nio.file.Path;
 import java.util.List;
@@ -87,7 +88,7 @@ final class PrepareCommand implements java.util.concurrent.Callable<Integer> {
         StorePreparer.Options options;
         try {
             options = new StorePreparer.Options(imageSize, channels, layout(cl), labelBase(cl), labels,
-                    threads == null ? cores : threads, io.tarflow4j.data.StoreWriter.DEFAULT_FILE_BYTES, overwrite);
+                    threads == null ? cores : threads, StoreWriter.DEFAULT_FILE_BYTES, overwrite);
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(cl, "--image-size must be >= 0, --channels 1 or 3, --threads >= 1: "
                     + e.getMessage());
