@@ -11,6 +11,7 @@ import picocli.CommandLine.Command;
         description = "TarFlow normalizing flows on libtorch: train, sample, score and evaluate image models.",
         subcommands = {
             TrainCommand.class,
+            PrepareCommand.class,
             VerifyReferenceCommand.class,
             SampleCommand.class,
             CalibrateCommand.class,

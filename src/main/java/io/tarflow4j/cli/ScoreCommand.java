@@ -3,7 +3,9 @@ package io.tarflow4j.cli;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.tarflow4j.checkpoint.ModelFile;
+import io.tarflow4j.data.ImageDataset;
 import io.tarflow4j.data.ImageFolderReader;
+import io.tarflow4j.data.ImageStore;
 import io.tarflow4j.data.ResizePolicy;
 import io.tarflow4j.evaluation.AnomalyMethod;
 import io.tarflow4j.evaluation.AnomalyReference;
@@ -36,7 +38,8 @@ import picocli.CommandLine.Parameters;
             "Integer pixels are dequantised with seeded uniform noise derived from each image (--seed), as",
             "eval bpd, serve and eval ood do, so a score does not depend on the other images; or at the bin",
             "centres with --center. Images of another size or channel count are converted with a note on",
-            "stderr, or refused with --refuse-mismatch. A folder is scored recursively, in sorted order."})
+            "stderr, or refused with --refuse-mismatch. A folder is scored recursively, in sorted order; a",
+            "store made by tarflow prepare image by image, each named STORE#index."})
 final class ScoreCommand implements java.util.concurrent.Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -46,7 +49,7 @@ final class ScoreCommand implements java.util.concurrent.Callable<Integer> {
     @Option(names = "--model", required = true, paramLabel = "CKPT", description = "model file")
     Path model;
 
-    @Parameters(arity = "1..*", paramLabel = "IMAGES", description = "image files and/or folders of images")
+    @Parameters(arity = "1..*", paramLabel = "IMAGES", description = "image files, folders of images and/or prepared stores")
     List<Path> inputs;
 
     @Option(names = "--format", defaultValue = "csv", description = "csv or json (default ${DEFAULT-VALUE})")
@@ -101,17 +104,27 @@ final class ScoreCommand implements java.util.concurrent.Callable<Integer> {
         if (threads > 0) {
             Runtime.setThreads(threads);
         }
-        List<Path> files = expand(inputs);
         ModelFile.Loaded loaded = CliModels.load(model, !noEma);
         var config = loaded.model().config();
         ResizePolicy policy = mismatch.refuse ? ResizePolicy.REFUSE : ResizePolicy.RESIZE;
-        List<byte[]> pixels = new ArrayList<>(files.size());
-        for (Path file : files) {
-            pixels.add(ImageFolderReader.readImage(file, config.inChannels(), config.imageSize(), policy,
-                    change -> System.err.println("note: " + file + ": " + change)));
+        List<String> files = new ArrayList<>();
+        List<byte[]> pixels = new ArrayList<>();
+        List<ImageScorer.Score> scores = new ArrayList<>();
+        Dequantizer noise = center ? Dequantizer.center() : Dequantizer.uniform(seed);
+        for (Path input : inputs) {
+            if (ImageStore.isStore(input)) {
+                scoreStore(input, loaded, noise, files, pixels, scores);
+                continue;
+            }
+            List<byte[]> read = new ArrayList<>();
+            for (Path file : expand(List.of(input))) {
+                read.add(ImageFolderReader.readImage(file, config.inChannels(), config.imageSize(), policy,
+                        change -> System.err.println("note: " + file + ": " + change)));
+                files.add(file.toString());
+            }
+            pixels.addAll(read);
+            scores.addAll(ImageScorer.score(loaded.model(), read, batch, noise, likelihood.prior));
         }
-        List<ImageScorer.Score> scores = ImageScorer.score(loaded.model(), pixels, batch,
-                center ? Dequantizer.center() : Dequantizer.uniform(seed), likelihood.prior);
         Table table = new Table(files, pixels, scores, classNames(loaded, config.numClasses()), methods,
                 anomaly.reference(loaded, methods, likelihood, batch, seed), likelihood.likelihood, config.inChannels(),
                 config.imageSize());
@@ -124,6 +137,28 @@ final class ScoreCommand implements java.util.concurrent.Callable<Integer> {
             System.err.println("wrote " + files.size() + " scores to " + out);
         }
         return 0;
+    }
+
+    /**
+     * Scores every image of a prepared store, a batch at a time (the store's pixels never all in
+     * memory); each image is named {@code STORE#index}. The store must have the model's shape.
+     */
+    private void scoreStore(Path dir, ModelFile.Loaded loaded, Dequantizer noise, List<String> files,
+            List<byte[]> allPixels, List<ImageScorer.Score> scores) throws IOException {
+        var config = loaded.model().config();
+        try (ImageStore store = ImageStore.open(dir)) {
+            store.requireShape(config.inChannels(), config.imageSize(), "the model takes");
+            ImageDataset data = new ImageDataset(store);
+            for (int start = 0; start < data.size(); start += batch) {
+                List<byte[]> pixels = new ArrayList<>();
+                for (int i = start; i < Math.min(data.size(), start + batch); i++) {
+                    pixels.add(data.imageBytes(i));
+                    files.add(dir + "#" + i);
+                }
+                allPixels.addAll(pixels);
+                scores.addAll(ImageScorer.score(loaded.model(), pixels, batch, noise, likelihood.prior));
+            }
+        }
     }
 
     /** Files as given, folders expanded to their image files (recursively, sorted). */
@@ -166,8 +201,8 @@ final class ScoreCommand implements java.util.concurrent.Callable<Integer> {
         return names.subList(0, k);
     }
 
-    /** What is printed: the files, their pixels and scores, and the reported definitions. */
-    record Table(List<Path> files, List<byte[]> pixels, List<ImageScorer.Score> scores, List<String> classNames,
+    /** What is printed: the images' names, their pixels and scores, and the reported definitions. */
+    record Table(List<String> files, List<byte[]> pixels, List<ImageScorer.Score> scores, List<String> classNames,
             List<AnomalyMethod> methods, AnomalyReference reference, Likelihood likelihood, int channels, int size) {
         double anomaly(int i, AnomalyMethod m) {
             return m.score(scores.get(i).bitsPerDim(likelihood), pixels.get(i), channels, size, size, reference);
@@ -192,7 +227,7 @@ final class ScoreCommand implements java.util.concurrent.Callable<Integer> {
         sb.append('\n');
         for (int i = 0; i < t.files().size(); i++) {
             ImageScorer.Score s = t.scores().get(i);
-            sb.append(csvField(t.files().get(i).toString())).append(',').append(fmt(s.bitsPerDim(t.likelihood())));
+            sb.append(csvField(t.files().get(i))).append(',').append(fmt(s.bitsPerDim(t.likelihood())));
             for (AnomalyMethod m : t.methods()) {
                 sb.append(',').append(fmt(t.anomaly(i, m)));
             }
@@ -221,7 +256,7 @@ final class ScoreCommand implements java.util.concurrent.Callable<Integer> {
         for (int i = 0; i < t.files().size(); i++) {
             ImageScorer.Score s = t.scores().get(i);
             ObjectNode o = arr.addObject();
-            o.put("file", t.files().get(i).toString());
+            o.put("file", t.files().get(i));
             o.put("bits_per_dim", s.bitsPerDim(t.likelihood()));
             ObjectNode anomaly = o.putObject("anomaly");
             for (AnomalyMethod m : t.methods()) {

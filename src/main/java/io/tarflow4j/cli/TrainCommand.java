@@ -132,8 +132,9 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--ema", paramLabel = "DECAY", description = "keep an EMA of the weights with this decay, used for samples and bits/dim (default off)")
     Double ema;
 
-    @Option(names = "--flip", description = "random horizontal flips")
-    boolean flip;
+    @Option(names = "--flip", negatable = true, description = "random horizontal flips (default: on for imagenet64,"
+            + " imagenet128 and afhq256 as in the reference, off for the Fashion-MNIST presets)")
+    Boolean flip;
 
     @Option(names = "--sample-every", paramLabel = "N", description = "sample grid every N steps (0: only at the end)")
     Long sampleEvery;
@@ -294,7 +295,7 @@ final class TrainCommand implements Callable<Integer> {
         if (beta1 != null || beta2 != null) b.betas(beta1 == null ? 0.9 : beta1, beta2 == null ? 0.95 : beta2);
         if (gradClip != null) b.gradClip(gradClip);
         if (ema != null) b.emaDecay(ema);
-        if (flip) b.flip(true);
+        if (flip != null) b.flip(flip);
         if (sampleEvery != null) b.sampleEvery(sampleEvery);
         if (checkpointEvery != null) b.checkpointEvery(checkpointEvery);
         if (evalAt != null) b.evalAt(evalAt);

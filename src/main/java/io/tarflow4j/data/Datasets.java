@@ -15,7 +15,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Opens datasets by name or path: the bundled Fashion-MNIST ({@code fashion-mnist},
- * {@code fashion-mnist-test}), an IDX images file, or a folder of images.
+ * {@code fashion-mnist-test}), an IDX images file, a folder of images, or a prepared
+ * {@link ImageStore} (a folder with a {@code manifest.json}).
  */
 public final class Datasets {
     private static final Logger LOG = LoggerFactory.getLogger(Datasets.class);
@@ -45,7 +46,9 @@ public final class Datasets {
      *     (see {@link #locateFashionMnist()}); the path of an IDX images file, whose labels are
      *     {@link DataOptions#labels()} or, when that is null, the file beside it named with
      *     {@code -labels-idx1-ubyte[.gz]} in place of {@code -images-idx3-ubyte[.gz]} (without one
-     *     the dataset is unlabelled); or the path of a folder of images (see {@link ImageFolderReader})
+     *     the dataset is unlabelled); the path of a prepared store (see {@link ImageStore}), read
+     *     image by image, which must already have the options' size and channels; or the path of a
+     *     folder of images (see {@link ImageFolderReader}), read into memory
      * @param options how to load it; the target size and channels apply to every kind
      * @return the dataset
      * @throws DataException when the spec names nothing readable or the data is bad
@@ -66,6 +69,9 @@ public final class Datasets {
             throw new DataException("dataset '" + spec + "' is not a valid path: " + e.getMessage());
         }
         if (Files.isDirectory(path)) {
+            if (ImageStore.isStore(path) || StoreWriter.holdsStoreFiles(path)) {
+                return openStore(path, options);
+            }
             return ImageFolderReader.read(path, options);
         }
         if (Files.isRegularFile(path)) {
@@ -76,7 +82,23 @@ public final class Datasets {
             return adapt(IdxReader.read(path, labels, null), options, path);
         }
         throw new DataException("dataset '" + spec + "' not found: expected '" + FASHION_MNIST + "', '"
-                + FASHION_MNIST_TEST + "', an IDX images file or a folder of images");
+                + FASHION_MNIST_TEST + "', an IDX images file, a folder of images or a store made by tarflow prepare");
+    }
+
+    /**
+     * Opens a prepared store, which must already have the requested size and channels: training
+     * never decodes or resizes again.
+     */
+    private static ImageDataset openStore(Path dir, DataOptions options) throws IOException {
+        ImageStore store = ImageStore.open(dir);
+        try {
+            store.requireShape(options.channels(), options.imageSize(), "asked for");
+        } catch (DataException e) {
+            store.close();
+            throw e;
+        }
+        LOG.info("{}: {}", dir, store.manifest().describe());
+        return new ImageDataset(store);
     }
 
     /**

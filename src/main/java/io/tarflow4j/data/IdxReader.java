@@ -107,10 +107,12 @@ public final class IdxReader {
         return dataset.withLabels(values, classNames);
     }
 
-    private record Header(int[] dims, long bytes) {
+    /** An IDX header: the dimensions and the header's length in bytes. */
+    record Header(int[] dims, long bytes) {
     }
 
-    private static InputStream open(Path file) throws IOException {
+    /** Opens a raw or gzipped IDX file as a buffered stream at its first byte. */
+    static InputStream open(Path file) throws IOException {
         InputStream raw;
         try {
             raw = Files.newInputStream(file);
@@ -136,7 +138,8 @@ public final class IdxReader {
         }
     }
 
-    private static Header readHeader(Path file, InputStream in, int expectedMagic, int expectedDims)
+    /** Reads and checks an IDX header's magic number and dimensions. */
+    static Header readHeader(Path file, InputStream in, int expectedMagic, int expectedDims)
             throws IOException {
         byte[] magicBytes = readFully(file, in, 4, "the 4-byte IDX magic number");
         int magic = toInt(magicBytes, 0);

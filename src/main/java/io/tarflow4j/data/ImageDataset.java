@@ -5,9 +5,10 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * An in-memory image dataset: {@code N} images of {@code channels x height x width} unsigned 8-bit
- * pixels stored compactly in one byte array (image after image, each in CHW order), with optional
- * integer labels and class names. Immutable; safe to share between threads.
+ * An image dataset: {@code N} images of {@code channels x height x width} unsigned 8-bit pixels,
+ * each in CHW order, with optional integer labels and class names. The pixels are either in memory
+ * (one byte array, image after image) or in a prepared {@link ImageStore} on disk, read image by
+ * image so that memory does not grow with the dataset. Immutable; safe to share between threads.
  */
 public final class ImageDataset {
     private static final float[] TO_UNIT = new float[256];
@@ -19,6 +20,9 @@ public final class ImageDataset {
     }
 
     private final byte[] pixels;
+    private final ImageStore store;
+    private final int count;
+    private final ThreadLocal<byte[]> scratch;
     private final int[] labels;
     private final int channels;
     private final int height;
@@ -42,18 +46,42 @@ public final class ImageDataset {
      */
     public ImageDataset(byte[] pixels, int[] labels, int channels, int height, int width,
                         List<String> classNames, int skipped) {
+        this(pixels, null, imageCount(pixels.length, channels, height, width), labels, channels, height, width,
+                classNames, skipped);
+    }
+
+    /**
+     * Creates a dataset whose pixels stay in a prepared store and are read image by image.
+     *
+     * @param store the open store; its images, labels and class names make the dataset
+     */
+    public ImageDataset(ImageStore store) {
+        this(null, store, store.size(), store.labels(), store.channels(), store.height(), store.width(),
+                store.classNames(), store.skipped());
+    }
+
+    private static int imageCount(long bytes, int channels, int height, int width) {
+        checkShape(channels, height, width);
+        long imageBytes = (long) channels * height * width;
+        if (imageBytes <= 0 || bytes % imageBytes != 0) {
+            throw new IllegalArgumentException("pixel array of " + bytes
+                    + " bytes is not a whole number of " + channels + "x" + height + "x" + width + " images");
+        }
+        return (int) (bytes / imageBytes);
+    }
+
+    private static void checkShape(int channels, int height, int width) {
         if (channels != 1 && channels != 3) {
             throw new IllegalArgumentException("channels must be 1 or 3, got " + channels);
         }
         if (height <= 0 || width <= 0) {
             throw new IllegalArgumentException("image size must be positive, got " + height + "x" + width);
         }
-        long imageBytes = (long) channels * height * width;
-        if (pixels.length % imageBytes != 0) {
-            throw new IllegalArgumentException("pixel array of " + pixels.length
-                    + " bytes is not a whole number of " + channels + "x" + height + "x" + width + " images");
-        }
-        int n = (int) (pixels.length / imageBytes);
+    }
+
+    private ImageDataset(byte[] pixels, ImageStore store, int n, int[] labels, int channels, int height, int width,
+                         List<String> classNames, int skipped) {
+        checkShape(channels, height, width);
         List<String> names = List.copyOf(classNames);
         if (labels != null) {
             if (labels.length != n) {
@@ -72,6 +100,9 @@ public final class ImageDataset {
             throw new IllegalArgumentException("skipped must be >= 0, got " + skipped);
         }
         this.pixels = pixels;
+        this.store = store;
+        this.count = n;
+        this.scratch = store == null ? null : ThreadLocal.withInitial(() -> new byte[imageLength()]);
         this.labels = labels;
         this.channels = channels;
         this.height = height;
@@ -102,7 +133,7 @@ public final class ImageDataset {
      * @return the labelled dataset, sharing this dataset's pixels
      */
     public ImageDataset withLabels(int[] newLabels, List<String> names) {
-        return new ImageDataset(pixels, newLabels, channels, height, width,
+        return new ImageDataset(pixels, store, count, newLabels, channels, height, width,
                 names != null ? names : numericNames(newLabels), skipped);
     }
 
@@ -130,7 +161,7 @@ public final class ImageDataset {
      * @return {@code N}
      */
     public int size() {
-        return pixels.length / imageLength();
+        return count;
     }
 
     /**
@@ -249,6 +280,11 @@ public final class ImageDataset {
     public byte[] imageBytes(int i) {
         checkIndex(i);
         int len = imageLength();
+        if (store != null) {
+            byte[] out = new byte[len];
+            store.read(i, out, 0);
+            return out;
+        }
         return Arrays.copyOfRange(pixels, i * len, (i + 1) * len);
     }
 
@@ -262,7 +298,13 @@ public final class ImageDataset {
      */
     public void copyImage(int i, float[] dst, int offset, boolean flipHorizontal) {
         checkIndex(i);
+        byte[] pixels = this.pixels;
         int base = i * imageLength();
+        if (store != null) {
+            pixels = scratch.get();
+            store.read(i, pixels, 0);
+            base = 0;
+        }
         if (!flipHorizontal) {
             for (int k = 0, len = imageLength(); k < len; k++) {
                 dst[offset + k] = TO_UNIT[pixels[base + k] & 0xFF];

@@ -40,30 +40,9 @@ public final class ImageFolderReader {
      * @throws IOException when the folder cannot be listed
      */
     public static ImageDataset read(Path dir, DataOptions options) throws IOException {
-        if (!Files.isDirectory(dir)) {
-            throw new DataException(dir, "expected a folder of images, found " + (Files.exists(dir) ? "a file" : "nothing"));
-        }
-        List<Path> classDirs = list(dir).stream().filter(Files::isDirectory).toList();
-        List<String> classNames = new ArrayList<>();
-        List<List<Path>> files = new ArrayList<>();
-        if (classDirs.isEmpty()) {
-            files.add(imageFiles(dir));
-        } else {
-            List<Path> loose = imageFiles(dir);
-            if (!loose.isEmpty()) {
-                LOG.warn("{}: ignoring {} image file(s) outside the class sub-folders, e.g. {}",
-                        dir, loose.size(), loose.getFirst().getFileName());
-            }
-            for (Path classDir : classDirs) {
-                classNames.add(classDir.getFileName().toString());
-                files.add(imageFiles(classDir));
-            }
-        }
-        if (files.stream().allMatch(List::isEmpty)) {
-            throw new DataException(dir, "expected image files (" + String.join(", ", EXTENSIONS) + ")"
-                    + (classDirs.isEmpty() ? "" : " in class sub-folders " + classNames) + ", found none");
-        }
-
+        Listing listing = listing(dir);
+        List<String> classNames = listing.classNames();
+        List<List<Path>> files = listing.files();
         Loader loader = new Loader(options);
         List<Integer> labels = new ArrayList<>();
         for (int c = 0; c < files.size(); c++) {
@@ -82,7 +61,7 @@ public final class ImageFolderReader {
             throw new DataException(dir, "expected readable image files, found none (" + loader.bad.size()
                     + " unreadable skipped)");
         }
-        int[] labelArray = classDirs.isEmpty() ? null : labels.stream().mapToInt(Integer::intValue).toArray();
+        int[] labelArray = classNames.isEmpty() ? null : labels.stream().mapToInt(Integer::intValue).toArray();
         ImageDataset dataset = new ImageDataset(loader.pixels.toByteArray(), labelArray, loader.channels,
                 loader.height, loader.width, classNames, loader.bad.size());
         LOG.info("{}: read {}", dir, dataset);
@@ -138,6 +117,50 @@ public final class ImageFolderReader {
             }
         }
         return chw;
+    }
+
+    /**
+     * The image files of a folder by class.
+     *
+     * @param classNames the class sub-folders' names in sorted order; empty for an unlabelled folder
+     * @param files the image files of each class in sorted order (one list when unlabelled)
+     */
+    record Listing(List<String> classNames, List<List<Path>> files) {
+    }
+
+    /**
+     * Lists a folder's image files as {@link #read} reads them.
+     *
+     * @param dir the folder
+     * @return the classes and files
+     * @throws DataException when the folder is missing or holds no image files
+     * @throws IOException when it cannot be listed
+     */
+    static Listing listing(Path dir) throws IOException {
+        if (!Files.isDirectory(dir)) {
+            throw new DataException(dir, "expected a folder of images, found " + (Files.exists(dir) ? "a file" : "nothing"));
+        }
+        List<Path> classDirs = list(dir).stream().filter(Files::isDirectory).toList();
+        List<String> classNames = new ArrayList<>();
+        List<List<Path>> files = new ArrayList<>();
+        if (classDirs.isEmpty()) {
+            files.add(imageFiles(dir));
+        } else {
+            List<Path> loose = imageFiles(dir);
+            if (!loose.isEmpty()) {
+                LOG.warn("{}: ignoring {} image file(s) outside the class sub-folders, e.g. {}",
+                        dir, loose.size(), loose.getFirst().getFileName());
+            }
+            for (Path classDir : classDirs) {
+                classNames.add(classDir.getFileName().toString());
+                files.add(imageFiles(classDir));
+            }
+        }
+        if (files.stream().allMatch(List::isEmpty)) {
+            throw new DataException(dir, "expected image files (" + String.join(", ", EXTENSIONS) + ")"
+                    + (classDirs.isEmpty() ? "" : " in class sub-folders " + classNames) + ", found none");
+        }
+        return new Listing(classNames, files);
     }
 
     private static List<Path> list(Path dir) throws IOException {
@@ -201,6 +224,10 @@ public final class ImageFolderReader {
                 chw = height == width
                         ? ImageOps.resizeAndCenterCrop(chw, channels, h, w, height)
                         : ImageOps.resize(chw, channels, h, w, height, width);
+            }
+            if (pixels.size() > Integer.MAX_VALUE - 8 - chw.length) {
+                throw new DataException(file, "the folder's images exceed the 2 GB a dataset in memory holds;"
+                        + " prepare a store once (tarflow prepare FOLDER --out STORE) and give the store as --data");
             }
             pixels.write(chw, 0, chw.length);
             return true;

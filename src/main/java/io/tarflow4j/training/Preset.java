@@ -73,6 +73,18 @@ public record Preset(String name, int imageSize, int channels, int patchSize, in
     public static final Preset AFHQ256 = new Preset("afhq256", 256, 3, 8, 768, 8, 8, 3, true,
             256, 1e-4, 1000, 100_000, 0, NoiseSpec.gaussian(0.07), 0.1, null, 5000, 0);
 
+    /**
+     * Whether training mirrors images left-right at random by default: yes for the paper's image
+     * presets, as the reference's training script does for all its image datasets (a random
+     * horizontal flip in its data transform); no for the Fashion-MNIST presets, whose reference
+     * recipe has no augmentation.
+     *
+     * @return true for imagenet64, imagenet128 and afhq256
+     */
+    public boolean flips() {
+        return name.equals(IMAGENET64.name) || name.equals(IMAGENET128.name) || name.equals(AFHQ256.name);
+    }
+
     private static final Preset[] ALL = {FMNIST_SMALL, MNIST_TOY, IMAGENET64, IMAGENET128, AFHQ256};
 
     /**

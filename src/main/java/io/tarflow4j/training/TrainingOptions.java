@@ -120,7 +120,8 @@ public record TrainingOptions(
      * Builder for {@link TrainingOptions}. Defaults beyond the preset: seed 0, weight decay 1e-4,
      * AdamW (0.9, 0.95), no clipping, no EMA, head 64, NVP, checkpoint every 500 steps, metrics
      * every 10 steps, evaluation batch 250, threads = the preset's or all cores, CPU, stop on a
-     * non-finite loss, no flips; the test split of the bundled Fashion-MNIST when training on it.
+     * non-finite loss, flips as the preset says ({@link Preset#flips()}); the test split of the
+     * bundled Fashion-MNIST when training on it.
      */
     public static final class Builder {
         private String preset;
@@ -181,6 +182,7 @@ public record TrainingOptions(
             lr = p.lr();
             noise = p.noise();
             dropLabel = p.dropLabel();
+            flip = p.flips();
             warmupSteps = p.warmupSteps();
             sampleEvery = p.sampleEvery();
             if (p.threads() > 0) {
