@@ -179,7 +179,11 @@ public final class TrainingRun {
                     .evalAt(requested.evalAt().isEmpty() ? parseSteps(m.getOrDefault("eval_at", "")) : requested.evalAt()).evalBatch(requested.evalBatch()).logEvery(requested.logEvery())
                     .threads(requested.threads()).device(requested.device()).precision(requested.precision())
                     .skipNonFinite(requested.skipNonFinite()).stopAfter(requested.stopAfter())
-                    .activationCheckpointing(requested.activationCheckpointing()).samples(requested.samples())
+                    // memory and end-of-run choices carry over: a resumed paper-size run must neither
+                    // run out of memory nor start hours of sampling its first run had turned off
+                    .activationCheckpointing(requested.activationCheckpointing()
+                            || Boolean.parseBoolean(m.getOrDefault("activation_checkpointing", "false")))
+                    .samples(requested.samples() && Boolean.parseBoolean(m.getOrDefault("samples", "true")))
                     .build();
         } catch (NullPointerException | NumberFormatException e) {
             throw new IOException(file + ": training metadata is incomplete or malformed: " + e, e);
@@ -585,6 +589,8 @@ public final class TrainingRun {
         m.put("grad_clip", Double.toString(o.gradClip()));
         m.put("ema_decay", Double.toString(o.emaDecay()));
         m.put("flip", Boolean.toString(o.flip()));
+        m.put("samples", Boolean.toString(o.samples()));
+        m.put("activation_checkpointing", Boolean.toString(o.activationCheckpointing()));
         m.put("minutes", Double.toString(o.minutes()));
         m.put("class_names", String.join(",", train.classNames()));
         m.put("dataset", o.data());

@@ -121,6 +121,16 @@ class TrainingRunTest {
     }
 
     @Test
+    void resumeKeepsNoSamplesAndActivationCheckpointing() throws Exception {
+        Path dir = tmp.resolve("lean");
+        TinyRuns.run(TinyRuns.options(4, dir).samples(false).activationCheckpointing(true).stopAfter(2).build(),
+                TRAIN, null);
+        TrainingOptions resumed = TrainingRun.resolve(TinyRuns.options(0, null).resume(dir).build());
+        assertFalse(resumed.samples(), "--no-samples of the first run");
+        assertTrue(resumed.activationCheckpointing(), "--activation-checkpointing of the first run");
+    }
+
+    @Test
     void resumingToAStepAlreadyReachedIsRefusedNamingSteps() throws Exception {
         Path dir = tmp.resolve("done");
         TinyRuns.run(TinyRuns.options(3, dir).build(), TRAIN, null);
