@@ -28,6 +28,9 @@ import picocli.CommandLine.Option;
             "prints each block's CRM and IGM (Liu and Qin 2025) and the measured passes, and writes",
             "the strategy file for tarflow sample --sampler jacobi --strategy FILE."})
 final class CalibrateCommand implements Callable<Integer> {
+    @CommandLine.Mixin
+    NonFiniteOption nonFinite;
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -66,7 +69,7 @@ final class CalibrateCommand implements Callable<Integer> {
             Runtime.setThreads(threads);
         }
         SampleCommand.checkWritable(out, "--out");
-        ModelFile.Loaded loaded = ModelFile.load(model);
+        ModelFile.Loaded loaded = ModelFile.load(model, nonFinite.apply(ModelFile.LoadOptions.defaults()));
         TarFlow m = loaded.model();
         TarFlowConfig c = m.config();
         ImageDataset ds = Datasets.open(data, DataOptions.defaults().withImageSize(c.imageSize())

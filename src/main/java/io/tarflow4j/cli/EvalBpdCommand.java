@@ -23,6 +23,9 @@ import picocli.CommandLine.Option;
             "dequantised with uniform noise (bins of 1/128 on [-1,1]) from a fixed seed; mean and",
             "standard error over images. Writes eval-bpd.json next to the model (or --out)."})
 final class EvalBpdCommand implements Callable<Integer> {
+    @CommandLine.Mixin
+    NonFiniteOption nonFinite;
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -76,7 +79,7 @@ final class EvalBpdCommand implements Callable<Integer> {
         if (threads > 0) {
             Runtime.setThreads(threads);
         }
-        ModelFile.Loaded loaded = CliModels.load(model, !noEma);
+        ModelFile.Loaded loaded = CliModels.load(model, !noEma, nonFinite);
         var config = loaded.model().config();
         ImageDataset dataset = CliModels.limit(Datasets.open(data, DataOptions.defaults()
                 .withImageSize(config.imageSize()).withChannels(config.inChannels())), limit);

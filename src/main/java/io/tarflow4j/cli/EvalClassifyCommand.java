@@ -23,6 +23,9 @@ import picocli.CommandLine.Option;
             "uniform prior, all classes in one forward pass per batch. Prints the accuracy and the",
             "confusion matrix; writes eval-classify.json next to the model (or --out)."})
 final class EvalClassifyCommand implements Callable<Integer> {
+    @CommandLine.Mixin
+    NonFiniteOption nonFinite;
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -66,7 +69,7 @@ final class EvalClassifyCommand implements Callable<Integer> {
         if (threads > 0) {
             Runtime.setThreads(threads);
         }
-        ModelFile.Loaded loaded = CliModels.load(model, !noEma);
+        ModelFile.Loaded loaded = CliModels.load(model, !noEma, nonFinite);
         var config = loaded.model().config();
         if (!config.conditional()) {
             throw new IllegalArgumentException(model + ": the model is unconditional; eval classify needs a"

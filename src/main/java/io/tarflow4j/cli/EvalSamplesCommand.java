@@ -28,6 +28,9 @@ import picocli.CommandLine.Option;
             "--fid-weights FILE adds the standard FID with pytorch-fid's Inception weights",
             "(pt_inception-2015-12-05-6726825d.pth; slow on a CPU). Writes eval-samples.json next to the model."})
 final class EvalSamplesCommand implements Callable<Integer> {
+    @CommandLine.Mixin
+    NonFiniteOption nonFinite;
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -96,7 +99,7 @@ final class EvalSamplesCommand implements Callable<Integer> {
         if (threads > 0) {
             Runtime.setThreads(threads);
         }
-        ModelFile.Loaded loaded = CliModels.load(model, !noEma);
+        ModelFile.Loaded loaded = CliModels.load(model, !noEma, nonFinite);
         double noiseSigma = loaded.sigma(sigma);
         if (denoise && !(noiseSigma > 0)) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--denoise needs the training noise sigma: "

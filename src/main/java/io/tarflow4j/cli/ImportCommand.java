@@ -7,6 +7,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import org.bytedeco.pytorch.Device;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -17,6 +18,9 @@ import picocli.CommandLine.Parameters;
             "runs code) into a tarflow4j model file. The configuration is inferred from tensor names and",
             "shapes; give what cannot be inferred (head size, channels when ambiguous) by flag."})
 final class ImportCommand implements Callable<Integer> {
+    @CommandLine.Mixin
+    NonFiniteOption nonFinite;
+
     @Parameters(index = "0", paramLabel = "MODEL.pth", description = "PyTorch state dict saved with torch.save(model.state_dict())")
     Path input;
 
@@ -37,7 +41,7 @@ final class ImportCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        ModelFile.Loaded loaded = ModelFile.load(input, new ModelFile.LoadOptions(channels, headDim, false, new Device("cpu")));
+        ModelFile.Loaded loaded = ModelFile.load(input, nonFinite.apply(new ModelFile.LoadOptions(channels, headDim, false, new Device("cpu"))));
         TarFlowConfig c = loaded.model().config();
         if (imageSize > 0 && imageSize != c.imageSize()) {
             throw new IllegalArgumentException("--image-size " + imageSize + " does not match " + input

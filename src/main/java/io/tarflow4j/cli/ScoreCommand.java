@@ -33,6 +33,9 @@ import picocli.CommandLine.Parameters;
             "Images of another size or channel count are converted with a note on stderr, or refused",
             "with --refuse-mismatch. A folder is scored image by image, recursively, in sorted order."})
 final class ScoreCommand implements java.util.concurrent.Callable<Integer> {
+    @CommandLine.Mixin
+    NonFiniteOption nonFinite;
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -89,7 +92,7 @@ final class ScoreCommand implements java.util.concurrent.Callable<Integer> {
             Runtime.setThreads(threads);
         }
         List<Path> files = expand(inputs);
-        ModelFile.Loaded loaded = CliModels.load(model, !noEma);
+        ModelFile.Loaded loaded = CliModels.load(model, !noEma, nonFinite);
         var config = loaded.model().config();
         ResizePolicy policy = mismatch.refuse ? ResizePolicy.REFUSE : ResizePolicy.RESIZE;
         List<byte[]> pixels = new ArrayList<>(files.size());

@@ -8,6 +8,7 @@ import io.tarflow4j.tensor.Runtime;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -18,6 +19,9 @@ import picocli.CommandLine.Option;
             "for conditional models, the class posterior). Binds to 127.0.0.1 unless --host says otherwise.",
             "Model work runs one job at a time with a bounded queue; Ctrl-C stops the server gracefully."})
 final class ServeCommand implements Callable<Integer> {
+    @CommandLine.Mixin
+    NonFiniteOption nonFinite;
+
     @Option(names = "--model", required = true, paramLabel = "CKPT",
             description = "training checkpoint or any model file tarflow reads")
     Path model;
@@ -74,7 +78,7 @@ final class ServeCommand implements Callable<Integer> {
             }
             Runtime.setThreads(threads);
         }
-        ModelFile.Loaded loaded = ModelFile.load(model, new ModelFile.LoadOptions(0, 0, !noEma, Runtime.device(device)));
+        ModelFile.Loaded loaded = ModelFile.load(model, nonFinite.apply(new ModelFile.LoadOptions(0, 0, !noEma, Runtime.device(device))));
         ServedModel served = ServedModel.of(loaded, sigma == null ? Double.NaN : sigma);
         if (strategy != null) {
             served = served.withStrategy(strategy);

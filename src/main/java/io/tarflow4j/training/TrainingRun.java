@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.tarflow4j.bench.PeakRss;
+import io.tarflow4j.checkpoint.ModelFileCheck;
 import io.tarflow4j.data.Batch;
 import io.tarflow4j.data.BatchLoader;
 import io.tarflow4j.data.DataOptions;
@@ -15,7 +16,6 @@ import io.tarflow4j.evaluation.DatasetBpd;
 import io.tarflow4j.io.AtomicFiles;
 import io.tarflow4j.io.Safetensors;
 import io.tarflow4j.io.SafetensorsFile;
-import io.tarflow4j.model.ReferenceKeys;
 import io.tarflow4j.model.TarFlow;
 import io.tarflow4j.model.TarFlowConfig;
 import io.tarflow4j.tensor.AllCores;
@@ -147,14 +147,20 @@ public final class TrainingRun {
                     + " there (expected the folder of an earlier 'tarflow train' run)");
         }
         Map<String, String> m;
+        Map<String, long[]> shapes = new LinkedHashMap<>();
         try (SafetensorsFile f = Safetensors.read(file)) {
             m = f.metadata();
+            f.tensors().forEach((k, v) -> {
+                if (k.startsWith("model.")) {
+                    shapes.put(k.substring("model.".length()), v.shape());
+                }
+            });
         }
         if (!TrainingCheckpoint.FORMAT.equals(m.get("format"))) {
             throw new IOException(file + " is not a tarflow4j training checkpoint; only 'tarflow train' runs can be resumed");
         }
         try {
-            TarFlowConfig c = ReferenceKeys.toConfig(m);
+            TarFlowConfig c = ModelFileCheck.config(m, shapes, 0, 0);
             long total = requested.steps() > 0 ? requested.steps() : Long.parseLong(m.get("total_steps"));
             return TrainingOptions.builder(Preset.FMNIST_SMALL).preset(m.getOrDefault("preset", "custom"))
                     .data(m.get("dataset")).testData(emptyToNull(m.get("test_dataset")))
@@ -177,6 +183,8 @@ public final class TrainingRun {
                     .build();
         } catch (NullPointerException | NumberFormatException e) {
             throw new IOException(file + ": training metadata is incomplete or malformed: " + e, e);
+        } catch (IllegalArgumentException e) {
+            throw new IOException(file + ": " + e.getMessage(), e);
         }
     }
 
