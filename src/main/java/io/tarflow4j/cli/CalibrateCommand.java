@@ -29,6 +29,9 @@ import picocli.CommandLine.Option;
             "the strategy file for tarflow sample --sampler jacobi --strategy FILE."})
 final class CalibrateCommand implements Callable<Integer> {
     @CommandLine.Mixin
+    ImageLimitOption imageLimit;
+
+    @CommandLine.Mixin
     NonFiniteOption nonFinite;
 
     @CommandLine.Spec
@@ -72,7 +75,7 @@ final class CalibrateCommand implements Callable<Integer> {
         ModelFile.Loaded loaded = ModelFile.load(model, nonFinite.apply(ModelFile.LoadOptions.defaults()));
         TarFlow m = loaded.model();
         TarFlowConfig c = m.config();
-        ImageDataset ds = Datasets.open(data, DataOptions.defaults().withImageSize(c.imageSize())
+        ImageDataset ds = Datasets.open(data, imageLimit.apply(DataOptions.defaults()).withImageSize(c.imageSize())
                 .withChannels(c.inChannels()));
         int n = Math.min(count, ds.size());
         int[] chosen = new Random(seed).ints(0, ds.size()).distinct().limit(n).toArray();

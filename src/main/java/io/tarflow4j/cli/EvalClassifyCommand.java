@@ -24,6 +24,9 @@ import picocli.CommandLine.Option;
             "confusion matrix; writes eval-classify.json next to the model (or --out)."})
 final class EvalClassifyCommand implements Callable<Integer> {
     @CommandLine.Mixin
+    ImageLimitOption imageLimit;
+
+    @CommandLine.Mixin
     NonFiniteOption nonFinite;
 
     @CommandLine.Spec
@@ -75,7 +78,7 @@ final class EvalClassifyCommand implements Callable<Integer> {
             throw new IllegalArgumentException(model + ": the model is unconditional; eval classify needs a"
                     + " class-conditional model");
         }
-        ImageDataset dataset = CliModels.limit(Datasets.open(data, DataOptions.defaults()
+        ImageDataset dataset = CliModels.limit(Datasets.open(data, imageLimit.apply(DataOptions.defaults())
                 .withImageSize(config.imageSize()).withChannels(config.inChannels())), limit);
         BayesClassifier.Result r;
         long start = System.nanoTime();

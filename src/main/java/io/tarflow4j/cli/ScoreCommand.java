@@ -34,6 +34,9 @@ import picocli.CommandLine.Parameters;
             "with --refuse-mismatch. A folder is scored image by image, recursively, in sorted order."})
 final class ScoreCommand implements java.util.concurrent.Callable<Integer> {
     @CommandLine.Mixin
+    ImageLimitOption imageLimit;
+
+    @CommandLine.Mixin
     NonFiniteOption nonFinite;
 
     @CommandLine.Spec
@@ -97,7 +100,7 @@ final class ScoreCommand implements java.util.concurrent.Callable<Integer> {
         ResizePolicy policy = mismatch.refuse ? ResizePolicy.REFUSE : ResizePolicy.RESIZE;
         List<byte[]> pixels = new ArrayList<>(files.size());
         for (Path file : files) {
-            pixels.add(ImageFolderReader.readImage(file, config.inChannels(), config.imageSize(), policy,
+            pixels.add(ImageFolderReader.readImage(file, config.inChannels(), config.imageSize(), policy, imageLimit.pixels(),
                     change -> System.err.println("note: " + file + ": " + change)));
         }
         List<ImageScorer.Score> scores = ImageScorer.score(loaded.model(), pixels, batch,

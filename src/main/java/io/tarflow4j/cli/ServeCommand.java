@@ -67,6 +67,9 @@ final class ServeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        if (sigma != null && !(sigma > 0 && Double.isFinite(sigma))) {
+            throw new IllegalArgumentException("--sigma must be finite and > 0, got " + sigma);
+        }
         if (maxBodyMb < 1 || maxBodyMb > 1024) {
             throw new IllegalArgumentException("--max-body-mb must be 1..1024, got " + maxBodyMb);
         }

@@ -36,6 +36,9 @@ import picocli.CommandLine.Option;
             "Data-parallel: --nproc N (local workers) or --world-size W --rank R --master HOST:PORT on every node;",
             "--batch is the global batch (a multiple of the processes); see docs/distributed.md."})
 final class TrainCommand implements Callable<Integer> {
+    @CommandLine.Mixin
+    ImageLimitOption imageLimit;
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -207,7 +210,7 @@ final class TrainCommand implements Callable<Integer> {
 
     private ImageDataset open(String flag, String specText, TrainingOptions o) throws IOException {
         try {
-            return TrainingRun.openData(specText, o);
+            return TrainingRun.openData(specText, o, imageLimit.pixels());
         } catch (IOException e) {
             throw new IOException(flag + " " + specText + ": " + e.getMessage(), e);
         }

@@ -14,6 +14,7 @@ import io.tarflow4j.distributed.Distributed;
 import io.tarflow4j.distributed.DistributedOptions;
 import io.tarflow4j.evaluation.DatasetBpd;
 import io.tarflow4j.io.AtomicFiles;
+import io.tarflow4j.io.Images;
 import io.tarflow4j.io.Safetensors;
 import io.tarflow4j.io.SafetensorsFile;
 import io.tarflow4j.model.TarFlow;
@@ -190,7 +191,13 @@ public final class TrainingRun {
 
     /** Opens a dataset spec brought to the options' image size and channels. */
     public static ImageDataset openData(String spec, TrainingOptions o) throws IOException {
-        return Datasets.open(spec, DataOptions.defaults().withImageSize(o.imageSize()).withChannels(o.channels()));
+        return openData(spec, o, Images.MAX_PIXELS);
+    }
+
+    /** {@link #openData(String, TrainingOptions)} refusing image files larger than {@code maxPixels}. */
+    public static ImageDataset openData(String spec, TrainingOptions o, long maxPixels) throws IOException {
+        return Datasets.open(spec, DataOptions.defaults().withImageSize(o.imageSize()).withChannels(o.channels())
+                .withMaxPixels(maxPixels));
     }
 
     /** Trains, then writes the final outputs. */
