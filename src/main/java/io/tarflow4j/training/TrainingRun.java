@@ -200,8 +200,47 @@ public final class TrainingRun {
                 .withMaxPixels(maxPixels));
     }
 
-    /** Trains, then writes the final outputs. */
+    /**
+     * Trains, then writes the final outputs. Rank 0 holds the folder's {@link RunLock} throughout
+     * and first deletes the temporary files an interrupted run left there.
+     *
+     * @throws IllegalStateException when another process holds the run folder
+     */
     public Summary run() throws IOException {
+        try (RunLock lock = group.isMaster() ? lockFolder() : null) {
+            return train();
+        }
+    }
+
+    private RunLock lockFolder() throws IOException {
+        Files.createDirectories(dir);
+        RunLock lock = RunLock.acquire(dir);
+        if (!lock.previousHolder().isEmpty()) {
+            progress.message("run folder " + dir + ": taking over the lock of process " + lock.previousHolder()
+                    + ", which ended without releasing it");
+        }
+        List<String> removed = new ArrayList<>(AtomicFiles.removeTemporaries(dir));
+        AtomicFiles.removeTemporaries(dir.resolve("samples")).forEach(n -> removed.add("samples/" + n));
+        if (Files.deleteIfExists(dir.resolve(TrainingCheckpoint.PREVIOUS + ".tmp"))) {
+            removed.add(TrainingCheckpoint.PREVIOUS + ".tmp");
+        }
+        if (!removed.isEmpty()) {
+            progress.message("removed " + removed.size() + " temporary file(s) an interrupted run left: "
+                    + String.join(", ", removed));
+        }
+        return lock;
+    }
+
+    /**
+     * Whether a run at its last step has its final outputs: the figure, and the test bits/dim when
+     * there is test data (decided alike on every rank).
+     */
+    private boolean finalOutputsWritten() {
+        boolean bpdExpected = group.isMaster() ? test != null : options.testData() != null;
+        return Files.isRegularFile(dir.resolve(FIGURE)) && (!bpdExpected || Files.isRegularFile(dir.resolve(BPD)));
+    }
+
+    private Summary train() throws IOException {
         TrainingOptions o = options;
         Runtime.setThreads(o.threads());
         Device device = Runtime.device(o.device());
@@ -237,9 +276,13 @@ public final class TrainingRun {
                 trainer.optimizer().loadState(ck.optimizerState());
                 step = ck.step();
                 elapsedBefore = Double.parseDouble(ck.get("elapsed_s"));
-                if (o.steps() <= step) {
+                if (o.steps() < step || o.steps() == step && finalOutputsWritten()) {
                     throw new IllegalArgumentException("--steps " + o.steps() + " is the total, and the checkpoint in "
                             + dir + " is already at step " + step + "; give a larger --steps to continue");
+                }
+                if (o.steps() == step) {
+                    progress.message("the checkpoint in " + dir + " is at the final step " + step
+                            + " but the run stopped before its final outputs; writing them");
                 }
             }
             trainer.synchronize();
