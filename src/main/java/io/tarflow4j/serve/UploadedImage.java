@@ -69,12 +69,11 @@ public record UploadedImage(byte[] pixels, int channels, int size, List<String> 
         try (ImageInputStream in = new MemoryCacheImageInputStream(new ByteArrayInputStream(bytes))) {
             return Images.decode(in, "the upload", Images.PNG_JPEG, maxPixels);
         } catch (ImageException e) {
-            int status = switch (e.problem()) {
-                case UNSUPPORTED -> 415;
-                case TOO_LARGE -> 413;
-                case CORRUPT -> 400;
+            throw switch (e.problem()) {
+                case UNSUPPORTED -> new HttpError(415, "the upload is not a PNG or JPEG image (" + e.detail() + ")");
+                case TOO_LARGE -> new HttpError(413, e.getMessage());
+                case CORRUPT -> new HttpError(400, e.getMessage());
             };
-            throw new HttpError(status, e.getMessage());
         } catch (IOException e) {
             throw new HttpError(400, "cannot read the upload: " + e.getMessage());
         }

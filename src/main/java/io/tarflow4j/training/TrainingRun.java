@@ -43,7 +43,8 @@ import org.bytedeco.pytorch.global.torch.ScalarType;
  *
  * <p>Run folder contents: {@value TrainingCheckpoint#FILE} (and {@value TrainingCheckpoint#PREVIOUS}),
  * {@value MetricsLog#FILE}, {@code samples/step-NNNNNNN.png} every {@code sampleEvery} steps,
- * {@value #FIGURE} and {@value #BPD} at the end.
+ * {@value #FIGURE} and {@value #BPD} at the end, and {@value RunLock#FILE} (held by the process
+ * running there).
  *
  * <p>With a time budget ({@code minutes}) the total number of steps, which the cosine schedule
  * needs, follows the measured speed (see {@link StepBudget}); the checkpoint records the total
