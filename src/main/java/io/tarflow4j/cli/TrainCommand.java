@@ -8,6 +8,7 @@ import io.tarflow4j.training.NoiseSpec;
 import io.tarflow4j.training.Preset;
 import io.tarflow4j.training.ProgressLine;
 import io.tarflow4j.training.RunFolder;
+import io.tarflow4j.training.RunLock;
 import io.tarflow4j.training.TrainingOptions;
 import io.tarflow4j.training.TrainingRun;
 import java.io.IOException;
@@ -167,6 +168,9 @@ final class TrainCommand implements Callable<Integer> {
     public Integer call() throws IOException, InterruptedException {
         CommandLine cl = spec.commandLine();
         TrainingOptions requested = options();
+        if (requested.resume() != null) {
+            RunLock.refuseIfHeld(requested.resume()); // before loading data or starting workers
+        }
         TrainingOptions o = TrainingRun.resolve(requested);
         dist.chooseProcesses(cl, o.batch(), o.device() == null || o.device().strip().equalsIgnoreCase("cpu"),
                 threads != null);

@@ -6,6 +6,7 @@ import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.channels.OverlappingFileLockException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 
@@ -36,22 +37,11 @@ public final class RunLock implements AutoCloseable {
      * @throws IOException when the lock file cannot be created or written
      */
     public static RunLock acquire(Path dir) throws IOException {
-        Path file = dir.resolve(FILE);
-        FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ,
+        FileChannel ch = FileChannel.open(dir.resolve(FILE), StandardOpenOption.CREATE, StandardOpenOption.READ,
                 StandardOpenOption.WRITE);
         try {
-            FileLock lock;
-            try {
-                lock = ch.tryLock();
-            } catch (OverlappingFileLockException e) {
-                lock = null; // held by this same process
-            }
+            FileLock lock = lockOrRefuse(dir, ch);
             String holder = read(ch);
-            if (lock == null) {
-                throw new IllegalStateException("run folder " + dir + " is in use by "
-                        + (holder.isEmpty() ? "another run" : "process " + holder) + " (" + file
-                        + " is locked); wait for that run to end or stop it before starting another here");
-            }
             ch.truncate(0);
             ch.write(ByteBuffer.wrap((ProcessHandle.current().pid() + "\n").getBytes(StandardCharsets.US_ASCII)), 0);
             ch.force(false);
@@ -60,6 +50,38 @@ public final class RunLock implements AutoCloseable {
             ch.close();
             throw e;
         }
+    }
+
+    /**
+     * Refuses early, before a run loads its data or starts workers, when another process holds
+     * {@code dir}; changes nothing (the run itself then {@linkplain #acquire acquires} the lock).
+     *
+     * @throws IllegalStateException naming the process that holds the folder
+     */
+    public static void refuseIfHeld(Path dir) throws IOException {
+        Path file = dir.resolve(FILE);
+        if (!Files.isRegularFile(file)) {
+            return;
+        }
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+            lockOrRefuse(dir, ch).release();
+        }
+    }
+
+    private static FileLock lockOrRefuse(Path dir, FileChannel ch) throws IOException {
+        FileLock lock;
+        try {
+            lock = ch.tryLock();
+        } catch (OverlappingFileLockException e) {
+            lock = null; // held by this same process
+        }
+        if (lock == null) {
+            String holder = read(ch);
+            throw new IllegalStateException("run folder " + dir + " is in use by "
+                    + (holder.isEmpty() ? "another run" : "process " + holder) + " (" + dir.resolve(FILE)
+                    + " is locked); wait for that run to end or stop it before starting another here");
+        }
+        return lock;
     }
 
     /** The process id a stale lock named (a run that ended without releasing it), or empty. */

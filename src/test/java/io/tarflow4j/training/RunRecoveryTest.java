@@ -53,9 +53,14 @@ class RunRecoveryTest {
                     TinyRuns.options(3, dir).build(), TRAIN, null, dir, System.err, false).run());
             assertTrue(run.getMessage().contains("in use by process " + holder.pid()), run.getMessage());
             assertFalse(Files.exists(dir.resolve(TrainingCheckpoint.FILE)));
+            IllegalStateException early = assertThrows(IllegalStateException.class, () -> RunLock.refuseIfHeld(dir));
+            assertTrue(early.getMessage().contains("process " + holder.pid()), early.getMessage());
 
             holder.destroyForcibly(); // kill -9: the lock file still names it, but the OS lock is gone
             assertTrue(holder.waitFor(10, TimeUnit.SECONDS));
+            RunLock.refuseIfHeld(dir);
+            assertEquals(Long.toString(holder.pid()), Files.readString(dir.resolve(RunLock.FILE)).strip(),
+                    "the early check changes nothing");
             try (RunLock lock = RunLock.acquire(dir)) {
                 assertEquals(Long.toString(holder.pid()), lock.previousHolder());
                 // and this process's own second attempt is refused too
