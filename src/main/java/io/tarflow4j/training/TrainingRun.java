@@ -435,8 +435,13 @@ public final class TrainingRun {
                     + ckpt + "; continue with: tarflow train --resume " + dir);
             return new Summary(dir, step, recordedTotal, lastLoss, Double.NaN, elapsed, ipsAll, ckpt, null);
         }
-        progress.message(String.format("trained %d steps in %s (%.1f images/s over all processes since this run started, peak RSS %.0f MiB)",
-                step, ProgressLine.duration(elapsed), ipsAll, PeakRss.megabytes()));
+        if (ipsAll > 0) {
+            progress.message(String.format("trained %d steps in %s (%.1f images/s over all processes since this run"
+                    + " started, peak RSS %.0f MiB)", step, ProgressLine.duration(elapsed), ipsAll, PeakRss.megabytes()));
+        } else {
+            progress.message(String.format("trained %d steps in %s before; writing the final outputs", step,
+                    ProgressLine.duration(elapsed)));
+        }
         progress.message("checkpoint: " + ckpt);
         TarFlow evalModel = trainer.evaluationModel();
         Path figure = dir.resolve(FIGURE);
