@@ -102,7 +102,7 @@ class ModelFileCheckTest {
                 "1,2,3", "True", "False", "x".repeat(100_000), "1,".repeat(5000) + "1");
         SplittableRandom random = new SplittableRandom(19);
         int loaded = 0;
-        for (int round = 0; round < 150; round++) {
+        for (int round = 0; round < 100; round++) {
             Map<String, String> changes = new LinkedHashMap<>();
             int n = 1 + random.nextInt(3);
             for (int i = 0; i < n; i++) {
