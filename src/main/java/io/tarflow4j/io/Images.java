@@ -92,7 +92,7 @@ public final class Images {
             }
         }
         if (reader == null) {
-            throw new ImageException(ImageException.Problem.UNSUPPORTED, source, "expected "
+            throw new ImageException(ImageException.Problem.UNSUPPORTED, source, "not a readable image: expected "
                     + describe(formats) + " image, found " + found, null);
         }
         try {

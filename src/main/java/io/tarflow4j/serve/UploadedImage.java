@@ -70,7 +70,7 @@ public record UploadedImage(byte[] pixels, int channels, int size, List<String> 
             return Images.decode(in, "the upload", Images.PNG_JPEG, maxPixels);
         } catch (ImageException e) {
             throw switch (e.problem()) {
-                case UNSUPPORTED -> new HttpError(415, "the upload is not a PNG or JPEG image (" + e.detail() + ")");
+                case UNSUPPORTED -> new HttpError(415, "the upload is not a PNG or JPEG image");
                 case TOO_LARGE -> new HttpError(413, e.getMessage());
                 case CORRUPT -> new HttpError(400, e.getMessage());
             };
