@@ -56,7 +56,14 @@ public final class Png {
      */
     public static void write(Path path, RenderedImage image) throws IOException {
         Objects.requireNonNull(image, "image");
-        AtomicFiles.write(path, out -> encode(image, out));
+        try {
+            AtomicFiles.write(path, out -> encode(image, out));
+        } catch (IOException e) {
+            if (e.getMessage() != null && e.getMessage().contains(path.toString())) {
+                throw e;
+            }
+            throw new IOException("cannot write " + path + ": " + e.getMessage(), e);
+        }
     }
 
     /**
