@@ -8,6 +8,7 @@ import io.tarflow4j.model.ReferenceKeys;
 import io.tarflow4j.model.TarFlow;
 import io.tarflow4j.model.TarFlowConfig;
 import io.tarflow4j.tensor.RawTensors;
+import io.tarflow4j.tensor.StateDicts;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -44,11 +45,22 @@ public final class ModelFile {
      * @param headDim attention head size when not recorded in the file (0: 64)
      * @param preferEma use the {@code ema.*} weights of a training checkpoint when present
      * @param device where the model lives
+     * @param allowNonFinite load weights holding NaN or infinite values instead of refusing them
      */
-    public record LoadOptions(int channels, int headDim, boolean preferEma, Device device) {
-        /** Defaults: infer, EMA when present, CPU. */
+    public record LoadOptions(int channels, int headDim, boolean preferEma, Device device, boolean allowNonFinite) {
+        /** Options that refuse non-finite weights. */
+        public LoadOptions(int channels, int headDim, boolean preferEma, Device device) {
+            this(channels, headDim, preferEma, device, false);
+        }
+
+        /** Defaults: infer, EMA when present, CPU, non-finite weights refused. */
         public static LoadOptions defaults() {
             return new LoadOptions(0, 0, true, new Device("cpu"));
+        }
+
+        /** A copy that accepts (true) or refuses non-finite weights. */
+        public LoadOptions withAllowNonFinite(boolean allow) {
+            return new LoadOptions(channels, headDim, preferEma, device, allow);
         }
     }
 
@@ -113,13 +125,9 @@ public final class ModelFile {
         }
         TarFlowConfig config;
         try {
-            if (ReferenceKeys.present(metadata)) {
-                config = ReferenceKeys.toConfig(metadata);
-            } else {
-                Map<String, long[]> shapes = new LinkedHashMap<>();
-                weights.forEach((k, v) -> shapes.put(k, v.shape()));
-                config = ConfigInference.infer(shapes, options.channels(), options.headDim());
-            }
+            Map<String, long[]> shapes = new LinkedHashMap<>();
+            weights.forEach((k, v) -> shapes.put(k, v.shape()));
+            config = ModelFileCheck.config(metadata, shapes, options.channels(), options.headDim());
         } catch (IllegalArgumentException e) {
             throw new IOException(path + ": " + e.getMessage(), e);
         }
@@ -130,6 +138,11 @@ public final class ModelFile {
             throw new IOException(path + ": " + e.getMessage(), e);
         }
         RawTensors.copyAll(weights, model.state()); // straight from the file's mapping, one tensor at a time
+        String nonFinite = options.allowNonFinite() ? null : StateDicts.firstNonFinite(model.state());
+        if (nonFinite != null) {
+            throw new IOException(path + ": tensor " + nonFinite + " holds NaN or infinite values; refusing a model"
+                    + " that would score and sample NaN (--allow-nonfinite loads it anyway)");
+        }
         return new Loaded(model, metadata, path, useEma);
     }
 

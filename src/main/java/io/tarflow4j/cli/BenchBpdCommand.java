@@ -69,7 +69,7 @@ final class BenchBpdCommand implements Callable<Integer> {
         TarFlow flow;
         String arch;
         if (model != null) {
-            flow = CliModels.load(model, true).model();
+            flow = io.tarflow4j.checkpoint.ModelFile.load(model).model();
             arch = model.toString();
         } else if (preset.equals("mnist-toy")) {
             Runtime.seed(0);

@@ -28,6 +28,12 @@ import picocli.CommandLine.Option;
             "prints each block's CRM and IGM (Liu and Qin 2025) and the measured passes, and writes",
             "the strategy file for tarflow sample --sampler jacobi --strategy FILE."})
 final class CalibrateCommand implements Callable<Integer> {
+    @CommandLine.Mixin
+    ImageLimitOption imageLimit;
+
+    @CommandLine.Mixin
+    NonFiniteOption nonFinite;
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -66,10 +72,10 @@ final class CalibrateCommand implements Callable<Integer> {
             Runtime.setThreads(threads);
         }
         SampleCommand.checkWritable(out, "--out");
-        ModelFile.Loaded loaded = ModelFile.load(model);
+        ModelFile.Loaded loaded = ModelFile.load(model, nonFinite.apply(ModelFile.LoadOptions.defaults()));
         TarFlow m = loaded.model();
         TarFlowConfig c = m.config();
-        ImageDataset ds = Datasets.open(data, DataOptions.defaults().withImageSize(c.imageSize())
+        ImageDataset ds = Datasets.open(data, imageLimit.apply(DataOptions.defaults()).withImageSize(c.imageSize())
                 .withChannels(c.inChannels()));
         int n = Math.min(count, ds.size());
         int[] chosen = new Random(seed).ints(0, ds.size()).distinct().limit(n).toArray();

@@ -11,9 +11,12 @@ import org.bytedeco.pytorch.Device;
 final class CliModels {
     private CliModels() {}
 
-    /** Loads a model file on the CPU, with its EMA weights when {@code ema} and present. */
-    static ModelFile.Loaded load(Path model, boolean ema) throws IOException {
-        return ModelFile.load(model, new ModelFile.LoadOptions(0, 0, ema, new Device("cpu")));
+    /**
+     * Loads a model file on the CPU, with its EMA weights when {@code ema} and present, refusing
+     * non-finite weights unless {@code --allow-nonfinite}.
+     */
+    static ModelFile.Loaded load(Path model, boolean ema, NonFiniteOption nonFinite) throws IOException {
+        return ModelFile.load(model, nonFinite.apply(new ModelFile.LoadOptions(0, 0, ema, new Device("cpu"))));
     }
 
     /** The first {@code limit} images of {@code data} (all when limit is 0 or not smaller). */

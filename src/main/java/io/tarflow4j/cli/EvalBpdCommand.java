@@ -2,7 +2,9 @@ package io.tarflow4j.cli;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.tarflow4j.checkpoint.ModelFile;
+import io.tarflow4j.data.DataException;
 import io.tarflow4j.data.DataOptions;
+import io.tarflow4j.data.ResizePolicy;
 import io.tarflow4j.data.Datasets;
 import io.tarflow4j.data.ImageDataset;
 import io.tarflow4j.evaluation.DatasetBpd;
@@ -25,6 +27,12 @@ import picocli.CommandLine.Option;
             "gets the figure tarflow score gives it; mean and standard error over images. --prior standard",
             "gives the reference's figure for VP models. Writes eval-bpd.json next to the model (or --out)."})
 final class EvalBpdCommand implements Callable<Integer> {
+    @CommandLine.Mixin
+    ImageLimitOption imageLimit;
+
+    @CommandLine.Mixin
+    NonFiniteOption nonFinite;
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -57,6 +65,11 @@ final class EvalBpdCommand implements Callable<Integer> {
     @Option(names = "--conditional", description = "the same as --likelihood label")
     boolean conditional;
 
+    @Option(names = "--resize", description = "bring images of another size to the model's (shorter side scaled,"
+            + " centre cropped); without it a dataset of another size is refused, as its bits/dim would not be"
+            + " the dataset's")
+    boolean resize;
+
     @Option(names = "--no-ema", description = "use the raw weights of a checkpoint that also holds EMA weights")
     boolean noEma;
 
@@ -80,11 +93,21 @@ final class EvalBpdCommand implements Callable<Integer> {
         if (threads > 0) {
             Runtime.setThreads(threads);
         }
-        ModelFile.Loaded loaded = CliModels.load(model, !noEma);
+        ModelFile.Loaded loaded = CliModels.load(model, !noEma, nonFinite);
         var config = loaded.model().config();
         Likelihood kind = conditional ? Likelihood.LABEL : likelihood.likelihood;
-        ImageDataset dataset = CliModels.limit(Datasets.open(data, DataOptions.defaults()
-                .withImageSize(config.imageSize()).withChannels(config.inChannels())), limit);
+        ImageDataset opened;
+        try {
+            opened = Datasets.open(data, imageLimit.apply(DataOptions.defaults()).withImageSize(config.imageSize())
+                    .withChannels(config.inChannels()).withResize(resize ? ResizePolicy.RESIZE : ResizePolicy.REFUSE));
+        } catch (DataException e) {
+            if (resize || !e.getMessage().contains("resize policy REFUSE")) {
+                throw e;
+            }
+            throw new DataException("--data " + data + ": " + e.getMessage() + "; the model takes "
+                    + config.imageSize() + "x" + config.imageSize() + " images (--resize evaluates resized ones)");
+        }
+        ImageDataset dataset = CliModels.limit(opened, limit);
         DatasetBpd.Result r;
         long start = System.nanoTime();
         try (ProgressBar bar = new ProgressBar(System.err, dataset.size(), "images");

@@ -24,6 +24,12 @@ import picocli.CommandLine.Option;
             "uniform prior, all classes in one forward pass per batch. Prints the accuracy and the",
             "confusion matrix; writes eval-classify.json next to the model (or --out)."})
 final class EvalClassifyCommand implements Callable<Integer> {
+    @CommandLine.Mixin
+    ImageLimitOption imageLimit;
+
+    @CommandLine.Mixin
+    NonFiniteOption nonFinite;
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -71,13 +77,13 @@ final class EvalClassifyCommand implements Callable<Integer> {
         if (threads > 0) {
             Runtime.setThreads(threads);
         }
-        ModelFile.Loaded loaded = CliModels.load(model, !noEma);
+        ModelFile.Loaded loaded = CliModels.load(model, !noEma, nonFinite);
         var config = loaded.model().config();
         if (!config.conditional()) {
             throw new IllegalArgumentException(model + ": the model is unconditional; eval classify needs a"
                     + " class-conditional model");
         }
-        ImageDataset dataset = CliModels.limit(Datasets.open(data, DataOptions.defaults()
+        ImageDataset dataset = CliModels.limit(Datasets.open(data, imageLimit.apply(DataOptions.defaults())
                 .withImageSize(config.imageSize()).withChannels(config.inChannels())), limit);
         BayesClassifier.Result r;
         long start = System.nanoTime();

@@ -35,6 +35,12 @@ final class EvalOodCommand implements Callable<Integer> {
     CommandLine.Model.CommandSpec spec;
 
     @CommandLine.Mixin
+    ImageLimitOption imageLimit;
+
+    @CommandLine.Mixin
+    NonFiniteOption nonFinite;
+
+    @CommandLine.Mixin
     LikelihoodOptions likelihood;
 
     @Option(names = "--model", required = true, paramLabel = "CKPT", description = "model file")
@@ -93,9 +99,9 @@ final class EvalOodCommand implements Callable<Integer> {
         if (threads > 0) {
             Runtime.setThreads(threads);
         }
-        ModelFile.Loaded loaded = CliModels.load(model, !noEma);
+        ModelFile.Loaded loaded = CliModels.load(model, !noEma, nonFinite);
         var config = loaded.model().config();
-        DataOptions options = DataOptions.defaults().withImageSize(config.imageSize()).withChannels(config.inChannels());
+        DataOptions options = imageLimit.apply(DataOptions.defaults()).withImageSize(config.imageSize()).withChannels(config.inChannels());
         ImageDataset inData = CliModels.limit(Datasets.open(in, options), limit);
         ImageDataset oodData = CliModels.limit(Datasets.open(ood, options), limit);
         long start = System.nanoTime();

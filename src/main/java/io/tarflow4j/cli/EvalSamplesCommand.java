@@ -28,6 +28,12 @@ import picocli.CommandLine.Option;
             "--fid-weights FILE adds the standard FID with pytorch-fid's Inception weights",
             "(pt_inception-2015-12-05-6726825d.pth; slow on a CPU). Writes eval-samples.json next to the model."})
 final class EvalSamplesCommand implements Callable<Integer> {
+    @CommandLine.Mixin
+    ImageLimitOption imageLimit;
+
+    @CommandLine.Mixin
+    NonFiniteOption nonFinite;
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -96,7 +102,7 @@ final class EvalSamplesCommand implements Callable<Integer> {
         if (threads > 0) {
             Runtime.setThreads(threads);
         }
-        ModelFile.Loaded loaded = CliModels.load(model, !noEma);
+        ModelFile.Loaded loaded = CliModels.load(model, !noEma, nonFinite);
         double noiseSigma = loaded.sigma(sigma);
         if (denoise && !(noiseSigma > 0)) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--denoise needs the training noise sigma: "
@@ -104,7 +110,7 @@ final class EvalSamplesCommand implements Callable<Integer> {
         }
         FmnistClassifier judge = FmnistClassifier.load(classifier != null ? classifier : FmnistClassifier.locateBundled());
         InceptionV3Fid inception = fidWeights == null ? null : InceptionV3Fid.load(fidWeights);
-        ImageDataset realData = Datasets.open(real, DataOptions.defaults().withImageSize(FmnistClassifier.SIZE).withChannels(1));
+        ImageDataset realData = Datasets.open(real, imageLimit.apply(DataOptions.defaults()).withImageSize(FmnistClassifier.SIZE).withChannels(1));
         var settings = new SampleQuality.Settings(count, batch, guidance, denoise, noiseSigma, seed);
         int gridCount = Math.min(100, count);
         float[] gridPixels = new float[gridCount * FmnistClassifier.SIZE * FmnistClassifier.SIZE];

@@ -6,6 +6,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import org.bytedeco.pytorch.Device;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -15,6 +16,9 @@ import picocli.CommandLine.Parameters;
         description = {"Writes a model as a safetensors state dict with the reference's parameter names,",
             "for PyTorch: model.load_state_dict(safetensors.torch.load_file('model.safetensors'))"})
 final class ExportCommand implements Callable<Integer> {
+    @CommandLine.Mixin
+    NonFiniteOption nonFinite;
+
     @Parameters(index = "0", paramLabel = "CKPT", description = "training checkpoint or any model file tarflow reads")
     Path input;
 
@@ -26,7 +30,7 @@ final class ExportCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        ModelFile.Loaded loaded = ModelFile.load(input, new ModelFile.LoadOptions(0, 0, !noEma, new Device("cpu")));
+        ModelFile.Loaded loaded = ModelFile.load(input, nonFinite.apply(new ModelFile.LoadOptions(0, 0, !noEma, new Device("cpu"))));
         Map<String, String> meta = new LinkedHashMap<>();
         String noise = loaded.metadata().get(ModelFile.NOISE);
         if (noise != null) {

@@ -2,11 +2,13 @@ package io.tarflow4j.cli;
 
 import io.tarflow4j.checkpoint.ModelFile;
 import io.tarflow4j.model.TarFlowConfig;
+import io.tarflow4j.training.NoiseSpec;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import org.bytedeco.pytorch.Device;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -17,6 +19,12 @@ import picocli.CommandLine.Parameters;
             "runs code) into a tarflow4j model file. The configuration is inferred from tensor names and",
             "shapes; give what cannot be inferred (head size, channels when ambiguous) by flag."})
 final class ImportCommand implements Callable<Integer> {
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @CommandLine.Mixin
+    NonFiniteOption nonFinite;
+
     @Parameters(index = "0", paramLabel = "MODEL.pth", description = "PyTorch state dict saved with torch.save(model.state_dict())")
     Path input;
 
@@ -24,32 +32,46 @@ final class ImportCommand implements Callable<Integer> {
     Path out;
 
     @Option(names = "--channels", paramLabel = "C", description = "image channels (default: inferred; 3 when the token size is 3*p^2)")
-    int channels;
+    Integer channels;
 
     @Option(names = "--head-dim", paramLabel = "H", description = "attention head size (default 64, the reference's)")
-    int headDim;
+    Integer headDim;
 
     @Option(names = "--image-size", paramLabel = "S", description = "expected image size: checked against the inferred one")
-    int imageSize;
+    Integer imageSize;
 
     @Option(names = "--noise", paramLabel = "SPEC", description = "training noise to record, gaussian:SIGMA or uniform (used by --denoise)")
     String noise;
 
     @Override
     public Integer call() throws Exception {
-        ModelFile.Loaded loaded = ModelFile.load(input, new ModelFile.LoadOptions(channels, headDim, false, new Device("cpu")));
+        CommandLine cl = spec.commandLine();
+        if (channels != null && channels != 1 && channels != 3) {
+            throw new CommandLine.ParameterException(cl, "--channels must be 1 or 3, got " + channels);
+        }
+        if (headDim != null && headDim < 1) {
+            throw new CommandLine.ParameterException(cl, "--head-dim must be >= 1, got " + headDim);
+        }
+        if (imageSize != null && imageSize < 1) {
+            throw new CommandLine.ParameterException(cl, "--image-size must be >= 1, got " + imageSize);
+        }
+        NoiseSpec noiseSpec;
+        try {
+            noiseSpec = noise == null ? null : NoiseSpec.parse(noise);
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(cl, "--noise: " + e.getMessage());
+        }
+        ModelFile.Loaded loaded = ModelFile.load(input, nonFinite.apply(new ModelFile.LoadOptions(
+                channels == null ? 0 : channels, headDim == null ? 0 : headDim, false, new Device("cpu"))));
         TarFlowConfig c = loaded.model().config();
-        if (imageSize > 0 && imageSize != c.imageSize()) {
+        if (imageSize != null && imageSize != c.imageSize()) {
             throw new IllegalArgumentException("--image-size " + imageSize + " does not match " + input
                     + ", whose position embeddings give " + c.imageSize());
         }
         Map<String, String> meta = new LinkedHashMap<>();
         meta.put("source", input.getFileName().toString());
-        if (noise != null) {
-            if (!noise.equals("uniform") && !noise.matches("gaussian:[0-9.eE+-]+")) {
-                throw new IllegalArgumentException("--noise must be gaussian:SIGMA or uniform, got '" + noise + "'");
-            }
-            meta.put(ModelFile.NOISE, noise);
+        if (noiseSpec != null) {
+            meta.put(ModelFile.NOISE, noiseSpec.toString());
         }
         ModelFile.save(out, loaded.model(), meta);
         System.out.println("imported " + input + " -> " + out);

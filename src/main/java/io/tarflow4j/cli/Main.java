@@ -1,5 +1,6 @@
 package io.tarflow4j.cli;
 
+import io.tarflow4j.distributed.ParentWatch;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.NoSuchFileException;
@@ -45,6 +46,7 @@ public final class Main implements Runnable {
 
     /** Runs the command line and exits with its status. */
     public static void main(String[] args) {
+        ParentWatch.startIfLaunched(System.getenv(), System.in, System.err);
         System.exit(run(args));
     }
 

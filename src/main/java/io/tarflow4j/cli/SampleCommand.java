@@ -38,6 +38,9 @@ import picocli.CommandLine.Option;
             "optionally one PNG per image, the raw tensors and the sampling trace.",
             "A conditional model without --class/--classes samples every class."})
 final class SampleCommand implements Callable<Integer> {
+    @CommandLine.Mixin
+    NonFiniteOption nonFinite;
+
     /** Most samples shown in a trace figure (one row each). */
     static final int TRACE_ROWS = 16;
 
@@ -135,7 +138,7 @@ final class SampleCommand implements Callable<Integer> {
         if (imagesDir != null && Files.exists(imagesDir) && !Files.isDirectory(imagesDir)) {
             throw new IOException("--images " + imagesDir + " exists and is not a directory");
         }
-        ModelFile.Loaded loaded = ModelFile.load(model);
+        ModelFile.Loaded loaded = ModelFile.load(model, nonFinite.apply(ModelFile.LoadOptions.defaults()));
         TarFlowConfig config = loaded.model().config();
         SamplingOptions options = options(config, loaded.sigma(Double.NaN));
         Sampler s = new Sampler(loaded.model());

@@ -41,6 +41,12 @@ import picocli.CommandLine.Parameters;
             "stderr, or refused with --refuse-mismatch. A folder is scored recursively, in sorted order; a",
             "store made by tarflow prepare image by image, each named STORE#index."})
 final class ScoreCommand implements java.util.concurrent.Callable<Integer> {
+    @CommandLine.Mixin
+    ImageLimitOption imageLimit;
+
+    @CommandLine.Mixin
+    NonFiniteOption nonFinite;
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -104,7 +110,7 @@ final class ScoreCommand implements java.util.concurrent.Callable<Integer> {
         if (threads > 0) {
             Runtime.setThreads(threads);
         }
-        ModelFile.Loaded loaded = CliModels.load(model, !noEma);
+        ModelFile.Loaded loaded = CliModels.load(model, !noEma, nonFinite);
         var config = loaded.model().config();
         ResizePolicy policy = mismatch.refuse ? ResizePolicy.REFUSE : ResizePolicy.RESIZE;
         List<String> files = new ArrayList<>();
@@ -118,7 +124,7 @@ final class ScoreCommand implements java.util.concurrent.Callable<Integer> {
             }
             List<byte[]> read = new ArrayList<>();
             for (Path file : expand(List.of(input))) {
-                read.add(ImageFolderReader.readImage(file, config.inChannels(), config.imageSize(), policy,
+                read.add(ImageFolderReader.readImage(file, config.inChannels(), config.imageSize(), policy, imageLimit.pixels(),
                         change -> System.err.println("note: " + file + ": " + change)));
                 files.add(file.toString());
             }

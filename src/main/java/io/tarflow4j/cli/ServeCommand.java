@@ -6,8 +6,12 @@ import io.tarflow4j.serve.ServerOptions;
 import io.tarflow4j.serve.TarflowServer;
 import io.tarflow4j.tensor.Runtime;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -18,6 +22,9 @@ import picocli.CommandLine.Option;
             "for conditional models, the class posterior). Binds to 127.0.0.1 unless --host says otherwise.",
             "Model work runs one job at a time with a bounded queue; Ctrl-C stops the server gracefully."})
 final class ServeCommand implements Callable<Integer> {
+    @CommandLine.Mixin
+    NonFiniteOption nonFinite;
+
     @Option(names = "--model", required = true, paramLabel = "CKPT",
             description = "training checkpoint or any model file tarflow reads")
     Path model;
@@ -46,6 +53,28 @@ final class ServeCommand implements Callable<Integer> {
             description = "largest uploaded image in pixels, checked before decoding (default: ${DEFAULT-VALUE})")
     long maxImagePixels;
 
+    @Option(names = "--max-connections", defaultValue = "64", paramLabel = "N",
+            description = "connections read and answered at once; more are closed (default: ${DEFAULT-VALUE})")
+    int maxConnections;
+
+    @Option(names = "--max-client-connections", defaultValue = "16", paramLabel = "N",
+            description = "requests one client address may have in progress; more get 429 (default: ${DEFAULT-VALUE})")
+    int maxClientConnections;
+
+    @Option(names = "--read-timeout", defaultValue = "20", paramLabel = "SECONDS",
+            description = "time a client has to send a request head, or may stay silent while sending a body or"
+                    + " reading an answer, before its connection is closed (default: ${DEFAULT-VALUE})")
+    double readTimeout;
+
+    @Option(names = "--allow-host", paramLabel = "NAME", split = ",",
+            description = "another name this server answers to in the Host header (besides localhost, 127.0.0.1,"
+                    + " [::1] and --host), e.g. when reached through a proxy; repeatable")
+    List<String> allowHosts = new ArrayList<>();
+
+    @Option(names = "--allow-origin", paramLabel = "URL", split = ",",
+            description = "an origin (scheme://host[:port]) whose pages may call the API; repeatable")
+    List<String> allowOrigins = new ArrayList<>();
+
     @Option(names = "--sigma", paramLabel = "STD",
             description = "training noise std for denoising (default: the checkpoint's 'noise' metadata)")
     Double sigma;
@@ -63,18 +92,27 @@ final class ServeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        if (sigma != null && !(sigma > 0 && Double.isFinite(sigma))) {
+            throw new IllegalArgumentException("--sigma must be finite and > 0, got " + sigma);
+        }
         if (maxBodyMb < 1 || maxBodyMb > 1024) {
             throw new IllegalArgumentException("--max-body-mb must be 1..1024, got " + maxBodyMb);
         }
+        if (!(readTimeout >= 0.1 && readTimeout <= 3600)) {
+            throw new IllegalArgumentException("--read-timeout must be 0.1..3600 seconds, got " + readTimeout);
+        }
         ServerOptions options = ServerOptions.builder().host(host).port(port).maxBatch(maxBatch).queue(queue)
-                .maxBodyBytes(maxBodyMb * 1024L * 1024L).maxImagePixels(maxImagePixels).build();
+                .maxBodyBytes(maxBodyMb * 1024L * 1024L).maxImagePixels(maxImagePixels)
+                .maxConnections(maxConnections).maxClientConnections(maxClientConnections)
+                .readTimeout(Duration.ofMillis(Math.round(readTimeout * 1000)))
+                .allowHosts(allowHosts).allowOrigins(allowOrigins).build();
         if (threads != null) {
             if (threads < 1) {
                 throw new IllegalArgumentException("--threads must be >= 1, got " + threads);
             }
             Runtime.setThreads(threads);
         }
-        ModelFile.Loaded loaded = ModelFile.load(model, new ModelFile.LoadOptions(0, 0, !noEma, Runtime.device(device)));
+        ModelFile.Loaded loaded = ModelFile.load(model, nonFinite.apply(new ModelFile.LoadOptions(0, 0, !noEma, Runtime.device(device))));
         ServedModel served = ServedModel.of(loaded, sigma == null ? Double.NaN : sigma);
         if (strategy != null) {
             served = served.withStrategy(strategy);

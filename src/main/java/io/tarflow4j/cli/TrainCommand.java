@@ -8,6 +8,7 @@ import io.tarflow4j.training.NoiseSpec;
 import io.tarflow4j.training.Preset;
 import io.tarflow4j.training.ProgressLine;
 import io.tarflow4j.training.RunFolder;
+import io.tarflow4j.training.RunLock;
 import io.tarflow4j.training.TrainingOptions;
 import io.tarflow4j.training.TrainingRun;
 import java.io.IOException;
@@ -38,6 +39,9 @@ import picocli.CommandLine.Option;
             "Paper-size presets on a CPU: --batch 1 or 2 --activation-checkpointing --no-samples; the run prints the",
             "memory it needs first and refuses to start when the machine does not have it."})
 final class TrainCommand implements Callable<Integer> {
+    @CommandLine.Mixin
+    ImageLimitOption imageLimit;
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -173,6 +177,9 @@ final class TrainCommand implements Callable<Integer> {
     public Integer call() throws IOException, InterruptedException {
         CommandLine cl = spec.commandLine();
         TrainingOptions requested = options();
+        if (requested.resume() != null) {
+            RunLock.refuseIfHeld(requested.resume()); // before loading data or starting workers
+        }
         TrainingOptions o = TrainingRun.resolve(requested);
         dist.chooseProcesses(cl, o.batch(), o.device() == null || o.device().strip().equalsIgnoreCase("cpu"),
                 threads != null);
@@ -217,7 +224,7 @@ final class TrainCommand implements Callable<Integer> {
 
     private ImageDataset open(String flag, String specText, TrainingOptions o) throws IOException {
         try {
-            return TrainingRun.openData(specText, o);
+            return TrainingRun.openData(specText, o, imageLimit.pixels());
         } catch (IOException e) {
             throw new IOException(flag + " " + specText + ": " + e.getMessage(), e);
         }

@@ -4,6 +4,7 @@ import io.tarflow4j.checkpoint.ModelFile;
 import io.tarflow4j.conformance.ReferenceCheck;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -14,6 +15,9 @@ import picocli.CommandLine.Parameters;
             "recomputes every tensor the fixture holds and compares it with the agreement rule",
             "max|ours - ref| <= 2e-4 * max(1e-2, max|ref|). Exits 1 on any mismatch."})
 final class VerifyReferenceCommand implements Callable<Integer> {
+    @CommandLine.Mixin
+    NonFiniteOption nonFinite;
+
     @Parameters(index = "0", paramLabel = "FIXTURE", description = "fixture .safetensors file")
     Path fixture;
 
@@ -31,7 +35,7 @@ final class VerifyReferenceCommand implements Callable<Integer> {
             throw new java.nio.file.NoSuchFileException(fixture.toString(), null, "fixture not found");
         }
         var override = weights == null ? null
-                : ModelFile.load(weights, new ModelFile.LoadOptions(0, 0, false, new org.bytedeco.pytorch.Device("cpu")))
+                : ModelFile.load(weights, nonFinite.apply(new ModelFile.LoadOptions(0, 0, false, new org.bytedeco.pytorch.Device("cpu"))))
                         .model().state();
         ReferenceCheck.Report report = ReferenceCheck.run(fixture, override);
         for (ReferenceCheck.Result r : report.results()) {

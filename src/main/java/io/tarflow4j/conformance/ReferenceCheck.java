@@ -61,6 +61,12 @@ public final class ReferenceCheck {
             }
             metadata = f.metadata();
         }
+        List<String> checked = List.of("input.x", "bpd.pixels", "reverse.noise", "denoise.input");
+        if (checked.stream().noneMatch(tensors::containsKey)) {
+            throw new IOException(fixture + ": not a reference fixture: it holds none of the tensors a fixture"
+                    + " checks (" + String.join(", ", checked) + "); to check a model's weights give a fixture"
+                    + " and --weights MODEL (docs/reference-fixtures.md)");
+        }
         FixtureSettings settings = FixtureSettings.load(fixture, metadata);
         Map<String, Tensor> w = weights;
         if (w == null) {

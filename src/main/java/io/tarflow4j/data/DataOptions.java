@@ -1,5 +1,6 @@
 package io.tarflow4j.data;
 
+import io.tarflow4j.io.Images;
 import java.nio.file.Path;
 import java.util.Objects;
 
@@ -16,8 +17,11 @@ import java.util.Objects;
  * @param resize what to do with images whose size differs from the target size
  * @param labels an explicit IDX labels file for an IDX images file, or {@code null} to look for
  *     the labels file beside the images file
+ * @param maxPixels the most pixels (width x height) an image file's header may declare; larger
+ *     files are refused before decoding ({@code --max-image-pixels}, default {@link Images#MAX_PIXELS})
  */
-public record DataOptions(int imageSize, int channels, boolean skipBad, ResizePolicy resize, Path labels) {
+public record DataOptions(int imageSize, int channels, boolean skipBad, ResizePolicy resize, Path labels,
+        long maxPixels) {
 
     /** Validates the options. */
     public DataOptions {
@@ -28,6 +32,14 @@ public record DataOptions(int imageSize, int channels, boolean skipBad, ResizePo
             throw new IllegalArgumentException("channels must be 0 (keep), 1 or 3, got " + channels);
         }
         Objects.requireNonNull(resize, "resize");
+        if (maxPixels < 1) {
+            throw new IllegalArgumentException("maxPixels must be >= 1, got " + maxPixels);
+        }
+    }
+
+    /** Options with the default pixel limit. */
+    public DataOptions(int imageSize, int channels, boolean skipBad, ResizePolicy resize, Path labels) {
+        this(imageSize, channels, skipBad, resize, labels, Images.MAX_PIXELS);
     }
 
     /**
@@ -47,7 +59,7 @@ public record DataOptions(int imageSize, int channels, boolean skipBad, ResizePo
      * @return the new options
      */
     public DataOptions withImageSize(int size) {
-        return new DataOptions(size, channels, skipBad, resize, labels);
+        return new DataOptions(size, channels, skipBad, resize, labels, maxPixels);
     }
 
     /**
@@ -57,7 +69,7 @@ public record DataOptions(int imageSize, int channels, boolean skipBad, ResizePo
      * @return the new options
      */
     public DataOptions withChannels(int count) {
-        return new DataOptions(imageSize, count, skipBad, resize, labels);
+        return new DataOptions(imageSize, count, skipBad, resize, labels, maxPixels);
     }
 
     /**
@@ -67,7 +79,7 @@ public record DataOptions(int imageSize, int channels, boolean skipBad, ResizePo
      * @return the new options
      */
     public DataOptions withSkipBad(boolean skip) {
-        return new DataOptions(imageSize, channels, skip, resize, labels);
+        return new DataOptions(imageSize, channels, skip, resize, labels, maxPixels);
     }
 
     /**
@@ -77,7 +89,7 @@ public record DataOptions(int imageSize, int channels, boolean skipBad, ResizePo
      * @return the new options
      */
     public DataOptions withResize(ResizePolicy policy) {
-        return new DataOptions(imageSize, channels, skipBad, policy, labels);
+        return new DataOptions(imageSize, channels, skipBad, policy, labels, maxPixels);
     }
 
     /**
@@ -87,6 +99,16 @@ public record DataOptions(int imageSize, int channels, boolean skipBad, ResizePo
      * @return the new options
      */
     public DataOptions withLabels(Path file) {
-        return new DataOptions(imageSize, channels, skipBad, resize, file);
+        return new DataOptions(imageSize, channels, skipBad, resize, file, maxPixels);
+    }
+
+    /**
+     * Returns a copy with another pixel limit.
+     *
+     * @param pixels the most pixels an image header may declare
+     * @return the new options
+     */
+    public DataOptions withMaxPixels(long pixels) {
+        return new DataOptions(imageSize, channels, skipBad, resize, labels, pixels);
     }
 }

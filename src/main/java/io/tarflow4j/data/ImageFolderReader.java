@@ -1,5 +1,7 @@
 package io.tarflow4j.data;
 
+import io.tarflow4j.io.ImageException;
+import io.tarflow4j.io.Images;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -9,7 +11,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.stream.Stream;
-import javax.imageio.ImageIO;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -83,6 +84,15 @@ public final class ImageFolderReader {
      */
     public static byte[] readImage(Path file, int channels, int size, ResizePolicy resize,
             java.util.function.Consumer<String> changes) throws DataException {
+        return readImage(file, channels, size, resize, Images.MAX_PIXELS, changes);
+    }
+
+    /**
+     * {@link #readImage(Path, int, int, ResizePolicy, java.util.function.Consumer)} with a limit on
+     * the pixels the file's header may declare ({@code --max-image-pixels}).
+     */
+    public static byte[] readImage(Path file, int channels, int size, ResizePolicy resize, long maxPixels,
+            java.util.function.Consumer<String> changes) throws DataException {
         if (channels != 1 && channels != 3) {
             throw new IllegalArgumentException("channels must be 1 or 3, got " + channels);
         }
@@ -91,12 +101,9 @@ public final class ImageFolderReader {
         }
         BufferedImage image;
         try {
-            image = ImageIO.read(file.toFile());
-        } catch (IOException | RuntimeException e) {
-            throw new DataException(file, "corrupt or unreadable image: " + e.getMessage(), e);
-        }
-        if (image == null) {
-            throw new DataException(file, "not a readable image (expected " + String.join(", ", EXTENSIONS) + ")");
+            image = decode(file, maxPixels);
+        } catch (ImageException e) {
+            throw new DataException(file, e.detail(), e);
         }
         int w = image.getWidth();
         int h = image.getHeight();
@@ -163,6 +170,18 @@ public final class ImageFolderReader {
         return new Listing(classNames, files);
     }
 
+    /** The one decoding path of image files: PNG, JPEG, BMP or GIF, size checked in the header first. */
+    private static BufferedImage decode(Path file, long maxPixels) throws ImageException {
+        try {
+            return Images.decode(file, Images.COMMON, maxPixels);
+        } catch (ImageException e) {
+            throw e;
+        } catch (IOException | RuntimeException e) {
+            throw new ImageException(ImageException.Problem.CORRUPT, file.toString(),
+                    "unreadable image: " + e.getMessage(), e);
+        }
+    }
+
     private static List<Path> list(Path dir) throws IOException {
         try (Stream<Path> entries = Files.list(dir)) {
             return entries.filter(p -> !p.getFileName().toString().startsWith(".")).sorted().toList();
@@ -198,12 +217,9 @@ public final class ImageFolderReader {
         boolean add(Path file) throws DataException {
             BufferedImage image;
             try {
-                image = ImageIO.read(file.toFile());
-                if (image == null) {
-                    return bad(file, "not a readable image (no image decoder accepted it)", null);
-                }
-            } catch (IOException | RuntimeException e) {
-                return bad(file, "corrupt or unreadable image: " + e.getMessage(), e);
+                image = decode(file, options.maxPixels());
+            } catch (ImageException e) {
+                return bad(file, e.detail(), e);
             }
             int w = image.getWidth();
             int h = image.getHeight();

@@ -166,7 +166,8 @@ public final class StorePreparer {
                         + " unreadable: " + String.join(", ", skipped.subList(0, Math.min(5, skipped.size()))) + ")");
             }
             try {
-                java.awt.image.BufferedImage image = javax.imageio.ImageIO.read(files.get(first).toFile());
+                java.awt.image.BufferedImage image = io.tarflow4j.io.Images.decode(files.get(first),
+                        io.tarflow4j.io.Images.COMMON, io.tarflow4j.io.Images.MAX_PIXELS); // header size checked first
                 if (image != null) {
                     channels = channels == 0 ? ImageOps.channelsOf(image) : channels;
                     size = size == 0 ? Math.min(image.getWidth(), image.getHeight()) : size;

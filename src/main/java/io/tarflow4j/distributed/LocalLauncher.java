@@ -28,7 +28,8 @@ import java.nio.file.Path;
  * ({@code TARFLOW_RANK}, {@code TARFLOW_WORLD_SIZE}, {@code TARFLOW_MASTER}) and sets
  * {@code OMP_NUM_THREADS=T} and {@code OPENBLAS_NUM_THREADS=T}. Rank 0's output is forwarded as is, the others' with a
  * {@code [R] } prefix. When a worker fails, the others are stopped and {@link #run()} returns the
- * failed worker's exit status.
+ * failed worker's exit status. When the launcher itself dies, the workers follow within a moment
+ * ({@link ParentWatch}: each holds a pipe from the launcher on its standard input).
  */
 public final class LocalLauncher {
     private final String mainClass;
@@ -86,6 +87,8 @@ public final class LocalLauncher {
                 // OpenBLAS runs the float32 matrix products: it gets this worker's share of the
                 // cores too, or N workers would each start a pool the size of the machine
                 env.put("OPENBLAS_NUM_THREADS", Integer.toString(threadsPerProcess));
+                // the worker exits when its standard input, held open here, closes (ParentWatch)
+                env.put(ParentWatch.ENV, "1");
                 Process p = pb.start();
                 workers.add(p);
                 String prefix = rank == 0 ? "" : "[" + rank + "] ";

@@ -13,8 +13,12 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Objects;
 import java.util.UUID;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
 
 /**
  * Writes files atomically: the content goes to a new temporary file in the target's directory,
@@ -50,6 +54,9 @@ public final class AtomicFiles {
          */
         void writeTo(FileChannel channel) throws IOException;
     }
+
+    private static final Pattern TEMPORARY = Pattern.compile(
+            "\\..+\\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\\.tmp");
 
     private AtomicFiles() {
     }
@@ -156,6 +163,36 @@ public final class AtomicFiles {
     public static Path createTemporary(Path target) throws IOException {
         Path absolute = target.toAbsolutePath().normalize();
         return createTemp(absolute.getParent(), absolute.getFileName().toString(), target);
+    }
+
+    /**
+     * Whether {@code fileName} is one of the temporary files this class writes
+     * ({@code .NAME.UUID.tmp}), as a process that died mid-write leaves them.
+     */
+    public static boolean isTemporary(String fileName) {
+        return TEMPORARY.matcher(fileName).matches();
+    }
+
+    /**
+     * Deletes the temporary files a crashed writer left in {@code dir} (not its sub-folders). Only
+     * safe while no other process writes there (a training run holds the folder's lock).
+     *
+     * @return the names deleted
+     */
+    public static List<String> removeTemporaries(Path dir) throws IOException {
+        List<String> removed = new ArrayList<>();
+        if (!Files.isDirectory(dir)) {
+            return removed;
+        }
+        try (Stream<Path> files = Files.list(dir)) {
+            for (Path p : (Iterable<Path>) files::iterator) {
+                String name = p.getFileName().toString();
+                if (isTemporary(name) && Files.isRegularFile(p) && Files.deleteIfExists(p)) {
+                    removed.add(name);
+                }
+            }
+        }
+        return removed;
     }
 
     private static Path createTemp(Path dir, String name, Path target) throws IOException {

@@ -2,9 +2,12 @@ package io.tarflow4j.io;
 
 import java.awt.image.RenderedImage;
 import java.io.IOException;
+import java.io.OutputStream;
 import java.nio.file.Path;
 import java.util.Objects;
 import javax.imageio.ImageIO;
+import javax.imageio.stream.ImageOutputStream;
+import javax.imageio.stream.MemoryCacheImageOutputStream;
 
 /** Writes PNG files atomically (see {@link AtomicFiles}) from images or from [-1, 1] pixel data. */
 public final class Png {
@@ -53,10 +56,28 @@ public final class Png {
      */
     public static void write(Path path, RenderedImage image) throws IOException {
         Objects.requireNonNull(image, "image");
-        AtomicFiles.write(path, out -> {
-            if (!ImageIO.write(image, "png", out)) {
-                throw new IOException("cannot write " + path + ": no PNG writer for this image type");
+        try {
+            AtomicFiles.write(path, out -> encode(image, out));
+        } catch (IOException e) {
+            if (e.getMessage() != null && e.getMessage().contains(path.toString())) {
+                throw e;
             }
-        });
+            throw new IOException("cannot write " + path + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Encodes an image as PNG onto {@code out} (left open), through an in-memory cache: ImageIO's
+     * default file cache writes a temporary file and registers a shutdown hook per stream, which
+     * print stack traces when the disk is full or the JVM is stopping.
+     *
+     * @throws IOException when {@code out} fails or no PNG writer takes the image type
+     */
+    public static void encode(RenderedImage image, OutputStream out) throws IOException {
+        try (ImageOutputStream stream = new MemoryCacheImageOutputStream(out)) {
+            if (!ImageIO.write(image, "png", stream)) {
+                throw new IOException("no PNG writer for this image type");
+            }
+        }
     }
 }

@@ -1,5 +1,6 @@
 package io.tarflow4j.model;
 
+import io.tarflow4j.io.Excerpt;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
@@ -27,9 +28,17 @@ public final class ReferenceKeys {
      */
     public static TarFlowConfig toConfig(Map<String, String> m) {
         int blocks = m.containsKey("num_blocks") ? integer(m, "num_blocks") : -1;
+        if (blocks > TarFlowConfig.MAX_BLOCKS) {
+            throw new IllegalArgumentException("configuration key 'num_blocks' must be at most "
+                    + TarFlowConfig.MAX_BLOCKS + ", got " + blocks);
+        }
         String layers = required(m, "layers_per_block").replaceAll("[\\[\\]\\s]", "");
         java.util.List<Integer> perBlock = new java.util.ArrayList<>();
-        for (String part : layers.split(",")) {
+        for (String part : layers.split(",", TarFlowConfig.MAX_BLOCKS + 2)) {
+            if (perBlock.size() == TarFlowConfig.MAX_BLOCKS) {
+                throw new IllegalArgumentException("configuration key 'layers_per_block' lists more than "
+                        + TarFlowConfig.MAX_BLOCKS + " blocks");
+            }
             perBlock.add(parse("layers_per_block", part));
         }
         if (perBlock.size() == 1 && blocks > 1) {
@@ -83,7 +92,8 @@ public final class ReferenceKeys {
         try {
             return Integer.parseInt(v.strip());
         } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("configuration key '" + key + "' must be an integer, got '" + v + "'");
+            throw new IllegalArgumentException("configuration key '" + key + "' must be an integer, got '"
+                    + Excerpt.of(v) + "'");
         }
     }
 
@@ -93,7 +103,7 @@ public final class ReferenceKeys {
             case "true", "1" -> true;
             case "false", "0" -> false;
             default -> throw new IllegalArgumentException("configuration key '" + key
-                    + "' must be true or false, got '" + v + "'");
+                    + "' must be true or false, got '" + Excerpt.of(v) + "'");
         };
     }
 }

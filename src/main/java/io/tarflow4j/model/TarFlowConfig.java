@@ -32,26 +32,54 @@ public record TarFlowConfig(
 
     /** LayerNorm epsilon, fixed as in the reference. */
     public static final double LAYER_NORM_EPS = 1e-5;
+    /** Bounds far above the paper's presets, so a crafted file fails before anything is built. */
+    public static final int MAX_BLOCKS = 1024;
+    /** See {@link #MAX_BLOCKS}. */
+    public static final int MAX_LAYERS_PER_BLOCK = 1024;
+    /** See {@link #MAX_BLOCKS}. */
+    public static final int MAX_WIDTH = 1 << 16;
+    /** See {@link #MAX_BLOCKS}: image side in pixels. */
+    public static final int MAX_IMAGE_SIZE = 1 << 14;
+    /** See {@link #MAX_BLOCKS}. */
+    public static final int MAX_CHANNELS = 16;
+    /** See {@link #MAX_BLOCKS}: tokens per image and values per token, each. */
+    public static final int MAX_TOKENS = 1 << 20;
+    /** See {@link #MAX_BLOCKS}. */
+    public static final int MAX_CLASSES = 1 << 24;
+    /** See {@link #MAX_BLOCKS}. */
+    public static final int MAX_MLP_EXPANSION = 64;
 
     /** Validates every field with a message that names it. */
     public TarFlowConfig {
+        require(layersPerBlock.size() <= MAX_BLOCKS, "blocks must be <= " + MAX_BLOCKS + ", got "
+                + layersPerBlock.size());
         layersPerBlock = List.copyOf(layersPerBlock);
-        require(inChannels >= 1, "in-channels must be >= 1, got " + inChannels);
-        require(imageSize >= 1, "image-size must be >= 1, got " + imageSize);
+        require(inChannels >= 1 && inChannels <= MAX_CHANNELS, "in-channels must be 1.." + MAX_CHANNELS + ", got "
+                + inChannels);
+        require(imageSize >= 1 && imageSize <= MAX_IMAGE_SIZE, "image-size must be 1.." + MAX_IMAGE_SIZE + ", got "
+                + imageSize);
         require(patchSize >= 1 && imageSize % patchSize == 0,
                 "patch-size must divide image-size " + imageSize + ", got " + patchSize);
         require(imageSize / patchSize * (imageSize / patchSize) >= 2,
                 "image-size / patch-size must give at least 2 tokens, got "
                         + imageSize + "/" + patchSize);
+        require((long) inChannels * patchSize * patchSize <= MAX_TOKENS,
+                "in-channels x patch-size^2 must be <= " + MAX_TOKENS + ", got " + inChannels + " x " + patchSize + "^2");
+        require((long) (imageSize / patchSize) * (imageSize / patchSize) <= MAX_TOKENS,
+                "(image-size / patch-size)^2 tokens must be <= " + MAX_TOKENS + ", got " + imageSize + "/" + patchSize);
         require(headDim >= 1, "head-dim must be >= 1, got " + headDim);
-        require(width >= 1 && width % headDim == 0,
-                "width must be a positive multiple of head-dim " + headDim + ", got " + width);
-        require(mlpExpansion >= 1, "mlp-expansion must be >= 1, got " + mlpExpansion);
+        require(width >= 1 && width <= MAX_WIDTH && width % headDim == 0,
+                "width must be a positive multiple of head-dim " + headDim + " up to " + MAX_WIDTH + ", got " + width);
+        require(mlpExpansion >= 1 && mlpExpansion <= MAX_MLP_EXPANSION, "mlp-expansion must be 1.."
+                + MAX_MLP_EXPANSION + ", got " + mlpExpansion);
         require(!layersPerBlock.isEmpty(), "need at least one flow block");
         for (int l : layersPerBlock) {
-            require(l >= 1, "layers per block must be >= 1, got " + layersPerBlock);
+            if (l < 1 || l > MAX_LAYERS_PER_BLOCK) {
+                throw new IllegalArgumentException("layers per block must be 1.." + MAX_LAYERS_PER_BLOCK + ", got " + l);
+            }
         }
-        require(numClasses >= 0, "classes must be >= 0, got " + numClasses);
+        require(numClasses >= 0 && numClasses <= MAX_CLASSES, "classes must be 0.." + MAX_CLASSES + ", got "
+                + numClasses);
     }
 
     /** The reference's constructor: the same number of layers in every block, head 64, MLP x4. */

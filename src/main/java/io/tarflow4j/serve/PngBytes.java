@@ -1,14 +1,12 @@
 package io.tarflow4j.serve;
 
 import io.tarflow4j.io.ImageGrid;
+import io.tarflow4j.io.Png;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.Arrays;
-import javax.imageio.ImageIO;
-import javax.imageio.stream.ImageOutputStream;
-import javax.imageio.stream.MemoryCacheImageOutputStream;
 
 /** PNG bytes of images laid out (N, C, H, W) with values in [-1, 1], in memory. */
 final class PngBytes {
@@ -34,12 +32,8 @@ final class PngBytes {
 
     private static byte[] encode(BufferedImage image) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
-        // An explicit memory cache: ImageIO's default file cache writes temporary files and
-        // registers a shutdown hook per stream, which fails while the server shuts down.
-        try (ImageOutputStream stream = new MemoryCacheImageOutputStream(out)) {
-            if (!ImageIO.write(image, "png", stream)) {
-                throw new IllegalStateException("no PNG writer for image type " + image.getType());
-            }
+        try {
+            Png.encode(image, out);
         } catch (IOException e) {
             throw new UncheckedIOException("encoding a PNG in memory failed", e);
         }

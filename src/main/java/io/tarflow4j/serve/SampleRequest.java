@@ -3,6 +3,7 @@ package io.tarflow4j.serve;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.tarflow4j.io.Excerpt;
 import io.tarflow4j.model.Guidance;
 import io.tarflow4j.sampling.SamplerType;
 import java.util.ArrayList;
@@ -73,8 +74,8 @@ public record SampleRequest(Integer classLabel, Guidance guidance, double noiseT
             }
         }
         if (!unknown.isEmpty()) {
-            throw HttpError.badRequest("unknown field" + (unknown.size() > 1 ? "s " : " ") + String.join(", ", unknown)
-                    + "; the fields are " + String.join(", ", FIELDS.stream().sorted().toList()));
+            throw HttpError.badRequest("unknown field" + (unknown.size() > 1 ? "s " : " ") + String.join(", ", unknown.stream().limit(5).map(Excerpt::of).toList())
+                    + (unknown.size() > 5 ? ", ..." : "") + "; the fields are " + String.join(", ", FIELDS.stream().sorted().toList()));
         }
         Integer classLabel = classLabel(json.get("class"), served);
         double weight = number(json, "guidance", 0, 0, MAX_GUIDANCE, true);
@@ -83,7 +84,7 @@ public record SampleRequest(Integer classLabel, Guidance guidance, double noiseT
             case "shift" -> Guidance.Target.SHIFT;
             case "both" -> Guidance.Target.BOTH;
             default -> throw HttpError.badRequest("field 'guide' must be \"scale\", \"shift\" or \"both\", got "
-                    + json.get("guide"));
+                    + echo(json.get("guide")));
         };
         double attnTemp = number(json, "attn_temp", 1, 0, MAX_TEMPERATURE, false);
         boolean annealed = bool(json, "annealed", false);
@@ -101,7 +102,7 @@ public record SampleRequest(Integer classLabel, Guidance guidance, double noiseT
             case "sequential" -> SamplerType.SEQUENTIAL;
             case "jacobi" -> SamplerType.JACOBI;
             default -> throw HttpError.badRequest("field 'sampler' must be \"sequential\" or \"jacobi\", got "
-                    + json.get("sampler"));
+                    + echo(json.get("sampler")));
         };
         boolean denoise = bool(json, "denoise", false);
         if (denoise && !served.canDenoise()) {
@@ -149,7 +150,7 @@ public record SampleRequest(Integer classLabel, Guidance guidance, double noiseT
             long c = node.asLong();
             if (!node.canConvertToLong() || c < 0 || c >= classes) {
                 throw HttpError.badRequest("field 'class' must be 0.." + (classes - 1) + " (or a class name), got "
-                        + node);
+                        + echo(node));
             }
             return (int) c;
         }
@@ -160,11 +161,11 @@ public record SampleRequest(Integer classLabel, Guidance guidance, double noiseT
                     return c;
                 }
             }
-            throw HttpError.badRequest("field 'class': no class named " + node + "; the classes are "
+            throw HttpError.badRequest("field 'class': no class named " + echo(node) + "; the classes are "
                     + String.join(", ", names));
         }
         throw HttpError.badRequest("field 'class' must be a class index 0.." + (classes - 1)
-                + ", a class name or null, got " + node);
+                + ", a class name or null, got " + echo(node));
     }
 
     private static double number(JsonNode json, String field, double fallback, double lowerBound, double max,
@@ -175,12 +176,12 @@ public record SampleRequest(Integer classLabel, Guidance guidance, double noiseT
         }
         String range = (lowerInclusive ? "[" : "(") + fmt(lowerBound) + ", " + fmt(max) + "]";
         if (!n.isNumber()) {
-            throw HttpError.badRequest("field '" + field + "' must be a number in " + range + ", got " + n);
+            throw HttpError.badRequest("field '" + field + "' must be a number in " + range + ", got " + echo(n));
         }
         double v = n.asDouble();
         boolean aboveLower = lowerInclusive ? v >= lowerBound : v > lowerBound;
         if (!Double.isFinite(v) || !aboveLower || v > max) {
-            throw HttpError.badRequest("field '" + field + "' must be a finite number in " + range + ", got " + n);
+            throw HttpError.badRequest("field '" + field + "' must be a finite number in " + range + ", got " + echo(n));
         }
         return v;
     }
@@ -191,7 +192,7 @@ public record SampleRequest(Integer classLabel, Guidance guidance, double noiseT
             return fallback;
         }
         if (!n.isIntegralNumber() || !n.canConvertToLong() || n.asLong() < min || n.asLong() > max) {
-            throw HttpError.badRequest("field '" + field + "' must be an integer " + min + ".." + max + ", got " + n);
+            throw HttpError.badRequest("field '" + field + "' must be an integer " + min + ".." + max + ", got " + echo(n));
         }
         return n.asLong();
     }
@@ -202,7 +203,7 @@ public record SampleRequest(Integer classLabel, Guidance guidance, double noiseT
             return fallback;
         }
         if (!n.isBoolean()) {
-            throw HttpError.badRequest("field '" + field + "' must be true or false, got " + n);
+            throw HttpError.badRequest("field '" + field + "' must be true or false, got " + echo(n));
         }
         return n.asBoolean();
     }
@@ -213,9 +214,14 @@ public record SampleRequest(Integer classLabel, Guidance guidance, double noiseT
             return fallback;
         }
         if (!n.isTextual()) {
-            throw HttpError.badRequest("field '" + field + "' must be a string, got " + n);
+            throw HttpError.badRequest("field '" + field + "' must be a string, got " + echo(n));
         }
         return n.asText().strip().toLowerCase(Locale.ROOT);
+    }
+
+    /** A value as the client sent it, shortened: an error never echoes a long field back. */
+    private static String echo(JsonNode n) {
+        return Excerpt.of(String.valueOf(n));
     }
 
     private static String fmt(double v) {

@@ -1,9 +1,13 @@
 package io.tarflow4j.serve;
 
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
 /**
  * Where the server listens and the limits it enforces. Build with {@link #builder()}; the
  * defaults are safe for a laptop: loopback only, 10 MB bodies, batches of at most 64, four
- * pending model jobs.
+ * pending model jobs, 64 connections served at once and 16 per client, 20 s to send a request.
  *
  * @param host address to bind (a loopback address unless the user says otherwise)
  * @param port TCP port, 0 for any free port
@@ -12,11 +16,20 @@ package io.tarflow4j.serve;
  * @param maxBodyBytes the largest request body accepted
  * @param maxImagePixels the largest uploaded image accepted, in pixels (width times height),
  *     checked before the image is decoded
- * @param httpThreads threads that read requests and write answers (they wait for the model
- *     worker; their number bounds the memory held by request bodies)
+ * @param maxConnections connections read and answered at once (one thread each); a connection
+ *     beyond them is closed at once
+ * @param maxClientConnections requests one client address may have in progress; more are
+ *     answered 429
+ * @param readTimeout the longest a client may take to send a request's head, or stay silent while
+ *     sending its body or reading the answer; the connection is then closed
+ * @param allowedHosts names accepted in the {@code Host} header besides the loopback names and
+ *     {@code host} (for a server reached by a name, e.g. behind a proxy)
+ * @param allowedOrigins origins ({@code scheme://host[:port]}) allowed to call the API from a
+ *     page of another site, besides the server's own
  */
 public record ServerOptions(String host, int port, int maxBatch, int queue, long maxBodyBytes,
-        long maxImagePixels, int httpThreads) {
+        long maxImagePixels, int maxConnections, int maxClientConnections, Duration readTimeout,
+        List<String> allowedHosts, List<String> allowedOrigins) {
 
     /** Validates every field with a message that names the flag. */
     public ServerOptions {
@@ -38,8 +51,22 @@ public record ServerOptions(String host, int port, int maxBatch, int queue, long
         if (maxImagePixels < 1) {
             throw new IllegalArgumentException("--max-image-pixels must be >= 1, got " + maxImagePixels);
         }
-        if (httpThreads < 1) {
-            throw new IllegalArgumentException("HTTP threads must be >= 1, got " + httpThreads);
+        if (maxConnections < 2 || maxConnections > 4096) {
+            throw new IllegalArgumentException("--max-connections must be 2..4096, got " + maxConnections);
+        }
+        if (maxClientConnections < 1 || maxClientConnections > maxConnections) {
+            throw new IllegalArgumentException("--max-client-connections must be 1..--max-connections ("
+                    + maxConnections + "), got " + maxClientConnections);
+        }
+        if (readTimeout == null || readTimeout.toMillis() < 100 || readTimeout.toSeconds() > 3600) {
+            throw new IllegalArgumentException("--read-timeout must be 0.1..3600 seconds, got " + readTimeout);
+        }
+        allowedHosts = List.copyOf(allowedHosts);
+        allowedOrigins = List.copyOf(allowedOrigins);
+        for (String o : allowedOrigins) {
+            if (!o.matches("https?://[^/\\s]+")) {
+                throw new IllegalArgumentException("--allow-origin must be scheme://host[:port] (no path), got '" + o + "'");
+            }
         }
     }
 
@@ -56,7 +83,11 @@ public record ServerOptions(String host, int port, int maxBatch, int queue, long
         private int queue = 4;
         private long maxBodyBytes = 10L * 1024 * 1024;
         private long maxImagePixels = 4096L * 4096;
-        private int httpThreads = 8;
+        private int maxConnections = 64;
+        private int maxClientConnections = 16;
+        private Duration readTimeout = Duration.ofSeconds(20);
+        private final List<String> allowedHosts = new ArrayList<>();
+        private final List<String> allowedOrigins = new ArrayList<>();
 
         private Builder() {}
 
@@ -96,15 +127,40 @@ public record ServerOptions(String host, int port, int maxBatch, int queue, long
             return this;
         }
 
-        /** Request threads (default 8). */
-        public Builder httpThreads(int value) {
-            this.httpThreads = value;
+        /** Connections served at once (default 64). */
+        public Builder maxConnections(int value) {
+            this.maxConnections = value;
+            return this;
+        }
+
+        /** Requests in progress per client address (default 16). */
+        public Builder maxClientConnections(int value) {
+            this.maxClientConnections = value;
+            return this;
+        }
+
+        /** Time to send a request head, or silence while sending a body or reading an answer (default 20 s). */
+        public Builder readTimeout(Duration value) {
+            this.readTimeout = value;
+            return this;
+        }
+
+        /** Adds names accepted in the Host header. */
+        public Builder allowHosts(List<String> names) {
+            this.allowedHosts.addAll(names);
+            return this;
+        }
+
+        /** Adds origins allowed to call the API from their pages. */
+        public Builder allowOrigins(List<String> origins) {
+            this.allowedOrigins.addAll(origins);
             return this;
         }
 
         /** The options. */
         public ServerOptions build() {
-            return new ServerOptions(host, port, maxBatch, queue, maxBodyBytes, maxImagePixels, httpThreads);
+            return new ServerOptions(host, port, maxBatch, queue, maxBodyBytes, maxImagePixels, maxConnections,
+                    maxClientConnections, readTimeout, allowedHosts, allowedOrigins);
         }
     }
 }

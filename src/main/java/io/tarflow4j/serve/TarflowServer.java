@@ -10,6 +10,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import io.tarflow4j.evaluation.BitsPerDim;
+import io.tarflow4j.io.Excerpt;
 import io.tarflow4j.model.TarFlowConfig;
 import java.io.IOException;
 import java.io.InputStream;
@@ -21,11 +22,8 @@ import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
 import java.util.Base64;
 import java.util.Locale;
-import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -38,23 +36,27 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Safe by default: it binds where {@link ServerOptions#host()} says (loopback unless told
  * otherwise); refuses bodies over the size limit (413), unknown or out-of-range parameters (400),
- * uploads that are not PNG/JPEG (415), and, while bound to loopback, requests whose Host header
- * names another machine (DNS rebinding) or whose Origin is another site (403). Model work runs on
- * one {@link ModelWorker} thread with a bounded queue; a full queue answers 503 with
- * {@code Retry-After}. Every failure is answered as {@code {"error": "..."}} and the server keeps
- * serving.
+ * uploads that are not PNG/JPEG (415), requests whose Host header does not name this server (DNS
+ * rebinding) or whose Origin is not its own page's (403, {@link HostCheck}), and more requests at
+ * once from one client than its share (429); clients that stall are cut off after the read timeout
+ * ({@link ConnectionGuard}). Model work runs on one {@link ModelWorker} thread with a bounded
+ * queue; a full queue answers 503 with {@code Retry-After}. Every failure is answered as
+ * {@code {"error": "..."}} (echoing at most a short prefix of the input) and the server keeps
+ * serving; a client that disconnects is logged in one line.
  */
 public final class TarflowServer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(TarflowServer.class);
     private static final String PAGE_RESOURCE = "/io/tarflow4j/serve/index.html";
     /** How long {@link #close} waits for requests in progress. */
     public static final int SHUTDOWN_GRACE_SECONDS = 30;
-    private static final Set<String> LOOPBACK_NAMES = Set.of("localhost", "127.0.0.1", "[::1]", "::1");
+    /** The longest error message sent. */
+    private static final int MAX_ERROR_CHARS = 1000;
 
     private final ServedModel served;
     private final ServerOptions options;
     private final HttpServer http;
-    private final ExecutorService httpThreads;
+    private final ConnectionGuard guard;
+    private final HostCheck hostCheck;
     private final ModelWorker worker;
     private final SampleGenerator generator;
     private final ImageScorer scorer;
@@ -62,6 +64,8 @@ public final class TarflowServer implements AutoCloseable {
     private final byte[] page;
     private final boolean loopback;
     private final SecureRandom seeds = new SecureRandom();
+    private final AtomicInteger inProgress = new AtomicInteger();
+    private volatile boolean closing;
 
     private TarflowServer(ServedModel served, ServerOptions options) throws IOException {
         this.served = served;
@@ -80,21 +84,18 @@ public final class TarflowServer implements AutoCloseable {
         InetAddress address = InetAddress.getByName(options.host());
         this.loopback = address.isLoopbackAddress();
         this.worker = new ModelWorker(options.queue());
-        AtomicInteger counter = new AtomicInteger();
-        this.httpThreads = Executors.newFixedThreadPool(options.httpThreads(), r -> {
-            Thread t = new Thread(r, "tarflow-http-" + counter.incrementAndGet());
-            t.setDaemon(true);
-            return t;
-        });
+        this.guard = new ConnectionGuard(options.maxConnections(), options.maxClientConnections(),
+                options.readTimeout());
         try {
             this.http = HttpServer.create(new InetSocketAddress(address, options.port()), 64);
         } catch (IOException e) {
             worker.close();
-            httpThreads.shutdownNow();
+            guard.close();
             throw new IOException("cannot listen on " + options.host() + ":" + options.port() + ": " + e.getMessage(), e);
         }
+        this.hostCheck = HostCheck.of(options, address, http.getAddress().getPort());
         http.createContext("/", this::handle);
-        http.setExecutor(httpThreads);
+        http.setExecutor(guard);
     }
 
     /**
@@ -133,49 +134,69 @@ public final class TarflowServer implements AutoCloseable {
     }
 
     /**
-     * Stops taking connections and requests, lets the requests already received finish (their
-     * model jobs included, up to {@link #SHUTDOWN_GRACE_SECONDS}) and answers them, then stops the
-     * model worker and the threads.
+     * Stops taking requests (new ones are answered 503), lets the requests already received
+     * finish (their model jobs included, up to {@link #SHUTDOWN_GRACE_SECONDS}) and answers them,
+     * then closes the connections and stops the model worker and the threads. The wait counts the
+     * requests in the handlers, not the HTTP server's exchanges: an exchange whose client vanished
+     * before its answer never ends there.
      */
     @Override
     public void close() {
-        http.stop(SHUTDOWN_GRACE_SECONDS);
-        worker.close();
-        httpThreads.shutdown();
+        closing = true;
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(SHUTDOWN_GRACE_SECONDS);
         try {
-            if (!httpThreads.awaitTermination(5, TimeUnit.SECONDS)) {
-                httpThreads.shutdownNow();
+            while (inProgress.get() > 0 && System.nanoTime() < deadline) {
+                Thread.sleep(10);
             }
         } catch (InterruptedException e) {
-            httpThreads.shutdownNow();
             Thread.currentThread().interrupt();
         }
+        http.stop(0);
+        worker.close();
+        guard.close();
     }
 
     private void handle(HttpExchange ex) {
         long start = System.nanoTime();
         int status = 500;
+        inProgress.incrementAndGet();
         try {
-            checkOrigin(ex);
-            String path = ex.getRequestURI().getPath();
-            status = switch (path) {
-                case "/", "/index.html" -> page(ex);
-                case "/healthz" -> health(ex);
-                case "/api/model" -> model(ex);
-                case "/api/sample" -> sample(ex);
-                case "/api/score" -> score(ex);
-                default -> throw new HttpError(404, "no such page: " + path
-                        + " (the API is POST /api/sample, POST /api/score, GET /api/model, GET /healthz)");
-            };
+            if (closing) {
+                throw new HttpError(503, "the server is shutting down");
+            }
+            hostCheck.check(header(ex, "Host"), header(ex, "Origin"));
+            try (ConnectionGuard.Ticket admitted = guard.admit(ex)) {
+                String path = ex.getRequestURI().getPath();
+                status = switch (path) {
+                    case "/", "/index.html" -> page(ex);
+                    case "/healthz" -> health(ex);
+                    case "/api/model" -> model(ex);
+                    case "/api/sample" -> sample(ex);
+                    case "/api/score" -> score(ex);
+                    default -> throw new HttpError(404, "no such page: " + Excerpt.of(path)
+                            + " (the API is POST /api/sample, POST /api/score, GET /api/model, GET /healthz)");
+                };
+            }
         } catch (HttpError e) {
             status = e.status();
             sendError(ex, e.status(), e.getMessage());
-        } catch (RuntimeException | IOException e) {
+        } catch (IOException e) {
+            // the client went away while sending or receiving (one stalled past the read timeout
+            // was logged by the guard)
+            status = 0;
+            if (!guard.expired()) {
+                LOG.info("{} {} from {}: the client disconnected before the answer was complete ({})",
+                        ex.getRequestMethod(), Excerpt.of(ex.getRequestURI().getPath()), ex.getRemoteAddress(),
+                        e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage());
+            }
+        } catch (RuntimeException e) {
             status = 500;
             LOG.warn("{} {} failed", ex.getRequestMethod(), ex.getRequestURI(), e);
             sendError(ex, 500, "internal error: " + e);
         } finally {
+            guard.disarm();
             ex.close();
+            inProgress.decrementAndGet();
             LOG.debug("{} {} -> {} in {} ms", ex.getRequestMethod(), ex.getRequestURI(), status,
                     (System.nanoTime() - start) / 1_000_000);
         }
@@ -387,38 +408,6 @@ public final class TarflowServer implements AutoCloseable {
 
     // --- request helpers ---
 
-    private void checkOrigin(HttpExchange ex) {
-        String host = header(ex, "Host");
-        if (loopback) {
-            String name = host == null ? null : hostName(host);
-            if (name == null || !(LOOPBACK_NAMES.contains(name.toLowerCase(Locale.ROOT)) || name.startsWith("127."))) {
-                throw new HttpError(403, "this server listens on loopback only and answers requests for localhost;"
-                        + " Host " + host + " refused");
-            }
-        }
-        String origin = header(ex, "Origin");
-        if (origin != null && !origin.equals("null")) {
-            String authority;
-            try {
-                authority = URI.create(origin).getRawAuthority();
-            } catch (IllegalArgumentException e) {
-                authority = null;
-            }
-            if (authority == null || !authority.equalsIgnoreCase(host)) {
-                throw new HttpError(403, "cross-origin request from " + origin + " refused");
-            }
-        }
-    }
-
-    private static String hostName(String hostHeader) {
-        if (hostHeader.startsWith("[")) {
-            int end = hostHeader.indexOf(']');
-            return end < 0 ? hostHeader : hostHeader.substring(0, end + 1);
-        }
-        int colon = hostHeader.lastIndexOf(':');
-        return colon < 0 ? hostHeader : hostHeader.substring(0, colon);
-    }
-
     private static void requireMethod(HttpExchange ex, String method) {
         if (!ex.getRequestMethod().equals(method)) {
             ex.getResponseHeaders().set("Allow", method);
@@ -435,7 +424,7 @@ public final class TarflowServer implements AutoCloseable {
             try {
                 declared = Long.parseLong(length.strip());
             } catch (NumberFormatException e) {
-                throw HttpError.badRequest("Content-Length is not a number: " + length);
+                throw HttpError.badRequest("Content-Length is not a number: " + Excerpt.of(length));
             }
             if (declared > limit) {
                 ex.getResponseHeaders().set("Connection", "close");
@@ -443,13 +432,15 @@ public final class TarflowServer implements AutoCloseable {
                         + limit);
             }
         }
-        try (InputStream in = ex.getRequestBody()) {
+        try (InputStream in = guard.watch(ex.getRequestBody())) {
             byte[] body = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, limit + 1));
             if (body.length > limit) {
                 ex.getResponseHeaders().set("Connection", "close");
                 throw new HttpError(413, "the request body is larger than the limit of " + limit + " bytes");
             }
             return body;
+        } finally {
+            guard.disarm(); // the model work that follows has no deadline
         }
     }
 
@@ -501,18 +492,22 @@ public final class TarflowServer implements AutoCloseable {
                 ex.getResponseHeaders().set("Retry-After", "1");
             }
             ObjectNode o = json.createObjectNode();
-            o.put("error", message);
+            // the messages quote inputs by short prefixes; this bounds any message as a last resort
+            o.put("error", message.length() <= MAX_ERROR_CHARS ? message
+                    : message.substring(0, MAX_ERROR_CHARS) + "...");
             sendJson(ex, status, o);
         } catch (IOException | RuntimeException e) {
-            LOG.debug("could not send the {} answer: {}", status, e.toString());
+            LOG.info("{} {} from {}: could not send the {} answer; the client is gone ({})", ex.getRequestMethod(),
+                    Excerpt.of(ex.getRequestURI().getPath()), ex.getRemoteAddress(), status, e.getMessage());
         }
     }
 
-    private static int send(HttpExchange ex, int status, String contentType, byte[] body) throws IOException {
+    private int send(HttpExchange ex, int status, String contentType, byte[] body) throws IOException {
         ex.getResponseHeaders().set("Content-Type", contentType);
         ex.getResponseHeaders().set("X-Content-Type-Options", "nosniff");
+        guard.answering();
         ex.sendResponseHeaders(status, body.length == 0 ? -1 : body.length);
-        try (OutputStream out = ex.getResponseBody()) {
+        try (OutputStream out = guard.watch(ex.getResponseBody())) {
             out.write(body);
         }
         return status;

@@ -1,15 +1,13 @@
 package io.tarflow4j.serve;
 
 import io.tarflow4j.data.ImageOps;
+import io.tarflow4j.io.ImageException;
+import io.tarflow4j.io.Images;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.List;
-import java.util.Locale;
-import javax.imageio.ImageIO;
-import javax.imageio.ImageReader;
 import javax.imageio.stream.ImageInputStream;
 import javax.imageio.stream.MemoryCacheImageInputStream;
 
@@ -69,35 +67,15 @@ public record UploadedImage(byte[] pixels, int channels, int size, List<String> 
         }
         // in memory: no temporary files, no shutdown hook per stream (ImageIO's default cache)
         try (ImageInputStream in = new MemoryCacheImageInputStream(new ByteArrayInputStream(bytes))) {
-            Iterator<ImageReader> readers = ImageIO.getImageReaders(in);
-            ImageReader reader = null;
-            while (readers.hasNext() && reader == null) {
-                ImageReader r = readers.next();
-                String format = r.getFormatName().toLowerCase(Locale.ROOT);
-                if (format.equals("png") || format.equals("jpeg") || format.equals("jpg")) {
-                    reader = r;
-                }
-            }
-            if (reader == null) {
-                throw new HttpError(415, "the upload is not a PNG or JPEG image");
-            }
-            try {
-                reader.setInput(in, true, true);
-                long w = reader.getWidth(0);
-                long h = reader.getHeight(0);
-                if (w * h > maxPixels) {
-                    throw new HttpError(413, "the image has " + w + "x" + h + " pixels, more than the limit of "
-                            + maxPixels);
-                }
-                return reader.read(0);
-            } finally {
-                reader.dispose();
-            }
-        } catch (IOException | RuntimeException e) {
-            if (e instanceof HttpError h) {
-                throw h;
-            }
-            throw new HttpError(400, "cannot decode the image: " + e.getMessage());
+            return Images.decode(in, "the upload", Images.PNG_JPEG, maxPixels);
+        } catch (ImageException e) {
+            throw switch (e.problem()) {
+                case UNSUPPORTED -> new HttpError(415, "the upload is not a PNG or JPEG image");
+                case TOO_LARGE -> new HttpError(413, e.getMessage());
+                case CORRUPT -> new HttpError(400, e.getMessage());
+            };
+        } catch (IOException e) {
+            throw new HttpError(400, "cannot read the upload: " + e.getMessage());
         }
     }
 }

@@ -48,6 +48,22 @@ public final class StateDicts {
         return out;
     }
 
+    /**
+     * The name of the first floating-point tensor holding a NaN or an infinity, or null when all
+     * are finite.
+     */
+    public static String firstNonFinite(Map<String, Tensor> tensors) {
+        try (NativeScope scope = NativeScope.open(); GradMode g = GradMode.off()) {
+            for (var e : tensors.entrySet()) {
+                Tensor t = e.getValue();
+                if (t.is_floating_point() && Tensors.item(t.isfinite().all()) == 0) {
+                    return e.getKey();
+                }
+            }
+            return null;
+        }
+    }
+
     /** The problems as one message, the first {@code shown} of them listed. */
     public static String summary(List<String> problems, int shown) {
         int n = Math.min(problems.size(), shown);

@@ -1,5 +1,6 @@
 package io.tarflow4j.training;
 
+import io.tarflow4j.io.Excerpt;
 import java.util.Locale;
 
 /**
@@ -61,10 +62,10 @@ public record NoiseSpec(Kind kind, double sigma) {
         try {
             return gaussian(Double.parseDouble(number));
         } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("noise '" + text
+            throw new IllegalArgumentException("noise '" + Excerpt.of(text)
                     + "': expected gaussian:SIGMA (for example gaussian:0.1) or uniform");
         } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("noise '" + text + "': " + e.getMessage());
+            throw new IllegalArgumentException("noise '" + Excerpt.of(text) + "': " + e.getMessage());
         }
     }
 

@@ -61,7 +61,8 @@ public final class RunFolder {
             return false;
         }
         try (Stream<Path> s = Files.list(dir)) {
-            return s.findAny().isEmpty();
+            // a lock file alone is what an ended run (or one just starting, which the lock refuses) leaves
+            return s.allMatch(p -> p.getFileName().toString().equals(RunLock.FILE));
         }
     }
 }

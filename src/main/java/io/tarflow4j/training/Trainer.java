@@ -10,9 +10,12 @@ import io.tarflow4j.tensor.AdamW;
 import io.tarflow4j.tensor.Autocast;
 import io.tarflow4j.tensor.GradMode;
 import io.tarflow4j.tensor.NativeScope;
+import io.tarflow4j.tensor.StateDicts;
 import io.tarflow4j.tensor.Tensors;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.function.BiFunction;
 import org.bytedeco.pytorch.Tensor;
@@ -228,18 +231,11 @@ public final class Trainer implements AutoCloseable {
 
     /** Whether every parameter, buffer and EMA weight is finite (checked before a checkpoint is written). */
     public boolean finite() {
-        try (NativeScope scope = NativeScope.open(); GradMode g = GradMode.off()) {
-            List<Tensor> all = new ArrayList<>(model.state().values());
-            if (ema != null) {
-                all.addAll(ema.parameters().values());
-            }
-            for (Tensor t : all) {
-                if (t.is_floating_point() && Tensors.item(t.isfinite().all()) == 0) {
-                    return false;
-                }
-            }
-            return true;
+        Map<String, Tensor> all = new LinkedHashMap<>(model.state());
+        if (ema != null) {
+            ema.parameters().forEach((k, v) -> all.put("ema." + k, v));
         }
+        return StateDicts.firstNonFinite(all) == null;
     }
 
     /** The model being trained. */

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.tarflow4j.bench.AvailableMemory;
 import io.tarflow4j.bench.PeakRss;
+import io.tarflow4j.checkpoint.ModelFileCheck;
 import io.tarflow4j.data.Batch;
 import io.tarflow4j.data.BatchLoader;
 import io.tarflow4j.data.DataOptions;
@@ -14,9 +15,9 @@ import io.tarflow4j.distributed.Distributed;
 import io.tarflow4j.distributed.DistributedOptions;
 import io.tarflow4j.evaluation.DatasetBpd;
 import io.tarflow4j.io.AtomicFiles;
+import io.tarflow4j.io.Images;
 import io.tarflow4j.io.Safetensors;
 import io.tarflow4j.io.SafetensorsFile;
-import io.tarflow4j.model.ReferenceKeys;
 import io.tarflow4j.model.TarFlow;
 import io.tarflow4j.model.TarFlowConfig;
 import io.tarflow4j.tensor.AllCores;
@@ -44,7 +45,8 @@ import org.bytedeco.pytorch.global.torch.ScalarType;
  *
  * <p>Run folder contents: {@value TrainingCheckpoint#FILE} (and {@value TrainingCheckpoint#PREVIOUS}),
  * {@value MetricsLog#FILE}, {@code samples/step-NNNNNNN.png} every {@code sampleEvery} steps,
- * {@value #FIGURE} and {@value #BPD} at the end.
+ * {@value #FIGURE} and {@value #BPD} at the end, and {@value RunLock#FILE} (held by the process
+ * running there).
  *
  * <p>With a time budget ({@code minutes}) the total number of steps, which the cosine schedule
  * needs, follows the measured speed (see {@link StepBudget}); the checkpoint records the total
@@ -152,14 +154,20 @@ public final class TrainingRun {
                     + " there (expected the folder of an earlier 'tarflow train' run)");
         }
         Map<String, String> m;
+        Map<String, long[]> shapes = new LinkedHashMap<>();
         try (SafetensorsFile f = Safetensors.read(file)) {
             m = f.metadata();
+            f.tensors().forEach((k, v) -> {
+                if (k.startsWith("model.")) {
+                    shapes.put(k.substring("model.".length()), v.shape());
+                }
+            });
         }
         if (!TrainingCheckpoint.FORMAT.equals(m.get("format"))) {
             throw new IOException(file + " is not a tarflow4j training checkpoint; only 'tarflow train' runs can be resumed");
         }
         try {
-            TarFlowConfig c = ReferenceKeys.toConfig(m);
+            TarFlowConfig c = ModelFileCheck.config(m, shapes, 0, 0);
             long total = requested.steps() > 0 ? requested.steps() : Long.parseLong(m.get("total_steps"));
             return TrainingOptions.builder(Preset.FMNIST_SMALL).preset(m.getOrDefault("preset", "custom"))
                     .data(m.get("dataset")).testData(emptyToNull(m.get("test_dataset")))
@@ -187,16 +195,63 @@ public final class TrainingRun {
                     .build();
         } catch (NullPointerException | NumberFormatException e) {
             throw new IOException(file + ": training metadata is incomplete or malformed: " + e, e);
+        } catch (IllegalArgumentException e) {
+            throw new IOException(file + ": " + e.getMessage(), e);
         }
     }
 
     /** Opens a dataset spec brought to the options' image size and channels. */
     public static ImageDataset openData(String spec, TrainingOptions o) throws IOException {
-        return Datasets.open(spec, DataOptions.defaults().withImageSize(o.imageSize()).withChannels(o.channels()));
+        return openData(spec, o, Images.MAX_PIXELS);
     }
 
-    /** Trains, then writes the final outputs. */
+    /** {@link #openData(String, TrainingOptions)} refusing image files larger than {@code maxPixels}. */
+    public static ImageDataset openData(String spec, TrainingOptions o, long maxPixels) throws IOException {
+        return Datasets.open(spec, DataOptions.defaults().withImageSize(o.imageSize()).withChannels(o.channels())
+                .withMaxPixels(maxPixels));
+    }
+
+    /**
+     * Trains, then writes the final outputs. Rank 0 holds the folder's {@link RunLock} throughout
+     * and first deletes the temporary files an interrupted run left there.
+     *
+     * @throws IllegalStateException when another process holds the run folder
+     */
     public Summary run() throws IOException {
+        try (RunLock lock = group.isMaster() ? lockFolder() : null) {
+            return train();
+        }
+    }
+
+    private RunLock lockFolder() throws IOException {
+        Files.createDirectories(dir);
+        RunLock lock = RunLock.acquire(dir);
+        if (!lock.previousHolder().isEmpty()) {
+            progress.message("run folder " + dir + ": taking over the lock of process " + lock.previousHolder()
+                    + ", which ended without releasing it");
+        }
+        List<String> removed = new ArrayList<>(AtomicFiles.removeTemporaries(dir));
+        AtomicFiles.removeTemporaries(dir.resolve("samples")).forEach(n -> removed.add("samples/" + n));
+        if (Files.deleteIfExists(dir.resolve(TrainingCheckpoint.PREVIOUS + ".tmp"))) {
+            removed.add(TrainingCheckpoint.PREVIOUS + ".tmp");
+        }
+        if (!removed.isEmpty()) {
+            progress.message("removed " + removed.size() + " temporary file(s) an interrupted run left: "
+                    + String.join(", ", removed));
+        }
+        return lock;
+    }
+
+    /**
+     * Whether a run at its last step has its final outputs: the figure, and the test bits/dim when
+     * there is test data (decided alike on every rank).
+     */
+    private boolean finalOutputsWritten() {
+        boolean bpdExpected = group.isMaster() ? test != null : options.testData() != null;
+        return Files.isRegularFile(dir.resolve(FIGURE)) && (!bpdExpected || Files.isRegularFile(dir.resolve(BPD)));
+    }
+
+    private Summary train() throws IOException {
         TrainingOptions o = options;
         Runtime.setThreads(o.threads());
         Device device = Runtime.device(o.device());
@@ -237,9 +292,13 @@ public final class TrainingRun {
                 trainer.optimizer().loadState(ck.optimizerState());
                 step = ck.step();
                 elapsedBefore = Double.parseDouble(ck.get("elapsed_s"));
-                if (o.steps() <= step) {
+                if (o.steps() < step || o.steps() == step && finalOutputsWritten()) {
                     throw new IllegalArgumentException("--steps " + o.steps() + " is the total, and the checkpoint in "
                             + dir + " is already at step " + step + "; give a larger --steps to continue");
+                }
+                if (o.steps() == step) {
+                    progress.message("the checkpoint in " + dir + " is at the final step " + step
+                            + " but the run stopped before its final outputs; writing them");
                 }
             }
             trainer.synchronize();
@@ -446,8 +505,13 @@ public final class TrainingRun {
                     + ckpt + "; continue with: tarflow train --resume " + dir);
             return new Summary(dir, step, recordedTotal, lastLoss, Double.NaN, elapsed, ipsAll, ckpt, null);
         }
-        progress.message(String.format("trained %d steps in %s (%.1f images/s over all processes since this run started, peak RSS %.0f MiB)",
-                step, ProgressLine.duration(elapsed), ipsAll, PeakRss.megabytes()));
+        if (ipsAll > 0) {
+            progress.message(String.format("trained %d steps in %s (%.1f images/s over all processes since this run"
+                    + " started, peak RSS %.0f MiB)", step, ProgressLine.duration(elapsed), ipsAll, PeakRss.megabytes()));
+        } else {
+            progress.message(String.format("trained %d steps in %s before; writing the final outputs", step,
+                    ProgressLine.duration(elapsed)));
+        }
         progress.message("checkpoint: " + ckpt);
         Path figure = null;
         if (o.samples()) {

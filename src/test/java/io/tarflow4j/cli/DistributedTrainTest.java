@@ -9,6 +9,7 @@ import io.tarflow4j.tensor.NativeScope;
 import io.tarflow4j.tensor.Tensors;
 import io.tarflow4j.training.MetricsLog;
 import io.tarflow4j.io.RawTensor;
+import io.tarflow4j.training.RunLock;
 import io.tarflow4j.training.TrainingCheckpoint;
 import java.io.DataOutputStream;
 import java.io.IOException;
@@ -103,7 +104,7 @@ class DistributedTrainTest {
         assertFalse((d.out() + d.err()).lines().anyMatch(l -> l.startsWith("[1] ") && l.contains("step")),
                 "rank 1 printed progress: " + d.out() + d.err());
         try (Stream<Path> files = Files.list(two)) {
-            assertEquals(List.of(TrainingCheckpoint.FILE, MetricsLog.FILE, "samples.png"),
+            assertEquals(List.of(TrainingCheckpoint.FILE, MetricsLog.FILE, RunLock.FILE, "samples.png"),
                     files.map(p -> p.getFileName().toString()).sorted().toList());
         }
         assertEquals(List.of(1L, 2L, 3L), steps(two));
