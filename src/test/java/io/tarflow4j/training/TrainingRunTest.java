@@ -125,7 +125,7 @@ class TrainingRunTest {
         Path dir = tmp.resolve("lean");
         TinyRuns.run(TinyRuns.options(4, dir).samples(false).activationCheckpointing(true).stopAfter(2).build(),
                 TRAIN, null);
-        TrainingOptions resumed = TrainingRun.resolve(TinyRuns.options(0, null).resume(dir).build());
+        TrainingOptions resumed = TrainingRun.resolve(TinyRuns.options(0, null).minutes(1).resume(dir).build());
         assertFalse(resumed.samples(), "--no-samples of the first run");
         assertTrue(resumed.activationCheckpointing(), "--activation-checkpointing of the first run");
     }
