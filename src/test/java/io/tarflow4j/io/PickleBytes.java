@@ -119,7 +119,8 @@ final class PickleBytes {
         }
     }
 
-    private static void put(ZipOutputStream zip, String name, byte[] data) throws IOException {
+    /** Adds a stored entry (size and CRC-32 given up front, as stored entries need). */
+    static void put(ZipOutputStream zip, String name, byte[] data) throws IOException {
         ZipEntry e = new ZipEntry(name);
         java.util.zip.CRC32 crc = new java.util.zip.CRC32();
         crc.update(data);

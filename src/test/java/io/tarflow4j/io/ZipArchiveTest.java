@@ -82,15 +82,7 @@ class ZipArchiveTest {
         byte[] data = "0123456789".repeat(10).getBytes(StandardCharsets.US_ASCII);
         try (OutputStream os = Files.newOutputStream(f); ZipOutputStream zip = new ZipOutputStream(os)) {
             zip.setMethod(ZipOutputStream.STORED);
-            ZipEntry e = new ZipEntry("x");
-            java.util.zip.CRC32 crc = new java.util.zip.CRC32();
-            crc.update(data);
-            e.setSize(data.length);
-            e.setCompressedSize(data.length);
-            e.setCrc(crc.getValue());
-            zip.putNextEntry(e);
-            zip.write(data);
-            zip.closeEntry();
+            PickleBytes.put(zip, "x", data);
         }
         byte[] all = Files.readAllBytes(f);
         all[30 + 1 + 5] ^= 1; // a byte of the entry's data (local header 30 bytes + name "x")
