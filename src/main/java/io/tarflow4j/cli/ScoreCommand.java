@@ -113,27 +113,25 @@ final class ScoreCommand implements java.util.concurrent.Callable<Integer> {
         ModelFile.Loaded loaded = CliModels.load(model, !noEma, nonFinite);
         var config = loaded.model().config();
         ResizePolicy policy = mismatch.refuse ? ResizePolicy.REFUSE : ResizePolicy.RESIZE;
-        List<String> files = new ArrayList<>();
-        List<byte[]> pixels = new ArrayList<>();
-        List<ImageScorer.Score> scores = new ArrayList<>();
-        Dequantizer noise = center ? Dequantizer.center() : Dequantizer.uniform(seed);
+        Scored scored = new Scored(loaded, methods, anomaly.reference(loaded, methods, likelihood, batch, seed),
+                center ? Dequantizer.center() : Dequantizer.uniform(seed));
         for (Path input : inputs) {
             if (ImageStore.isStore(input)) {
-                scoreStore(input, loaded, noise, files, pixels, scores);
+                scoreStore(input, scored);
                 continue;
             }
+            List<String> names = new ArrayList<>();
             List<byte[]> read = new ArrayList<>();
             for (Path file : expand(List.of(input))) {
                 read.add(ImageFolderReader.readImage(file, config.inChannels(), config.imageSize(), policy, imageLimit.pixels(),
                         change -> System.err.println("note: " + file + ": " + change)));
-                files.add(file.toString());
+                names.add(file.toString());
             }
-            pixels.addAll(read);
-            scores.addAll(ImageScorer.score(loaded.model(), read, batch, noise, likelihood.prior));
+            scored.add(names, read);
         }
-        Table table = new Table(files, pixels, scores, classNames(loaded, config.numClasses()), methods,
-                anomaly.reference(loaded, methods, likelihood, batch, seed), likelihood.likelihood, config.inChannels(),
-                config.imageSize());
+        List<String> files = scored.files;
+        Table table = new Table(files, scored.scores, scored.anomalies, classNames(loaded, config.numClasses()), methods,
+                likelihood.likelihood);
         String text = fmt.equals("csv") ? csv(table)
                 : json(table, Dequantizer.describe(center, seed), likelihood.prior);
         if (out == null) {
@@ -146,23 +144,60 @@ final class ScoreCommand implements java.util.concurrent.Callable<Integer> {
     }
 
     /**
+     * The scores of the images read so far, with their anomaly scores: pixels are scored as they
+     * are read and not kept, so a large store never sits in memory.
+     */
+    private final class Scored {
+        final List<String> files = new ArrayList<>();
+        final List<ImageScorer.Score> scores = new ArrayList<>();
+        /** anomalies.get(i)[m]: image i's score under methods[m]. */
+        final List<double[]> anomalies = new ArrayList<>();
+        private final ModelFile.Loaded loaded;
+        private final List<AnomalyMethod> methods;
+        private final AnomalyReference reference;
+        private final Dequantizer noise;
+
+        Scored(ModelFile.Loaded loaded, List<AnomalyMethod> methods, AnomalyReference reference, Dequantizer noise) {
+            this.loaded = loaded;
+            this.methods = methods;
+            this.reference = reference;
+            this.noise = noise;
+        }
+
+        void add(List<String> names, List<byte[]> pixels) {
+            var config = loaded.model().config();
+            List<ImageScorer.Score> batchScores = ImageScorer.score(loaded.model(), pixels, batch, noise, likelihood.prior);
+            for (int i = 0; i < pixels.size(); i++) {
+                double bpd = batchScores.get(i).bitsPerDim(likelihood.likelihood);
+                double[] a = new double[methods.size()];
+                for (int m = 0; m < a.length; m++) {
+                    a[m] = methods.get(m).score(bpd, pixels.get(i), config.inChannels(), config.imageSize(),
+                            config.imageSize(), reference);
+                }
+                anomalies.add(a);
+            }
+            files.addAll(names);
+            scores.addAll(batchScores);
+        }
+    }
+
+    /**
      * Scores every image of a prepared store, a batch at a time (the store's pixels never all in
      * memory); each image is named {@code STORE#index}. The store must have the model's shape.
      */
-    private void scoreStore(Path dir, ModelFile.Loaded loaded, Dequantizer noise, List<String> files,
-            List<byte[]> allPixels, List<ImageScorer.Score> scores) throws IOException {
-        var config = loaded.model().config();
+    private void scoreStore(Path dir, Scored scored) throws IOException {
+        var config = scored.loaded.model().config();
         try (ImageStore store = ImageStore.open(dir)) {
             store.requireShape(config.inChannels(), config.imageSize(), "the model takes");
             ImageDataset data = new ImageDataset(store);
             for (int start = 0; start < data.size(); start += batch) {
+                List<String> names = new ArrayList<>();
                 List<byte[]> pixels = new ArrayList<>();
                 for (int i = start; i < Math.min(data.size(), start + batch); i++) {
                     pixels.add(data.imageBytes(i));
-                    files.add(dir + "#" + i);
+                    names.add(dir + "#" + i);
                 }
-                allPixels.addAll(pixels);
-                scores.addAll(ImageScorer.score(loaded.model(), pixels, batch, noise, likelihood.prior));
+                scored.add(names, pixels);
             }
         }
     }
@@ -207,11 +242,11 @@ final class ScoreCommand implements java.util.concurrent.Callable<Integer> {
         return names.subList(0, k);
     }
 
-    /** What is printed: the images' names, their pixels and scores, and the reported definitions. */
-    record Table(List<String> files, List<byte[]> pixels, List<ImageScorer.Score> scores, List<String> classNames,
-            List<AnomalyMethod> methods, AnomalyReference reference, Likelihood likelihood, int channels, int size) {
-        double anomaly(int i, AnomalyMethod m) {
-            return m.score(scores.get(i).bitsPerDim(likelihood), pixels.get(i), channels, size, size, reference);
+    /** What is printed: the images' names, their scores and anomaly scores, and the reported definitions. */
+    record Table(List<String> files, List<ImageScorer.Score> scores, List<double[]> anomalies, List<String> classNames,
+            List<AnomalyMethod> methods, Likelihood likelihood) {
+        double anomaly(int i, int method) {
+            return anomalies.get(i)[method];
         }
     }
 
@@ -234,7 +269,7 @@ final class ScoreCommand implements java.util.concurrent.Callable<Integer> {
         for (int i = 0; i < t.files().size(); i++) {
             ImageScorer.Score s = t.scores().get(i);
             sb.append(csvField(t.files().get(i))).append(',').append(fmt(s.bitsPerDim(t.likelihood())));
-            for (AnomalyMethod m : t.methods()) {
+            for (int m = 0; m < t.methods().size(); m++) {
                 sb.append(',').append(fmt(t.anomaly(i, m)));
             }
             if (k > 0) {
@@ -265,8 +300,8 @@ final class ScoreCommand implements java.util.concurrent.Callable<Integer> {
             o.put("file", t.files().get(i));
             o.put("bits_per_dim", s.bitsPerDim(t.likelihood()));
             ObjectNode anomaly = o.putObject("anomaly");
-            for (AnomalyMethod m : t.methods()) {
-                anomaly.put(m.flag(), t.anomaly(i, m));
+            for (int m = 0; m < t.methods().size(); m++) {
+                anomaly.put(t.methods().get(m).flag(), t.anomaly(i, m));
             }
             if (s.posterior() != null) {
                 o.put("bits_per_dim_unconditional", s.unconditional());
