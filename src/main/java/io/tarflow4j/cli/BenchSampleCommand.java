@@ -7,6 +7,7 @@ import io.tarflow4j.model.Guidance;
 import io.tarflow4j.model.KvCache;
 import io.tarflow4j.model.TarFlow;
 import io.tarflow4j.model.TarFlowConfig;
+import io.tarflow4j.sampling.Inversion;
 import io.tarflow4j.sampling.JacobiStrategy;
 import io.tarflow4j.sampling.RandomWeights;
 import io.tarflow4j.sampling.Sampler;
@@ -151,8 +152,8 @@ final class BenchSampleCommand implements Callable<Integer> {
                     Tensor yt = c.conditional() ? Tensors.labels(y) : null;
                     long t0 = System.nanoTime();
                     long cpu0 = processCpuNanos();
-                    Tensor images = sampler.reverse(z, yt, guidance, strategy, cache,
-                            step >= warmup ? stats : new SamplingStats(c.numBlocks()), null, parallel.groups);
+                    Tensor images = sampler.reverse(z, yt, cache, new Inversion(guidance, strategy, parallel.groups,
+                            step >= warmup ? stats : new SamplingStats(c.numBlocks()), null, null));
                     Tensors.toFloats(images);
                     double ms = (System.nanoTime() - t0) / 1e6;
                     if (step >= warmup) {

@@ -9,6 +9,7 @@ import io.tarflow4j.model.Guidance;
 import io.tarflow4j.model.TarFlow;
 import io.tarflow4j.model.KvCache;
 import io.tarflow4j.sampling.Denoiser;
+import io.tarflow4j.sampling.Inversion;
 import io.tarflow4j.sampling.Sampler;
 import io.tarflow4j.sampling.SamplingProgress;
 import io.tarflow4j.sampling.SamplingStats;
@@ -197,8 +198,9 @@ public final class SampleQuality {
      */
     static Tensor sample(TarFlow model, Sampler sampler, Tensor noise, Tensor y, Settings settings, KvCache cache,
             SamplingProgress progress) {
-        Tensor images = sampler.reverse(noise, y, settings.guidance(), null, cache,
-                new SamplingStats(model.config().numBlocks()), null, 0, progress);
+        Tensor images = sampler.reverse(noise, y, cache,
+                Inversion.sequential(settings.guidance(), new SamplingStats(model.config().numBlocks()))
+                        .withProgress(progress));
         if (settings.denoise()) {
             images = Denoiser.denoise(model, images, y, settings.sigma(), 1.0);
         }

@@ -2,7 +2,6 @@ package io.tarflow4j.model;
 
 import static io.tarflow4j.tensor.Ops.cat;
 import static io.tarflow4j.tensor.Ops.mean;
-import static io.tarflow4j.tensor.Ops.s;
 
 import io.tarflow4j.tensor.Autocast;
 import io.tarflow4j.tensor.NativeScope;
@@ -176,28 +175,17 @@ public final class FlowBlock {
      * null) the number of tokens inverted after each step (1 .. T-1).
      */
     public Tensor reverse(Tensor x, Tensor y, Guidance guidance, KvCache cache, IntConsumer tokensDone) {
-        long b = x.size(0);
         int tokens = (int) x.size(1);
-        boolean guided = guidance.active();
+        Branches branches = branches(y, x.size(0), guidance, x);
+        Tensor weights = branches.guided() ? guidance.tokenWeights(tokens, x) : null;
         Tensor xp = permute(x, 1).clone();
-        Tensor classRows = classRows(y);
-        Tensor qScale = null;
-        if (guided) {
-            Tensor mean = classRows(null);
-            classRows = classRows == null ? null
-                    : cat(0, classRows.expand(b, 1, classRows.size(2)), mean.expand(b, 1, mean.size(2)));
-            if (guidance.attnTemp() != 1.0) {
-                qScale = cat(0, torch.ones(b), torch.full(new long[] {b}, s(1.0 / guidance.attnTemp())))
-                        .view(2 * b, 1, 1, 1).to(x.device(), x.scalar_type());
-            }
-        }
         Tensor pos = permute(posEmbed, 0); // once, not at every step
         for (int i = 0; i < tokens - 1; i++) {
             try (NativeScope step = NativeScope.open()) {
-                Tensor token = xp.narrow(1, i, 1);
-                Affine a = decode(guided ? cat(0, token, token) : token, i, classRows, qScale, cache, pos);
-                if (guided) {
-                    a = mixBranches(a, guidance, guidance.weightAt(i, tokens));
+                Tensor token = branches.rows(xp.narrow(1, i, 1));
+                Affine a = decode(token, i, branches.classRows(), branches.qScale(), cache, pos);
+                if (branches.guided()) {
+                    a = guidance.mix(a, weights.narrow(1, i + 1, 1));
                 }
                 Tensor next = xp.narrow(1, i + 1, 1);
                 next.copy_(a.reverse(next));
@@ -209,12 +197,12 @@ public final class FlowBlock {
         return permute(xp, 1);
     }
 
-    private static Affine mixBranches(Affine a, Guidance g, double w) {
-        TensorVector scale = a.logScale().chunk(2, 0);
-        TensorVector shift = a.shift().chunk(2, 0);
-        Tensor logScale = g.target().scale() ? Guidance.mix(scale.get(0), scale.get(1), w) : scale.get(0);
-        Tensor sh = g.target().shift() ? Guidance.mix(shift.get(0), shift.get(1), w) : shift.get(0);
-        return new Affine(logScale, sh);
+    /**
+     * The conditioning of {@code b} sequences with labels y (null: the mean class embedding)
+     * under {@code guidance}: one branch, or a guided and an unguided one (see {@link Branches}).
+     */
+    public Branches branches(Tensor y, long b, Guidance guidance, Tensor like) {
+        return Branches.of(this, y, b, guidance, like);
     }
 
     /** Number of Transformer layers. */

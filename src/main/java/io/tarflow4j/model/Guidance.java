@@ -1,8 +1,8 @@
 package io.tarflow4j.model;
 
-import static io.tarflow4j.tensor.Ops.s;
-
+import io.tarflow4j.tensor.Tensors;
 import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorVector;
 
 /**
  * Classifier-free guidance for sampling, as in the reference.
@@ -69,8 +69,37 @@ public record Guidance(double weight, Target target, double attnTemp, boolean an
         return annealed ? (i + 1.0) / (tokens - 1) * weight : weight;
     }
 
+    /**
+     * The guidance weight of every output token of a sequence, (1, T, 1) like {@code like}: token
+     * j is produced at decoding step j-1, so it gets {@link #weightAt}{@code (j-1, T)}; token 0
+     * (never transformed) gets 0.
+     */
+    public Tensor tokenWeights(int tokens, Tensor like) {
+        float[] w = new float[tokens];
+        for (int j = 1; j < tokens; j++) {
+            w[j] = (float) weightAt(j - 1, tokens);
+        }
+        return Tensors.fromFloats(w, 1, tokens, 1).to(like.device(), like.scalar_type());
+    }
+
+    /**
+     * Mixes the affine parameters of the two branches, rows {@code 0..B-1} guided and
+     * {@code B..2B-1} unguided (see {@link Branches}), on the guided target:
+     * {@code guided + w * (guided - unguided)}.
+     *
+     * @param w the weights of the tokens {@code both} holds, (1, n, 1) (from {@link #tokenWeights})
+     * @return the mixed parameters of B rows
+     */
+    public Affine mix(Affine both, Tensor w) {
+        TensorVector scale = both.logScale().chunk(2, 0);
+        TensorVector shift = both.shift().chunk(2, 0);
+        Tensor logScale = target.scale() ? mix(scale.get(0), scale.get(1), w) : scale.get(0);
+        Tensor sh = target.shift() ? mix(shift.get(0), shift.get(1), w) : shift.get(0);
+        return new Affine(logScale, sh);
+    }
+
     /** The guidance formula: {@code guided + w * (guided - unguided)}. */
-    public static Tensor mix(Tensor guided, Tensor unguided, double w) {
-        return guided.add(guided.sub(unguided).mul(s(w)));
+    private static Tensor mix(Tensor guided, Tensor unguided, Tensor w) {
+        return guided.add(guided.sub(unguided).mul(w));
     }
 }

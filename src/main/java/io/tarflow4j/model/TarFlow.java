@@ -13,6 +13,7 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Consumer;
 import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.DeviceOptional;
 import org.bytedeco.pytorch.Tensor;
@@ -264,8 +265,7 @@ public final class TarFlow {
      * @param y labels (B) for a conditional model, or null for the mean class embedding
      */
     public Tensor reverse(Tensor noise, Tensor y, Guidance guidance) {
-        List<Tensor> seq = reverseSequence(noise, y, guidance);
-        return seq.get(seq.size() - 1);
+        return reverse(noise, sequential(noise, y, guidance), null);
     }
 
     /**
@@ -273,19 +273,38 @@ public final class TarFlow {
      * image after undoing each block (the last is the sample).
      */
     public List<Tensor> reverseSequence(Tensor noise, Tensor y, Guidance guidance) {
-        checkTokens(noise);
-        long rows = guidance.active() ? 2 * noise.size(0) : noise.size(0);
-        KvCache cache = KvCache.forModel(this, rows);
         List<Tensor> seq = new ArrayList<>(blocks.length + 1);
+        reverse(noise, sequential(noise, y, guidance), seq::add);
+        return seq;
+    }
+
+    /**
+     * Noise (B, T, D) to images (B, C, H, W): scales the noise by the prior's standard deviation
+     * and undoes the blocks from last to first with {@code inverter}, without gradient.
+     *
+     * @param stages if not null, receives the unpatchified noise and the image after each block
+     */
+    public Tensor reverse(Tensor noise, BlockInverter inverter, Consumer<Tensor> stages) {
+        checkTokens(noise);
         try (GradMode g = GradMode.off()) {
-            seq.add(unpatchify(noise));
+            if (stages != null) {
+                stages.accept(unpatchify(noise));
+            }
             Tensor x = noise.mul(var.sqrt());
             for (int i = blocks.length - 1; i >= 0; i--) {
-                x = blocks[i].reverse(x, y, guidance, cache);
-                seq.add(unpatchify(x));
+                x = inverter.invert(i, blocks[i], x);
+                if (stages != null) {
+                    stages.accept(unpatchify(x));
+                }
             }
+            return unpatchify(x);
         }
-        return seq;
+    }
+
+    /** The sequential decoder with one KV cache for the batch (both branches when guided). */
+    private BlockInverter sequential(Tensor noise, Tensor y, Guidance guidance) {
+        KvCache cache = KvCache.forModel(this, guidance.active() ? 2 * noise.size(0) : noise.size(0));
+        return (i, block, x) -> block.reverse(x, y, guidance, cache);
     }
 
     void checkImages(Tensor images) {

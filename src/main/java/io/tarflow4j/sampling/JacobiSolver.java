@@ -3,6 +3,7 @@ package io.tarflow4j.sampling;
 import static io.tarflow4j.tensor.Ops.s;
 
 import io.tarflow4j.model.Affine;
+import io.tarflow4j.model.Branches;
 import io.tarflow4j.model.FlowBlock;
 import io.tarflow4j.model.Guidance;
 import io.tarflow4j.model.KvCache;
@@ -12,7 +13,6 @@ import java.util.function.IntConsumer;
 import org.bytedeco.pytorch.DoubleOptional;
 import org.bytedeco.pytorch.ScalarOptional;
 import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
 
 /**
@@ -70,7 +70,7 @@ final class JacobiSolver {
             }
             return x;
         }
-        Branches branches = Branches.of(block, y, b, guidance, z);
+        Branches branches = block.branches(y, b, guidance, z);
         Tensor zp = block.permute(z, 1).contiguous();
         Tensor x;
         if (strategy.guess() == InitialGuess.INPUT) {
@@ -79,7 +79,7 @@ final class JacobiSolver {
             x = torch.zeros_like(zp);
             x.narrow(1, 0, 1).copy_(zp.narrow(1, 0, 1));
         }
-        Tensor weights = branches.guided() ? tokenWeights(guidance, tokens, z) : null;
+        Tensor weights = branches.guided() ? guidance.tokenWeights(tokens, z) : null;
         int segments = Math.min(strategy.segments(), outputs);
         int base = outputs / segments;
         int extra = outputs % segments;
@@ -117,7 +117,7 @@ final class JacobiSolver {
                 Tensor in = branches.rows(x.narrow(1, lo - 1, m));
                 Affine a = block.decode(in, lo - 1, branches.classRows(), branches.qScale(), cache);
                 if (branches.guided()) {
-                    a = mix(a, guidance.target(), weights.narrow(1, lo, m));
+                    a = guidance.mix(a, weights.narrow(1, lo, m));
                 }
                 Tensor xWin = x.narrow(1, lo, m);
                 Tensor next = guard(a.reverse(zp.narrow(1, lo, m)));
@@ -147,30 +147,5 @@ final class JacobiSolver {
     private static Tensor guard(Tensor t) {
         return torch.nan_to_num(t, new DoubleOptional(0.0), new DoubleOptional(GUARD), new DoubleOptional(-GUARD))
                 .clamp_(new ScalarOptional(s(-GUARD)), new ScalarOptional(s(GUARD)));
-    }
-
-    /**
-     * Guidance weight of every output token (1, T, 1): token j is produced at sequential step
-     * j-1, whose weight is {@link Guidance#weightAt}{@code (j-1, T)}.
-     */
-    static Tensor tokenWeights(Guidance guidance, int tokens, Tensor like) {
-        float[] w = new float[tokens];
-        for (int j = 1; j < tokens; j++) {
-            w[j] = (float) guidance.weightAt(j - 1, tokens);
-        }
-        return Tensors.fromFloats(w, 1, tokens, 1).to(like.device(), like.scalar_type());
-    }
-
-    /** {@code guided + w * (guided - unguided)} on the guided target, with per-token weights. */
-    static Affine mix(Affine a, Guidance.Target target, Tensor weights) {
-        TensorVector scale = a.logScale().chunk(2, 0);
-        TensorVector shift = a.shift().chunk(2, 0);
-        Tensor logScale = target != Guidance.Target.SHIFT ? mixOne(scale.get(0), scale.get(1), weights) : scale.get(0);
-        Tensor sh = target != Guidance.Target.SCALE ? mixOne(shift.get(0), shift.get(1), weights) : shift.get(0);
-        return new Affine(logScale, sh);
-    }
-
-    private static Tensor mixOne(Tensor guided, Tensor unguided, Tensor w) {
-        return guided.add(guided.sub(unguided).mul(w));
     }
 }

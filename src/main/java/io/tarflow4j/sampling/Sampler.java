@@ -1,11 +1,10 @@
 package io.tarflow4j.sampling;
 
-import io.tarflow4j.model.FlowBlock;
+import io.tarflow4j.model.BlockInverter;
 import io.tarflow4j.model.Guidance;
 import io.tarflow4j.model.KvCache;
 import io.tarflow4j.model.TarFlow;
 import io.tarflow4j.model.TarFlowConfig;
-import io.tarflow4j.tensor.GradMode;
 import io.tarflow4j.tensor.NativeScope;
 import io.tarflow4j.tensor.Tensors;
 import java.time.Duration;
@@ -129,7 +128,8 @@ public final class Sampler {
                         : Tensors.labels(Arrays.copyOfRange(labels, from, from + b))
                                 .to(model.device(), ScalarType.Long);
                 List<Tensor> stagesOut = o.trace() ? new ArrayList<>() : null;
-                Tensor x = reverse(z, y, o.guidance(), strategy, cache, stats, stagesOut, o.parallelism(), progress);
+                Tensor x = reverse(z, y, cache, new Inversion(o.guidance(), strategy, o.parallelism(), stats, stagesOut,
+                        progress));
                 if (o.denoise()) {
                     x = Denoiser.denoise(model, x, y, o.sigma(), o.denoiseScale());
                     if (stagesOut != null) {
@@ -153,73 +153,51 @@ public final class Sampler {
 
     /**
      * Inverts the whole flow for one batch of prior noise z (B, T, D) (already scaled by the
-     * noise temperature), without denoising, with the automatic number of parallel row groups
-     * (one per CPU core; see {@link #reverse(Tensor, Tensor, Guidance, JacobiStrategy, KvCache,
-     * SamplingStats, List, int)}).
+     * noise temperature), without denoising. With more than one group of rows
+     * ({@link Inversion#parallelism}) the groups are inverted at the same time on their own
+     * threads; rows never interact while sampling, so the images are those of one group (to float
+     * rounding; for the sequential sampler exactly; GS-Jacobi stops each group by its own
+     * tolerance).
      *
-     * @param strategy the GS-Jacobi strategy, or null for the sequential sampler
      * @param cache a cache of B rows (2B with active guidance)
-     * @param trace if not null, receives the unpatchified noise and the image after each block
      * @return images (B, C, H, W)
      */
-    public Tensor reverse(Tensor z, Tensor y, Guidance guidance, JacobiStrategy strategy, KvCache cache,
-            SamplingStats stats, List<Tensor> trace) {
-        return reverse(z, y, guidance, strategy, cache, stats, trace, 0);
-    }
-
-    /**
-     * {@link #reverse(Tensor, Tensor, Guidance, JacobiStrategy, KvCache, SamplingStats, List)}
-     * with the batch split into {@code parallelism} groups of rows inverted at the same time on
-     * their own threads (0: one group per CPU core on the CPU, one on a GPU). Rows never interact
-     * while sampling, so the images are those of one group (to float rounding, for the
-     * sequential sampler exactly; GS-Jacobi stops each group by its own tolerance).
-     */
-    public Tensor reverse(Tensor z, Tensor y, Guidance guidance, JacobiStrategy strategy, KvCache cache,
-            SamplingStats stats, List<Tensor> trace, int parallelism) {
-        return reverse(z, y, guidance, strategy, cache, stats, trace, parallelism, null);
-    }
-
-    /**
-     * {@link #reverse(Tensor, Tensor, Guidance, JacobiStrategy, KvCache, SamplingStats, List, int)}
-     * reporting blocks and tokens to {@code progress} (when not null; from the first group of rows).
-     */
-    public Tensor reverse(Tensor z, Tensor y, Guidance guidance, JacobiStrategy strategy, KvCache cache,
-            SamplingStats stats, List<Tensor> trace, int parallelism, SamplingProgress progress) {
-        if (strategy != null) {
-            strategy.requireBlocks(model.blocks().size());
+    public Tensor reverse(Tensor z, Tensor y, KvCache cache, Inversion how) {
+        if (how.strategy() != null) {
+            how.strategy().requireBlocks(model.blocks().size());
         }
         long rows = z.size(0);
-        int groups = RowGroups.count(parallelism, rows, model.device());
+        long cacheRowsPerRow = how.cacheRowsPerImage();
+        if (cache.rows() < cacheRowsPerRow * rows) {
+            throw new IllegalArgumentException("the KV cache holds " + cache.rows() + " rows, this batch needs "
+                    + cacheRowsPerRow * rows);
+        }
+        int groups = RowGroups.count(how.parallelism(), rows, model.device());
         if (groups == 1) {
-            return reverseRows(z, y, guidance, strategy, cache, stats, trace, progress);
+            return reverseRows(z, y, cache, how.guidance(), how.strategy(), how.stats(), how.trace(), how.progress());
         }
         TarFlowConfig c = model.config();
         long[] imageShape = {rows, c.inChannels(), c.imageSize(), c.imageSize()};
         Tensor out = torch.empty(imageShape, model.options(), new MemoryFormatOptional());
         List<Tensor> stages = new ArrayList<>();
-        if (trace != null) {
+        if (how.trace() != null) {
             for (int s = 0; s <= c.numBlocks(); s++) {
                 stages.add(torch.empty(imageShape, model.options(), new MemoryFormatOptional()));
             }
-        }
-        long cacheRowsPerRow = guidance.active() ? 2 : 1; // a guided and an unguided branch per image
-        if (cache.rows() < cacheRowsPerRow * rows) {
-            throw new IllegalArgumentException("the KV cache holds " + cache.rows() + " rows, this batch needs "
-                    + cacheRowsPerRow * rows);
         }
         long[] bounds = RowGroups.bounds(rows, groups);
         List<Callable<SamplingStats>> tasks = new ArrayList<>();
         for (int g = 0; g < groups; g++) {
             long from = bounds[g];
             long n = bounds[g + 1] - from;
-            SamplingProgress groupProgress = g == 0 ? progress : null; // the groups run abreast
+            SamplingProgress groupProgress = g == 0 ? how.progress() : null; // the groups run abreast
             tasks.add(() -> {
                 try (NativeScope scope = NativeScope.open()) {
                     SamplingStats groupStats = new SamplingStats(c.numBlocks());
-                    List<Tensor> groupTrace = trace == null ? null : new ArrayList<>();
-                    Tensor x = reverseRows(z.narrow(0, from, n), y == null ? null : y.narrow(0, from, n), guidance,
-                            strategy, cache.rowSlice(cacheRowsPerRow * from, cacheRowsPerRow * n), groupStats, groupTrace,
-                            groupProgress);
+                    List<Tensor> groupTrace = how.trace() == null ? null : new ArrayList<>();
+                    Tensor x = reverseRows(z.narrow(0, from, n), y == null ? null : y.narrow(0, from, n),
+                            cache.rowSlice(cacheRowsPerRow * from, cacheRowsPerRow * n), how.guidance(),
+                            how.strategy(), groupStats, groupTrace, groupProgress);
                     out.narrow(0, from, n).copy_(x);
                     for (int s = 0; groupTrace != null && s < groupTrace.size(); s++) {
                         stages.get(s).narrow(0, from, n).copy_(groupTrace.get(s));
@@ -228,51 +206,39 @@ public final class Sampler {
                 }
             });
         }
-        stats.addConcurrent(RowGroups.run(tasks));
-        if (trace != null) {
-            trace.addAll(stages);
+        how.stats().addConcurrent(RowGroups.run(tasks));
+        if (how.trace() != null) {
+            how.trace().addAll(stages);
         }
         return out;
     }
 
     /**
-     * The number of row groups {@link #reverse(Tensor, Tensor, Guidance, JacobiStrategy, KvCache,
-     * SamplingStats, List, int) reverse} uses for {@code rows} rows on {@code device} when asked
-     * for {@code parallelism} (0 = automatic).
+     * The number of row groups {@link #reverse(Tensor, Tensor, KvCache, Inversion) reverse} uses
+     * for {@code rows} rows on {@code device} when asked for {@code parallelism} (0 = automatic).
      */
     public static int rowGroups(int parallelism, long rows, Device device) {
         return RowGroups.count(parallelism, rows, device);
     }
 
-    /** One group of rows, on the calling thread. */
-    private Tensor reverseRows(Tensor z, Tensor y, Guidance guidance, JacobiStrategy strategy, KvCache cache,
+    /** One group of rows, on the calling thread: each block by the sequential decoder or GS-Jacobi. */
+    private Tensor reverseRows(Tensor z, Tensor y, KvCache cache, Guidance guidance, JacobiStrategy strategy,
             SamplingStats stats, List<Tensor> trace, SamplingProgress progress) {
-        List<FlowBlock> blocks = model.blocks();
-        try (GradMode g = GradMode.off()) {
-            if (trace != null) {
-                trace.add(model.unpatchify(z));
+        int blocks = model.blocks().size();
+        int tokens = (int) z.size(1);
+        BlockInverter inverter = (i, block, x) -> {
+            IntConsumer tokensDone = null;
+            if (progress != null) {
+                progress.startBlock(blocks - 1 - i);
+                tokensDone = progress::tokens;
             }
-            Tensor x = z.mul(model.priorVariance().sqrt());
-            int tokens = (int) z.size(1);
-            for (int i = blocks.size() - 1; i >= 0; i--) {
-                IntConsumer tokensDone = null;
-                if (progress != null) {
-                    progress.startBlock(blocks.size() - 1 - i);
-                    tokensDone = progress::tokens;
-                }
-                if (strategy == null) {
-                    x = blocks.get(i).reverse(x, y, guidance, cache, tokensDone);
-                    stats.add(i, tokens - 1, tokens - 1);
-                } else {
-                    x = JacobiSolver.invert(blocks.get(i), i, x, y, guidance, strategy.block(i), cache, stats,
-                            tokensDone);
-                }
-                if (trace != null) {
-                    trace.add(model.unpatchify(x));
-                }
+            if (strategy == null) {
+                stats.add(i, tokens - 1, tokens - 1);
+                return block.reverse(x, y, guidance, cache, tokensDone);
             }
-            return model.unpatchify(x);
-        }
+            return JacobiSolver.invert(block, i, x, y, guidance, strategy.block(i), cache, stats, tokensDone);
+        };
+        return model.reverse(z, inverter, trace == null ? null : trace::add);
     }
 
     /** Gaussian noise from a seed, times {@code temperature}. */

@@ -54,8 +54,9 @@ class CalibrationTest {
             Tensor noise = Tensors.fromFloats(Sampler.noise(8, 6L * 16 * 4, 1.0), 6, 16, 4);
             Sampler sampler = new Sampler(model);
             KvCache cache = KvCache.forModel(model, 6);
-            Tensor seq = sampler.reverse(noise, y, Guidance.NONE, null, cache, new SamplingStats(2), null);
-            Tensor jac = sampler.reverse(noise, y, Guidance.NONE, r.strategy(), cache, new SamplingStats(2), null);
+            Tensor seq = sampler.reverse(noise, y, cache, Inversion.sequential(Guidance.NONE, new SamplingStats(2)));
+            Tensor jac = sampler.reverse(noise, y, cache,
+                    Inversion.sequential(Guidance.NONE, new SamplingStats(2)).withStrategy(r.strategy()));
             assertTrue(Tensors.maxAbsDiff(seq, jac) < 1e-2, "max difference " + Tensors.maxAbsDiff(seq, jac));
         }
     }

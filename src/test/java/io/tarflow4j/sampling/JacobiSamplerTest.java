@@ -53,8 +53,8 @@ class JacobiSamplerTest {
         Sampler sampler = new Sampler(model);
         long rows = g.active() ? 2 * noise.size(0) : noise.size(0);
         JacobiStrategy strategy = JacobiStrategy.uniform(model.config().numBlocks(), s);
-        return sampler.reverse(noise, y, g, strategy, KvCache.forModel(model, rows),
-                new SamplingStats(model.config().numBlocks()), null);
+        return sampler.reverse(noise, y, KvCache.forModel(model, rows),
+                Inversion.sequential(g, new SamplingStats(model.config().numBlocks())).withStrategy(strategy));
     }
 
     /** Every reference sampling variant, by Jacobi over whole blocks and by GS segments. */
@@ -107,13 +107,14 @@ class JacobiSamplerTest {
             try (NativeScope scope = NativeScope.open()) {
                 KvCache cache = KvCache.forModel(model, g.active() ? 10 : 5);
                 SamplingStats seqStats = new SamplingStats(3);
-                Tensor seq = sampler.reverse(noise, y, g, null, cache, seqStats, null);
+                Tensor seq = sampler.reverse(noise, y, cache, Inversion.sequential(g, seqStats));
                 for (BlockStrategy s : List.of(new BlockStrategy(1, tokens, InitialGuess.ZEROS, 0),
                         new BlockStrategy(1, tokens, InitialGuess.INPUT, 0),
                         new BlockStrategy(4, tokens, InitialGuess.ZEROS, 0),
                         new BlockStrategy(6, tokens, InitialGuess.INPUT, 0))) {
                     SamplingStats stats = new SamplingStats(3);
-                    Tensor jac = sampler.reverse(noise, y, g, JacobiStrategy.uniform(3, s), cache, stats, null);
+                    Tensor jac = sampler.reverse(noise, y, cache,
+                            Inversion.sequential(g, stats).withStrategy(JacobiStrategy.uniform(3, s)));
                     double err = Tensors.maxAbsDiff(jac, seq);
                     assertTrue(err < 5e-5, s + " guided " + g.active() + ": max error " + err);
                 }
@@ -133,12 +134,13 @@ class JacobiSamplerTest {
         for (Guidance g : List.of(Guidance.NONE, new Guidance(1.5, Guidance.Target.BOTH, 1.0, true))) {
             try (NativeScope scope = NativeScope.open()) {
                 KvCache cache = KvCache.forModel(model, g.active() ? 10 : 5);
-                Tensor seq = sampler.reverse(noise, y, g, null, cache, new SamplingStats(3), null);
+                Tensor seq = sampler.reverse(noise, y, cache, Inversion.sequential(g, new SamplingStats(3)));
                 // 15 or more segments (capped at T-1 = 15); the tolerance and guess play no part
                 for (BlockStrategy s : List.of(new BlockStrategy(15, 1, InitialGuess.ZEROS, 0.5),
                         new BlockStrategy(40, 3, InitialGuess.INPUT, 0))) {
                     SamplingStats stats = new SamplingStats(3);
-                    Tensor jac = sampler.reverse(noise, y, g, JacobiStrategy.uniform(3, s), cache, stats, null);
+                    Tensor jac = sampler.reverse(noise, y, cache,
+                            Inversion.sequential(g, stats).withStrategy(JacobiStrategy.uniform(3, s)));
                     assertEquals(0.0, Tensors.maxAbsDiff(jac, seq), s + " guided " + g.active());
                     for (int b = 0; b < 3; b++) {
                         assertEquals(15, stats.passes(b), stats.describe());
@@ -158,10 +160,10 @@ class JacobiSamplerTest {
         Sampler sampler = new Sampler(model);
         try (NativeScope scope = NativeScope.open()) {
             KvCache cache = KvCache.forModel(model, 4);
-            Tensor seq = sampler.reverse(noise, null, Guidance.NONE, null, cache, new SamplingStats(2), null);
+            Tensor seq = sampler.reverse(noise, null, cache, Inversion.sequential(Guidance.NONE, new SamplingStats(2)));
             SamplingStats stats = new SamplingStats(2);
             JacobiStrategy st = JacobiStrategy.uniform(2, new BlockStrategy(1, 16, InitialGuess.INPUT, 1e-4));
-            Tensor jac = sampler.reverse(noise, null, Guidance.NONE, st, cache, stats, null);
+            Tensor jac = sampler.reverse(noise, null, cache, Inversion.sequential(Guidance.NONE, stats).withStrategy(st));
             assertTrue(stats.passes(0) < 15 && stats.passes(1) < 15, stats.describe());
             assertTrue(Tensors.maxAbsDiff(jac, seq) < 1e-3);
         }

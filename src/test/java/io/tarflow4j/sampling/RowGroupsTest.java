@@ -84,12 +84,14 @@ class RowGroupsTest {
             Sampler sampler = new Sampler(model);
             SamplingStats oneStats = new SamplingStats(c.numBlocks());
             List<Tensor> oneTrace = new ArrayList<>();
-            Tensor one = sampler.reverse(z, y, g, null, KvCache.forModel(model, rows), oneStats, oneTrace, 1);
+            Tensor one = sampler.reverse(z, y, KvCache.forModel(model, rows),
+                    Inversion.sequential(g, oneStats).withTrace(oneTrace).withParallelism(1));
             assertTrue(Float.isFinite(Tensors.toFloats(one.abs().max())[0]), "one group: finite samples");
             for (int groups : new int[] {2, 3, 5}) {
                 SamplingStats stats = new SamplingStats(c.numBlocks());
                 List<Tensor> trace = new ArrayList<>();
-                Tensor many = sampler.reverse(z, y, g, null, KvCache.forModel(model, rows), stats, trace, groups);
+                Tensor many = sampler.reverse(z, y, KvCache.forModel(model, rows),
+                        Inversion.sequential(g, stats).withTrace(trace).withParallelism(groups));
                 assertTrue(Tensors.maxAbsDiff(one, many) < 1e-5, groups + " groups: " + Tensors.maxAbsDiff(one, many));
                 assertEquals(oneTrace.size(), trace.size());
                 for (int i = 0; i < trace.size(); i++) {
@@ -100,7 +102,8 @@ class RowGroupsTest {
                 }
             }
             JacobiStrategy exact = JacobiStrategy.uniform(c.numBlocks(), new BlockStrategy(2, c.numTokens(), InitialGuess.ZEROS, 0.0));
-            Tensor jacobi = sampler.reverse(z, y, g, exact, KvCache.forModel(model, rows), new SamplingStats(c.numBlocks()), null, 2);
+            Tensor jacobi = sampler.reverse(z, y, KvCache.forModel(model, rows),
+                    Inversion.sequential(g, new SamplingStats(c.numBlocks())).withStrategy(exact).withParallelism(2));
             assertTrue(Tensors.maxAbsDiff(one, jacobi) < 1e-4, "GS-Jacobi in two groups: " + Tensors.maxAbsDiff(one, jacobi));
         }
     }

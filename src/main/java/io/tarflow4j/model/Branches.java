@@ -1,26 +1,24 @@
-package io.tarflow4j.sampling;
+package io.tarflow4j.model;
 
 import static io.tarflow4j.tensor.Ops.cat;
 import static io.tarflow4j.tensor.Ops.s;
 
-import io.tarflow4j.model.FlowBlock;
-import io.tarflow4j.model.Guidance;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 
 /**
- * The per-row conditioning of a batch being inverted through one block: with active guidance
- * the batch is doubled, rows {@code 0..B-1} the guided branch (the labels, attention
- * temperature 1) and rows {@code B..2B-1} the unguided branch (mean class embedding, attention
- * temperature {@code attnTemp}), exactly as {@link FlowBlock#reverse} arranges them.
+ * The per-row conditioning of a batch being inverted through one block. With active guidance
+ * the batch is doubled: rows {@code 0..B-1} are the guided branch (the labels, attention
+ * temperature 1) and rows {@code B..2B-1} the unguided branch (the mean class embedding,
+ * attention temperature {@code attnTemp}); {@link Guidance#mix} combines their affine parameters.
  *
  * @param guided whether there are two branches
  * @param classRows class embedding per row, or null (unconditional model)
  * @param qScale inverse attention temperature per row (rows, 1, 1, 1), or null for 1
  */
-record Branches(boolean guided, Tensor classRows, Tensor qScale) {
+public record Branches(boolean guided, Tensor classRows, Tensor qScale) {
 
-    /** The conditioning of {@code b} sequences with labels y (null: mean embedding). */
+    /** The conditioning of {@code b} sequences with labels y (null: mean embedding) in {@code block}. */
     static Branches of(FlowBlock block, Tensor y, long b, Guidance guidance, Tensor like) {
         Tensor classRows = block.classRows(y);
         if (!guidance.active()) {
@@ -38,7 +36,7 @@ record Branches(boolean guided, Tensor classRows, Tensor qScale) {
     }
 
     /** The rows to run: x itself, or x twice when guided. */
-    Tensor rows(Tensor x) {
+    public Tensor rows(Tensor x) {
         return guided ? cat(0, x, x) : x;
     }
 }
