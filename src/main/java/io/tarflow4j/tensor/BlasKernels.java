@@ -16,7 +16,7 @@ import java.util.stream.Stream;
  * {@link #SMALL_PRODUCT} multiply-adds (m * n * k) goes to "small-matrix" kernels that read both
  * operands where they are; a larger one first copies ("packs") them into blocks, on every call. For
  * a weight multiplied by a few rows, the copy costs as much as the multiplication (measured in
- * docs/sampling.md), so {@code model.Linear} cuts such products into pieces below the limit.
+ * docs/sampling.md), so {@link InferenceLinear} cuts such products into pieces below the limit.
  */
 public final class BlasKernels {
     private BlasKernels() {}

@@ -84,19 +84,6 @@ class DecodePathTest {
     }
 
     @Test
-    void piecesOnlyWhereTheWholeProductWouldBePacked() {
-        if (!io.tarflow4j.tensor.BlasKernels.SMALL_MATRIX) {
-            assertTrue(!Linear.usePieces(32, 128, 512), "no small-matrix kernels: never in pieces");
-            return;
-        }
-        assertTrue(Linear.usePieces(32, 128, 384), "32 x 128 x 384 is packed whole; 32 x 128 x 128 pieces are not");
-        assertTrue(Linear.usePieces(32, 512, 128));
-        assertTrue(!Linear.usePieces(32, 128, 128), "already small enough whole");
-        assertTrue(!Linear.usePieces(64, 128, 512), "64 x 128 x 128 pieces would be packed too");
-        assertTrue(!Linear.usePieces(8, 128, 512), "8 x 128 x 512 is small whole");
-    }
-
-    @Test
     void inPlaceResidualsAndGeluWithoutAutogradChangeNothing() {
         try (NativeScope s = NativeScope.open()) {
             torch.manual_seed(3);
