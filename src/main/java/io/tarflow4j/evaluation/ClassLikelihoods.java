@@ -4,6 +4,7 @@ import static io.tarflow4j.tensor.Ops.s;
 
 import io.tarflow4j.model.TarFlow;
 import io.tarflow4j.tensor.GradMode;
+import io.tarflow4j.tensor.Tensors;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
@@ -100,11 +101,7 @@ public final class ClassLikelihoods {
     }
 
     private static double[][] toRows(Tensor t, int rows, int cols) {
-        Tensor c = t.to(ScalarType.Double).contiguous();
-        double[] flat = new double[rows * cols];
-        if (flat.length > 0) {
-            new org.bytedeco.javacpp.DoublePointer(c.data_ptr()).capacity(flat.length).get(flat);
-        }
+        double[] flat = Tensors.toDoubles(t);
         double[][] out = new double[rows][cols];
         for (int i = 0; i < rows; i++) {
             System.arraycopy(flat, i * cols, out[i], 0, cols);

@@ -8,7 +8,6 @@ import io.tarflow4j.tensor.GradMode;
 import io.tarflow4j.tensor.NativeScope;
 import io.tarflow4j.tensor.Tensors;
 import java.util.function.LongConsumer;
-import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.pytorch.MemoryFormatOptional;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptions;
@@ -208,7 +207,7 @@ public final class DatasetBpd {
         Tensor pixels(Batch batch) {
             int count = batch.n() * perImage;
             toPixels(batch.images(), scratch, count);
-            new FloatPointer(pixels.data_ptr()).capacity(count).put(scratch, 0, count);
+            Tensors.copyInto(pixels, scratch, count);
             return pixels.narrow(0, 0, batch.n());
         }
 
@@ -216,7 +215,7 @@ public final class DatasetBpd {
         Tensor noise(int n, Dequantizer dequantizer, int draw) {
             int count = n * perImage;
             dequantizer.fill(scratch, n, perImage, draw, offsets);
-            new FloatPointer(noise.data_ptr()).capacity(count).put(offsets, 0, count);
+            Tensors.copyInto(noise, offsets, count);
             return noise.narrow(0, 0, n);
         }
 

@@ -5,7 +5,6 @@ import static io.tarflow4j.tensor.Ops.s;
 import io.tarflow4j.tensor.GradMode;
 import io.tarflow4j.tensor.NativeScope;
 import io.tarflow4j.tensor.Tensors;
-import org.bytedeco.javacpp.DoublePointer;
 import org.bytedeco.pytorch.MemoryFormatOptional;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptions;
@@ -37,27 +36,12 @@ public record FeatureStatistics(double[] mean, double[] covariance, long count) 
 
     /** The mean as a float64 tensor (d). */
     public Tensor meanTensor() {
-        return fromDoubles(mean, mean.length);
+        return Tensors.fromDoubles(mean, mean.length);
     }
 
     /** The covariance as a float64 tensor (d, d). */
     public Tensor covarianceTensor() {
-        return fromDoubles(covariance, mean.length, mean.length);
-    }
-
-    static Tensor fromDoubles(double[] values, long... shape) {
-        Tensor t = torch.empty(shape, new TensorOptions(ScalarType.Double), new MemoryFormatOptional());
-        new DoublePointer(t.data_ptr()).capacity(values.length).put(values);
-        return t;
-    }
-
-    static double[] toDoubles(Tensor t) {
-        Tensor c = t.to(ScalarType.Double).cpu().contiguous();
-        double[] out = new double[Math.toIntExact(c.numel())];
-        if (out.length > 0) {
-            new DoublePointer(c.data_ptr()).capacity(out.length).get(out);
-        }
-        return out;
+        return Tensors.fromDoubles(covariance, mean.length, mean.length);
     }
 
     /** Statistics of {@code n} feature vectors of dimension {@code d} held row by row. */
@@ -143,7 +127,7 @@ public record FeatureStatistics(double[] mean, double[] covariance, long count) 
                 Tensor m = sum.div(s(count));
                 Tensor cov = outer.sub(torch.outer(m, m).mul(s(count))).div(s(count - 1));
                 cov = cov.add(cov.t()).mul(s(0.5));
-                return new FeatureStatistics(toDoubles(m.add(shift)), toDoubles(cov), count);
+                return new FeatureStatistics(Tensors.toDoubles(m.add(shift)), Tensors.toDoubles(cov), count);
             }
         }
 

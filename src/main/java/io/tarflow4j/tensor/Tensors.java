@@ -4,6 +4,7 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.Arrays;
 import org.bytedeco.javacpp.BytePointer;
+import org.bytedeco.javacpp.DoublePointer;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.IntPointer;
 import org.bytedeco.javacpp.LongPointer;
@@ -23,6 +24,27 @@ public final class Tensors {
         Tensor t = torch.empty(shape, new TensorOptions(ScalarType.Float), new MemoryFormatOptional());
         new FloatPointer(t.data_ptr()).capacity(values.length).put(values);
         return t;
+    }
+
+    /** A new float64 CPU tensor holding a copy of {@code values}, viewed with {@code shape}. */
+    public static Tensor fromDoubles(double[] values, long... shape) {
+        checkCount(values.length, shape);
+        Tensor t = torch.empty(shape, new TensorOptions(ScalarType.Double), new MemoryFormatOptional());
+        new DoublePointer(t.data_ptr()).capacity(values.length).put(values);
+        return t;
+    }
+
+    /**
+     * Copies the first {@code count} values of {@code values} into the first {@code count}
+     * elements of {@code target}, a contiguous float32 CPU tensor (a buffer kept across batches).
+     */
+    public static void copyInto(Tensor target, float[] values, int count) {
+        if (!target.is_contiguous() || !target.device().is_cpu() || dtype(target) != ScalarType.Float
+                || count > target.numel() || count > values.length) {
+            throw new IllegalArgumentException("copyInto needs a contiguous float32 CPU tensor of at least "
+                    + count + " elements, got " + Arrays.toString(shape(target)) + " " + dtype(target));
+        }
+        new FloatPointer(target.data_ptr()).capacity(count).put(values, 0, count);
     }
 
     /** A new int64 CPU tensor holding a copy of {@code values}, viewed with {@code shape}. */
@@ -77,6 +99,16 @@ public final class Tensors {
         float[] out = new float[Math.toIntExact(c.numel())];
         if (out.length > 0) {
             new FloatPointer(c.data_ptr()).capacity(out.length).get(out);
+        }
+        return out;
+    }
+
+    /** The values of a tensor as float64, in row-major order. */
+    public static double[] toDoubles(Tensor t) {
+        Tensor c = cpuContiguous(t.to(ScalarType.Double));
+        double[] out = new double[Math.toIntExact(c.numel())];
+        if (out.length > 0) {
+            new DoublePointer(c.data_ptr()).capacity(out.length).get(out);
         }
         return out;
     }

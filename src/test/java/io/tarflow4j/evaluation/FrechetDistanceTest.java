@@ -116,7 +116,7 @@ class FrechetDistanceTest {
     void sqrtPsdSquaresBack() {
         try (NativeScope scope = NativeScope.open()) {
             double[] v = lcg(36, 9);
-            Tensor a = FeatureStatistics.fromDoubles(v, 6, 6);
+            Tensor a = Tensors.fromDoubles(v, 6, 6);
             Tensor spd = a.matmul(a.t());
             Tensor root = FrechetDistance.sqrtPsd(spd);
             assertEquals(0, Tensors.maxAbsDiff(root.matmul(root), spd), 1e-12);
