@@ -2,12 +2,14 @@ package io.tarflow4j.conformance;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.tarflow4j.model.Guidance;
 import io.tarflow4j.model.ReferenceKeys;
 import io.tarflow4j.model.TarFlowConfig;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
@@ -53,6 +55,21 @@ public record FixtureSettings(TarFlowConfig config, double guidance, double attn
         } catch (RuntimeException e) {
             throw new IOException(fixture + ": bad settings: " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * The guidance variants a fixture's reverse pass was recorded with, by tensor name: plain,
+     * guided, annealed, and guiding only the scale or only the shift, at the fixture's weight and
+     * attention temperature.
+     */
+    public Map<String, Guidance> reverseVariants() {
+        Map<String, Guidance> variants = new LinkedHashMap<>();
+        variants.put("reverse.plain", Guidance.NONE);
+        variants.put("reverse.guided", new Guidance(guidance, Guidance.Target.BOTH, attnTemp, false));
+        variants.put("reverse.guided_annealed", new Guidance(guidance, Guidance.Target.BOTH, attnTemp, true));
+        variants.put("reverse.guided_a", new Guidance(guidance, Guidance.Target.SCALE, attnTemp, false));
+        variants.put("reverse.guided_b", new Guidance(guidance, Guidance.Target.SHIFT, attnTemp, false));
+        return variants;
     }
 
     private static double num(Map<String, String> m, String key, double fallback) {

@@ -130,15 +130,7 @@ public final class ReferenceCheck {
     private void reverseChecks(List<Result> results, TarFlow model) {
         Tensor noise = file.get("reverse.noise");
         Tensor y = file.get("reverse.y");
-        double w = settings.guidance();
-        double temp = settings.attnTemp();
-        Map<String, Guidance> variants = new LinkedHashMap<>();
-        variants.put("reverse.plain", Guidance.NONE);
-        variants.put("reverse.guided", new Guidance(w, Guidance.Target.BOTH, temp, false));
-        variants.put("reverse.guided_annealed", new Guidance(w, Guidance.Target.BOTH, temp, true));
-        variants.put("reverse.guided_a", new Guidance(w, Guidance.Target.SCALE, temp, false));
-        variants.put("reverse.guided_b", new Guidance(w, Guidance.Target.SHIFT, temp, false));
-        for (var v : variants.entrySet()) {
+        for (var v : settings.reverseVariants().entrySet()) {
             if (file.containsKey(v.getKey())) {
                 try (NativeScope scope = NativeScope.open()) {
                     compare(results, v.getKey(), model.reverse(noise, y, v.getValue()));

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.tarflow4j.checkpoint.ModelFile;
+import io.tarflow4j.conformance.FixtureSettings;
 import io.tarflow4j.io.RawTensor;
 import io.tarflow4j.io.Safetensors;
 import io.tarflow4j.io.SafetensorsFile;
@@ -68,15 +69,7 @@ class JacobiSamplerTest {
         Tensor noise = ref.get("reverse.noise");
         Tensor y = ref.get("reverse.y");
         int tokens = model.config().numTokens();
-        // guidance settings of the fixtures (see their JSON)
-        double w = name.equals("cond_nvp") ? 1.5 : 0.8;
-        double temp = name.equals("cond_nvp") ? 1.0 : 1.5;
-        Map<String, Guidance> variants = new LinkedHashMap<>();
-        variants.put("reverse.plain", Guidance.NONE);
-        variants.put("reverse.guided", new Guidance(w, Guidance.Target.BOTH, temp, false));
-        variants.put("reverse.guided_annealed", new Guidance(w, Guidance.Target.BOTH, temp, true));
-        variants.put("reverse.guided_a", new Guidance(w, Guidance.Target.SCALE, temp, false));
-        variants.put("reverse.guided_b", new Guidance(w, Guidance.Target.SHIFT, temp, false));
+        Map<String, Guidance> variants = FixtureSettings.load(file, loaded.metadata()).reverseVariants();
         List<BlockStrategy> strategies = List.of(
                 new BlockStrategy(1, tokens, InitialGuess.INPUT, 0),
                 new BlockStrategy(3, tokens, InitialGuess.ZEROS, 0),
