@@ -31,10 +31,7 @@ public final class BlasKernels {
      * Up to this many rows a product by a weight goes faster as one matrix-vector product per
      * row ({@code sgemv}, which streams the weight once and copies nothing) than as one matrix
      * product, which packs the weight (or, with the small-matrix kernels, runs as many small
-     * pieces). Measured at width 768 (the four products of a Transformer layer, one thread, CPU
-     * time): at 1 row 26-38 ms per 8 layers against 85-100 (AVX2 kernels) and 165-186 (AVX-512
-     * pieces); at 2 rows 47-58 against 85-98 and 172-198; at 4 rows 77-93 whole with the AVX2
-     * kernels against 95-103 as vectors, 83-93 as vectors against 165-200 in pieces with AVX-512.
+     * pieces). Chosen by measurement for each kernel set (docs/sampling.md, batch 1).
      */
     public static final int VECTOR_ROWS = vectorRows(SMALL_MATRIX);
 

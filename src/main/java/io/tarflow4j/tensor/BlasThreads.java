@@ -7,7 +7,7 @@ package io.tarflow4j.tensor;
  * {@code OPENBLAS_NUM_THREADS} (the launcher gives it every core: one large product then uses
  * them all). Code that runs several products at once on its own threads, such as the sampler's
  * parallel row groups, limits OpenBLAS to one thread per call for that time: two callers each
- * asking for every core made sampling 1.7x slower (measured, docs/sampling.md).
+ * asking for every core made sampling slower (docs/sampling.md).
  *
  * <pre>{@code
  * try (BlasThreads one = BlasThreads.limit(1)) {

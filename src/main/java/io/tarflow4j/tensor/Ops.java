@@ -58,8 +58,8 @@ public final class Ops {
 
     /**
      * Under CPU bf16 autocast, attention runs in float32: libtorch's bf16 CPU attention does its
-     * small products with a scalar reference GEMM (43% of an autocast training step in a perf
-     * profile), while its float32 attention uses the BLAS; attention is a small share of the work.
+     * small products with a scalar reference GEMM (the largest share of an autocast training
+     * step in a profile, BENCHMARKS.md), while its float32 attention uses the BLAS; attention is a small share of the work.
      */
     private static Tensor attention(Tensor q, Tensor k, Tensor v, TensorOptional mask, boolean causal) {
         if (Autocast.enabled() && q.device().is_cpu()) {
