@@ -212,8 +212,7 @@ public record JacobiStrategy(List<BlockStrategy> blocks, List<Map<String, Double
                 if (!mn.isObject()) {
                     throw new IllegalArgumentException(where + ": \"metrics\" must be an object of numbers");
                 }
-                for (Iterator<Map.Entry<String, JsonNode>> it = mn.fields(); it.hasNext();) {
-                    var e = it.next();
+                for (Map.Entry<String, JsonNode> e : mn.properties()) {
                     if (!e.getValue().isNumber()) {
                         throw new IllegalArgumentException(where + ": metric \"" + e.getKey() + "\" must be a number");
                     }

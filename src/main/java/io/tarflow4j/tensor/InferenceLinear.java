@@ -88,8 +88,8 @@ public final class InferenceLinear {
      */
     static boolean usePieces(long rows, int in, int out) {
         return BlasKernels.SMALL_MATRIX
-                && (long) rows * in * out > BlasKernels.SMALL_PRODUCT
-                && (long) rows * Math.min(in, PIECE) * Math.min(out, PIECE) <= BlasKernels.SMALL_PRODUCT;
+                && rows * in * out > BlasKernels.SMALL_PRODUCT
+                && rows * Math.min(in, PIECE) * Math.min(out, PIECE) <= BlasKernels.SMALL_PRODUCT;
     }
 
     private synchronized DecodeWeights decodeWeights() {
