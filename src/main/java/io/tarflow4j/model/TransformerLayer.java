@@ -2,6 +2,7 @@ package io.tarflow4j.model;
 
 import io.tarflow4j.tensor.GradMode;
 import io.tarflow4j.tensor.NativeScope;
+import io.tarflow4j.tensor.Tensors;
 import java.util.Map;
 import org.bytedeco.pytorch.Tensor;
 
@@ -40,7 +41,7 @@ final class TransformerLayer {
      * layer: a decode step then allocates two buffers fewer.
      */
     private static Tensor residual(Tensor x, Tensor delta) {
-        if (!GradMode.enabled() && delta.scalar_type().intern() == x.scalar_type().intern()) {
+        if (!GradMode.enabled() && Tensors.dtype(delta) == Tensors.dtype(x)) {
             return delta.add_(x);
         }
         return x.add(delta);
