@@ -19,8 +19,8 @@ final class Attention {
     final LayerNorm norm;
     final Linear qkv;
     final Linear proj;
-    private final int heads;
-    private final int headDim;
+    final int heads;
+    final int headDim;
 
     Attention(Init init, int width, int headDim) {
         this.norm = new LayerNorm(init, width);

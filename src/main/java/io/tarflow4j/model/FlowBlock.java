@@ -28,6 +28,7 @@ public final class FlowBlock {
     final TransformerLayer[] layers;
     final Linear projOut;
     final Tensor attnMask;
+    private ArrayDecoder arrayDecoder; // the weights in arrays, made on first use
 
     FlowBlock(Init init, TarFlowConfig c, int index) {
         int width = c.width();
@@ -175,6 +176,15 @@ public final class FlowBlock {
      * null) the number of tokens inverted after each step (1 .. T-1).
      */
     public Tensor reverse(Tensor x, Tensor y, Guidance guidance, KvCache cache, IntConsumer tokensDone) {
+        long rows = guidance.active() ? 2 * x.size(0) : x.size(0);
+        if (ArrayDecoder.suits(x, rows, (int) posEmbed.size(1))) {
+            return arrayDecoder().reverse(x, y, guidance, tokensDone);
+        }
+        return reverseWithTensors(x, y, guidance, cache, tokensDone);
+    }
+
+    /** {@link #reverse} step by step with libtorch operations, for any rows and device. */
+    Tensor reverseWithTensors(Tensor x, Tensor y, Guidance guidance, KvCache cache, IntConsumer tokensDone) {
         int tokens = (int) x.size(1);
         Branches branches = branches(y, x.size(0), guidance, x);
         Tensor weights = branches.guided() ? guidance.tokenWeights(tokens, x) : null;
@@ -195,6 +205,20 @@ public final class FlowBlock {
             }
         }
         return permute(xp, 1);
+    }
+
+    /** The block's weights in arrays for {@link ArrayDecoder}, copied again when they change. */
+    private synchronized ArrayDecoder arrayDecoder() {
+        Map<String, Tensor> params = new java.util.LinkedHashMap<>();
+        collect("", params);
+        long version = 0;
+        for (Tensor t : params.values()) {
+            version += t.__dispatch__version();
+        }
+        if (arrayDecoder == null || arrayDecoder.version() != version) {
+            arrayDecoder = new ArrayDecoder(this, flip, nvp, version);
+        }
+        return arrayDecoder;
     }
 
     /**
