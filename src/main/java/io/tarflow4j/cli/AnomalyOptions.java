@@ -58,18 +58,19 @@ final class AnomalyOptions {
         return out;
     }
 
-    /** The reference statistics when a method needs them and --reference names data, else null. */
+    /**
+     * The reference statistics when a method needs them and --reference names data (read with
+     * {@code data}), else null.
+     */
     AnomalyReference reference(ModelFile.Loaded loaded, List<AnomalyMethod> methods, LikelihoodOptions likelihood,
-            int batch, long seed) throws IOException {
+            int batch, long seed, DataOptions data) throws IOException {
         if (reference == null || methods.stream().noneMatch(AnomalyMethod::needsReference)) {
             return null;
         }
-        var c = loaded.model().config();
-        ImageDataset data = CliModels.limit(Datasets.open(reference, DataOptions.defaults()
-                .withImageSize(c.imageSize()).withChannels(c.inChannels())), referenceLimit);
-        try (ProgressBar bar = new ProgressBar(System.err, data.size(), "reference images")) {
-            return AnomalyStatistics.of(loaded.model(), data, batch, Dequantizer.uniform(seed), likelihood.likelihood,
-                    likelihood.prior, bar).reference();
+        ImageDataset images = LimitOption.first(Datasets.open(reference, data), referenceLimit);
+        try (ProgressBar bar = new ProgressBar(System.err, images.size(), "reference images")) {
+            return AnomalyStatistics.of(loaded.model(), images, batch, Dequantizer.uniform(seed), likelihood.likelihood,
+                    likelihood.prior(), bar).reference();
         }
     }
 }

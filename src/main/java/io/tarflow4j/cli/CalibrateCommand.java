@@ -1,7 +1,6 @@
 package io.tarflow4j.cli;
 
 import io.tarflow4j.checkpoint.ModelFile;
-import io.tarflow4j.data.DataOptions;
 import io.tarflow4j.data.Datasets;
 import io.tarflow4j.data.ImageDataset;
 import io.tarflow4j.model.TarFlow;
@@ -10,7 +9,6 @@ import io.tarflow4j.sampling.BlockStrategy;
 import io.tarflow4j.sampling.Calibration;
 import io.tarflow4j.sampling.JacobiStrategy;
 import io.tarflow4j.tensor.NativeScope;
-import io.tarflow4j.tensor.Runtime;
 import io.tarflow4j.tensor.Tensors;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -28,20 +26,17 @@ import picocli.CommandLine.Option;
             "prints each block's CRM and IGM (Liu and Qin 2025) and the measured passes, and writes",
             "the strategy file for tarflow sample --sampler jacobi --strategy FILE."})
 final class CalibrateCommand implements Callable<Integer> {
-    @CommandLine.Mixin
-    ImageLimitOption imageLimit;
-
-    @CommandLine.Mixin
-    NonFiniteOption nonFinite;
-
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
-    @Option(names = "--model", required = true, paramLabel = "CKPT", description = "model file")
-    Path model;
+    @CommandLine.Mixin
+    ModelOption model = new ModelOption(1);
 
     @Option(names = "--data", required = true, paramLabel = "D", description = "fashion-mnist, fashion-mnist-test, an IDX file or an image folder")
     String data;
+
+    @CommandLine.Mixin
+    ImageLimitOption imageLimit;
 
     @Option(names = "--n", defaultValue = "64", paramLabel = "N", description = "images to calibrate on, default ${DEFAULT-VALUE}")
     int count;
@@ -51,11 +46,6 @@ final class CalibrateCommand implements Callable<Integer> {
 
     @Option(names = "--seed", defaultValue = "0", paramLabel = "N", description = "which images (seeded choice), default ${DEFAULT-VALUE}")
     long seed;
-
-    @Option(names = "--threads", defaultValue = "1", paramLabel = "N",
-            description = "libtorch intra-op threads, default ${DEFAULT-VALUE}: sampling runs many small ops, and on a"
-                    + " shared 2-core machine 2 threads measured 10x slower than 1 (see docs/sampling.md)")
-    Integer threads;
 
     @Option(names = "--out", required = true, paramLabel = "JSON", description = "strategy file to write")
     Path out;
@@ -68,15 +58,11 @@ final class CalibrateCommand implements Callable<Integer> {
         if (!(tolerance > 0)) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--tol must be > 0, got " + tolerance);
         }
-        if (threads != null) {
-            Runtime.setThreads(threads);
-        }
         SampleCommand.checkWritable(out, "--out");
-        ModelFile.Loaded loaded = ModelFile.load(model, nonFinite.apply(ModelFile.LoadOptions.defaults()));
+        ModelFile.Loaded loaded = model.load();
         TarFlow m = loaded.model();
         TarFlowConfig c = m.config();
-        ImageDataset ds = Datasets.open(data, imageLimit.apply(DataOptions.defaults()).withImageSize(c.imageSize())
-                .withChannels(c.inChannels()));
+        ImageDataset ds = Datasets.open(data, imageLimit.forModel(c));
         int n = Math.min(count, ds.size());
         int[] chosen = new Random(seed).ints(0, ds.size()).distinct().limit(n).toArray();
         int len = ds.imageLength();

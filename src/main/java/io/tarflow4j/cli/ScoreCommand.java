@@ -15,7 +15,6 @@ import io.tarflow4j.evaluation.ImageScorer;
 import io.tarflow4j.evaluation.Likelihood;
 import io.tarflow4j.evaluation.Prior;
 import io.tarflow4j.io.AtomicFiles;
-import io.tarflow4j.tensor.Runtime;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -41,19 +40,13 @@ import picocli.CommandLine.Parameters;
             "stderr, or refused with --refuse-mismatch. A folder is scored recursively, in sorted order; a",
             "store made by tarflow prepare image by image, each named STORE#index."})
 final class ScoreCommand implements java.util.concurrent.Callable<Integer> {
-    @CommandLine.Mixin
-    ImageLimitOption imageLimit;
-
-    @CommandLine.Mixin
-    NonFiniteOption nonFinite;
-
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
     private static final List<String> EXTENSIONS = List.of(".png", ".jpg", ".jpeg", ".bmp", ".gif");
 
-    @Option(names = "--model", required = true, paramLabel = "CKPT", description = "model file")
-    Path model;
+    @CommandLine.Mixin
+    ModelOption model;
 
     @Parameters(arity = "1..*", paramLabel = "IMAGES", description = "image files, folders of images and/or prepared stores")
     List<Path> inputs;
@@ -63,6 +56,9 @@ final class ScoreCommand implements java.util.concurrent.Callable<Integer> {
 
     @Option(names = "--out", paramLabel = "FILE", description = "write the scores here (atomically) instead of stdout")
     Path out;
+
+    @CommandLine.Mixin
+    ImageLimitOption imageLimit;
 
     @CommandLine.ArgGroup(exclusive = true)
     Mismatch mismatch = new Mismatch();
@@ -81,20 +77,11 @@ final class ScoreCommand implements java.util.concurrent.Callable<Integer> {
     @CommandLine.Mixin
     AnomalyOptions anomaly;
 
-    @Option(names = "--center", description = "dequantise at the bin centres (u = 0.5) instead of seeded noise")
-    boolean center;
+    @CommandLine.Mixin
+    DequantizationOptions dequantization;
 
-    @Option(names = "--seed", defaultValue = "0", description = "dequantisation noise seed (default ${DEFAULT-VALUE})")
-    long seed;
-
-    @Option(names = "--batch", defaultValue = "100", description = "images per forward pass (default ${DEFAULT-VALUE})")
-    int batch;
-
-    @Option(names = "--no-ema", description = "use the raw weights of a checkpoint that also holds EMA weights")
-    boolean noEma;
-
-    @Option(names = "--threads", defaultValue = "0", description = "libtorch threads (0: libtorch's default)")
-    int threads;
+    @CommandLine.Mixin
+    BatchOption batch = new BatchOption(100);
 
     @Override
     public Integer call() throws Exception {
@@ -102,19 +89,14 @@ final class ScoreCommand implements java.util.concurrent.Callable<Integer> {
         if (!fmt.equals("csv") && !fmt.equals("json")) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--format must be csv or json, got " + format);
         }
-        if (batch < 1) {
-            throw new CommandLine.ParameterException(spec.commandLine(), "--batch must be >= 1, got " + batch);
-        }
+        int batchSize = batch.size();
         likelihood.withoutLabels(spec);
         List<AnomalyMethod> methods = anomaly.methods(spec, List.of(AnomalyMethod.COMPLEXITY));
-        if (threads > 0) {
-            Runtime.setThreads(threads);
-        }
-        ModelFile.Loaded loaded = CliModels.load(model, !noEma, nonFinite);
+        ModelFile.Loaded loaded = model.load();
         var config = loaded.model().config();
         ResizePolicy policy = mismatch.refuse ? ResizePolicy.REFUSE : ResizePolicy.RESIZE;
-        Scored scored = new Scored(loaded, methods, anomaly.reference(loaded, methods, likelihood, batch, seed),
-                center ? Dequantizer.center() : Dequantizer.uniform(seed));
+        Scored scored = new Scored(loaded, methods, anomaly.reference(loaded, methods, likelihood, batchSize,
+                dequantization.seed, imageLimit.forModel(config)), dequantization.dequantizer());
         for (Path input : inputs) {
             if (ImageStore.isStore(input)) {
                 scoreStore(input, scored);
@@ -132,8 +114,7 @@ final class ScoreCommand implements java.util.concurrent.Callable<Integer> {
         List<String> files = scored.files;
         Table table = new Table(files, scored.scores, scored.anomalies, classNames(loaded, config.numClasses()), methods,
                 likelihood.likelihood);
-        String text = fmt.equals("csv") ? csv(table)
-                : json(table, Dequantizer.describe(center, seed), likelihood.prior);
+        String text = fmt.equals("csv") ? csv(table) : json(table, dequantization.describe(), likelihood.prior());
         if (out == null) {
             System.out.print(text);
         } else {
@@ -166,7 +147,8 @@ final class ScoreCommand implements java.util.concurrent.Callable<Integer> {
 
         void add(List<String> names, List<byte[]> pixels) {
             var config = loaded.model().config();
-            List<ImageScorer.Score> batchScores = ImageScorer.score(loaded.model(), pixels, batch, noise, likelihood.prior);
+            List<ImageScorer.Score> batchScores = ImageScorer.score(loaded.model(), pixels, batch.size(), noise,
+                    likelihood.prior());
             for (int i = 0; i < pixels.size(); i++) {
                 double bpd = batchScores.get(i).bitsPerDim(likelihood.likelihood);
                 double[] a = new double[methods.size()];
@@ -190,10 +172,10 @@ final class ScoreCommand implements java.util.concurrent.Callable<Integer> {
         try (ImageStore store = ImageStore.open(dir)) {
             store.requireShape(config.inChannels(), config.imageSize(), "the model takes");
             ImageDataset data = new ImageDataset(store);
-            for (int start = 0; start < data.size(); start += batch) {
+            for (int start = 0; start < data.size(); start += batch.size()) {
                 List<String> names = new ArrayList<>();
                 List<byte[]> pixels = new ArrayList<>();
-                for (int i = start; i < Math.min(data.size(), start + batch); i++) {
+                for (int i = start; i < Math.min(data.size(), start + batch.size()); i++) {
                     pixels.add(data.imageBytes(i));
                     names.add(dir + "#" + i);
                 }

@@ -23,11 +23,7 @@ import picocli.CommandLine.Option;
             "Model work runs one job at a time with a bounded queue; Ctrl-C stops the server gracefully."})
 final class ServeCommand implements Callable<Integer> {
     @CommandLine.Mixin
-    NonFiniteOption nonFinite;
-
-    @Option(names = "--model", required = true, paramLabel = "CKPT",
-            description = "training checkpoint or any model file tarflow reads")
-    Path model;
+    ModelOption model;
 
     @Option(names = "--port", defaultValue = "8080", description = "TCP port, 0 for any free one (default: ${DEFAULT-VALUE})")
     int port;
@@ -42,9 +38,6 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--queue", defaultValue = "4",
             description = "model jobs that may wait while one runs; more get 503 (default: ${DEFAULT-VALUE})")
     int queue;
-
-    @Option(names = "--threads", paramLabel = "T", description = "libtorch threads (default: all cores)")
-    Integer threads;
 
     @Option(names = "--max-body-mb", defaultValue = "10", description = "largest request body in MiB (default: ${DEFAULT-VALUE})")
     int maxBodyMb;
@@ -84,9 +77,6 @@ final class ServeCommand implements Callable<Integer> {
                     + " (default: the sampling package's default strategy)")
     Path strategy;
 
-    @Option(names = "--no-ema", description = "serve the raw weights even when the checkpoint has an EMA")
-    boolean noEma;
-
     @Option(names = "--device", defaultValue = "cpu", description = "cpu, cuda or cuda:N (default: ${DEFAULT-VALUE})")
     String device;
 
@@ -106,13 +96,7 @@ final class ServeCommand implements Callable<Integer> {
                 .maxConnections(maxConnections).maxClientConnections(maxClientConnections)
                 .readTimeout(Duration.ofMillis(Math.round(readTimeout * 1000)))
                 .allowHosts(allowHosts).allowOrigins(allowOrigins).build();
-        if (threads != null) {
-            if (threads < 1) {
-                throw new IllegalArgumentException("--threads must be >= 1, got " + threads);
-            }
-            Runtime.setThreads(threads);
-        }
-        ModelFile.Loaded loaded = ModelFile.load(model, nonFinite.apply(new ModelFile.LoadOptions(0, 0, !noEma, Runtime.device(device))));
+        ModelFile.Loaded loaded = model.load(Runtime.device(device));
         ServedModel served = ServedModel.of(loaded, sigma == null ? Double.NaN : sigma);
         if (strategy != null) {
             served = served.withStrategy(strategy);
@@ -126,7 +110,7 @@ final class ServeCommand implements Callable<Integer> {
             stopped.countDown();
         }, "tarflow-serve-shutdown");
         java.lang.Runtime.getRuntime().addShutdownHook(hook);
-        System.out.println("serving " + model + " (" + served.config().describe() + (loaded.usedEma() ? ", EMA weights" : "")
+        System.out.println("serving " + model.path + " (" + served.config().describe() + (loaded.usedEma() ? ", EMA weights" : "")
                 + ") with " + Runtime.threads() + " threads; GS-Jacobi strategy: " + served.strategyName());
         if (!server.loopbackOnly()) {
             System.err.println("warning: listening on " + host + ", which other machines can reach; the server has no"
