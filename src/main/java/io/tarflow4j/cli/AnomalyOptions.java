@@ -17,6 +17,9 @@ import picocli.CommandLine.Option;
 
 /** The anomaly-score flags of {@code score} and {@code eval ood} (a picocli mixin). */
 final class AnomalyOptions {
+    @CommandLine.Spec(CommandLine.Spec.Target.MIXEE)
+    CommandLine.Model.CommandSpec spec;
+
     @Option(names = "--method", paramLabel = "M[,M...]", split = ",",
             description = "anomaly scores: raw (bits/dim), complexity (bits/dim minus a lossless compressor's bits/dim,"
                     + " Serra et al. 2020), combined (Fisher's combination of the raw and complexity scores'"
@@ -68,7 +71,7 @@ final class AnomalyOptions {
             return null;
         }
         ImageDataset images = LimitOption.first(Datasets.open(reference, data), referenceLimit);
-        try (ProgressBar bar = new ProgressBar(System.err, images.size(), "reference images")) {
+        try (ProgressBar bar = new ProgressBar(spec.commandLine().getErr(), images.size(), "reference images")) {
             return AnomalyStatistics.of(loaded.model(), images, batch, Dequantizer.uniform(seed), likelihood.likelihood,
                     likelihood.prior(), bar).reference();
         }

@@ -10,6 +10,7 @@ import io.tarflow4j.sampling.Calibration;
 import io.tarflow4j.sampling.JacobiStrategy;
 import io.tarflow4j.tensor.NativeScope;
 import io.tarflow4j.tensor.Tensors;
+import java.io.PrintWriter;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Locale;
@@ -62,6 +63,7 @@ final class CalibrateCommand implements Callable<Integer> {
         ModelFile.Loaded loaded = model.load();
         TarFlow m = loaded.model();
         TarFlowConfig c = m.config();
+        PrintWriter stdout = spec.commandLine().getOut();
         ImageDataset ds = Datasets.open(data, imageLimit.forModel(c));
         int n = Math.min(count, ds.size());
         int[] chosen = new Random(seed).ints(0, ds.size()).distinct().limit(n).toArray();
@@ -78,7 +80,7 @@ final class CalibrateCommand implements Callable<Integer> {
             Tensor y = c.conditional() && ds.hasLabels() ? Tensors.labels(labels) : null;
             r = Calibration.run(m, images, y, tolerance);
         }
-        System.out.printf(Locale.ROOT, "%-6s %9s %6s %10s %10s  %-8s %-6s %-9s %-6s %10s %9s %9s %16s%n", "block", "CRM",
+        stdout.printf(Locale.ROOT, "%-6s %9s %6s %10s %10s  %-8s %-6s %-9s %-6s %10s %9s %9s %16s%n", "block", "CRM",
                 "CRM%", "IGM zeros", "IGM input", "segments", "guess", "max iters", "passes", "max error", "ms",
                 "seq. ms", "best Jacobi ms");
         for (int i = 0; i < r.blocks().size(); i++) {
@@ -86,15 +88,15 @@ final class CalibrateCommand implements Callable<Integer> {
             BlockStrategy s = b.chosen();
             String jacobi = b.fastestJacobi() == null ? "none accurate"
                     : String.format(Locale.ROOT, "%.1f (%d seg.)", b.fastestJacobiMillis(), b.fastestJacobi().segments());
-            System.out.printf(Locale.ROOT, "%-6d %9.3f %6.1f %10.4f %10.4f  %-8d %-6s %-9d %-6d %10.2e %9.1f %9.1f %16s%n", i,
+            stdout.printf(Locale.ROOT, "%-6d %9.3f %6.1f %10.4f %10.4f  %-8d %-6s %-9d %-6d %10.2e %9.1f %9.1f %16s%n", i,
                     b.crm(), b.crmPercent(), b.igmZeros(), b.igmInput(), s.segments(), s.guess().jsonName(),
                     s.maxIterations(), b.passes(), b.maxError(), b.millis(), b.sequentialMillis(), jacobi);
         }
-        System.out.println("(segments = T-1 is the sequential order; seq. ms and best Jacobi ms are the times of the"
+        stdout.println("(segments = T-1 is the sequential order; seq. ms and best Jacobi ms are the times of the"
                 + " sequential order and of the fastest accurate Jacobi candidate on the same images)");
         JacobiStrategy strategy = r.strategy();
         strategy.write(out);
-        System.out.println("wrote " + out + " (" + n + " images of " + data + ", tolerance " + tolerance + ")");
+        stdout.println("wrote " + out + " (" + n + " images of " + data + ", tolerance " + tolerance + ")");
         return 0;
     }
 }

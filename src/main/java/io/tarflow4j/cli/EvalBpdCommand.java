@@ -10,6 +10,7 @@ import io.tarflow4j.evaluation.DatasetBpd;
 import io.tarflow4j.evaluation.Likelihood;
 import io.tarflow4j.evaluation.ProgressBar;
 import io.tarflow4j.tensor.Autocast;
+import java.io.PrintWriter;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -72,6 +73,8 @@ final class EvalBpdCommand implements Callable<Integer> {
             throw new CommandLine.ParameterException(spec.commandLine(), "--samples must be >= 1, got " + samples);
         }
         limit.count();
+        PrintWriter stdout = spec.commandLine().getOut();
+        PrintWriter stderr = spec.commandLine().getErr();
         ModelFile.Loaded loaded = model.load();
         var config = loaded.model().config();
         Likelihood kind = conditional ? Likelihood.LABEL : likelihood.likelihood;
@@ -89,13 +92,13 @@ final class EvalBpdCommand implements Callable<Integer> {
         ImageDataset dataset = limit.apply(opened);
         DatasetBpd.Result r;
         long start = System.nanoTime();
-        try (ProgressBar bar = new ProgressBar(System.err, dataset.size(), "images");
+        try (ProgressBar bar = new ProgressBar(stderr, dataset.size(), "images");
                 Autocast a = precisionOption.precision.autocast()) {
             r = DatasetBpd.evaluate(loaded.model(), dataset, batchSize, dequantization.dequantizer(), samples, kind,
                     likelihood.prior(), 0, bar);
         }
         double seconds = (System.nanoTime() - start) / 1e9;
-        System.out.printf("bits/dim %.4f +- %.4f (standard error) on %d images of %s, %d draw(s), seed %d, %s"
+        stdout.printf("bits/dim %.4f +- %.4f (standard error) on %d images of %s, %d draw(s), seed %d, %s"
                 + " likelihood, %s prior, %s, %.1f s%n", r.mean(), r.standardError(), r.images(), data, samples,
                 dequantization.seed, kind.flag(), likelihood.prior().flag(), precisionOption.precision, seconds);
         ObjectNode json = report.start(model.path);
@@ -113,7 +116,7 @@ final class EvalBpdCommand implements Callable<Integer> {
         json.put("batch", batchSize);
         json.put("precision", precisionOption.precision.toString());
         json.put("seconds", seconds);
-        System.err.println("wrote " + report.write(model.path, json));
+        stderr.println("wrote " + report.write(model.path, json));
         return 0;
     }
 }

@@ -8,6 +8,7 @@ import io.tarflow4j.data.ImageDataset;
 import io.tarflow4j.evaluation.BayesClassifier;
 import io.tarflow4j.evaluation.EvalReport;
 import io.tarflow4j.evaluation.ProgressBar;
+import java.io.PrintWriter;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -19,6 +20,9 @@ import picocli.CommandLine.Option;
             "uniform prior, all classes in one forward pass per batch (each image takes one row per class).",
             "Prints the accuracy and the confusion matrix; writes eval-classify.json next to the model (or --out)."})
 final class EvalClassifyCommand implements Callable<Integer> {
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
     @CommandLine.Mixin
     ModelOption model;
 
@@ -48,6 +52,8 @@ final class EvalClassifyCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         int batchSize = batch.size();
         limit.count();
+        PrintWriter stdout = spec.commandLine().getOut();
+        PrintWriter stderr = spec.commandLine().getErr();
         ModelFile.Loaded loaded = model.load();
         var config = loaded.model().config();
         if (!config.conditional()) {
@@ -57,15 +63,15 @@ final class EvalClassifyCommand implements Callable<Integer> {
         ImageDataset dataset = limit.apply(Datasets.open(data, imageLimit.forModel(config)));
         BayesClassifier.Result r;
         long start = System.nanoTime();
-        try (ProgressBar bar = new ProgressBar(System.err, dataset.size(), "images")) {
+        try (ProgressBar bar = new ProgressBar(stderr, dataset.size(), "images")) {
             r = BayesClassifier.evaluate(loaded.model(), dataset, batchSize, dequantization.dequantizer(), prior.prior,
                     bar);
         }
         double seconds = (System.nanoTime() - start) / 1e9;
-        System.out.printf("Bayes classifier accuracy %.4f on %d images (%d classes), %.1f s%n", r.accuracy(),
+        stdout.printf("Bayes classifier accuracy %.4f on %d images (%d classes), %.1f s%n", r.accuracy(),
                 r.images(), config.numClasses(), seconds);
-        System.out.printf("mean bits/dim given the true class %.4f%n", r.meanBitsPerDimTrueClass());
-        System.out.print(BayesClassifier.format(r.confusion(), dataset.classNames()));
+        stdout.printf("mean bits/dim given the true class %.4f%n", r.meanBitsPerDimTrueClass());
+        stdout.print(BayesClassifier.format(r.confusion(), dataset.classNames()));
         ObjectNode json = report.start(model.path);
         json.put("data", data);
         json.put("images", r.images());
@@ -82,7 +88,7 @@ final class EvalClassifyCommand implements Callable<Integer> {
             rows.add(EvalReport.mapper().valueToTree(row));
         }
         json.put("seconds", seconds);
-        System.err.println("wrote " + report.write(model.path, json));
+        stderr.println("wrote " + report.write(model.path, json));
         return 0;
     }
 }

@@ -12,6 +12,7 @@ import io.tarflow4j.evaluation.EvalReport;
 import io.tarflow4j.evaluation.OodMetrics;
 import io.tarflow4j.evaluation.ProgressBar;
 import io.tarflow4j.evaluation.ScoreHistogram;
+import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -80,6 +81,7 @@ final class EvalOodCommand implements Callable<Integer> {
         }
         List<AnomalyMethod> methods = anomaly.methods(spec, anomaly.reference == null
                 ? List.of(AnomalyMethod.RAW, AnomalyMethod.COMPLEXITY) : List.of(AnomalyMethod.values()));
+        PrintWriter stdout = spec.commandLine().getOut();
         ModelFile.Loaded loaded = model.load();
         DataOptions options = imageLimit.forModel(loaded.model().config());
         ImageDataset inData = limit.apply(Datasets.open(in, options));
@@ -125,13 +127,13 @@ final class EvalOodCommand implements Callable<Integer> {
         report.put("histogram", figure.toAbsolutePath().toString());
         Path target = out.write(model.path, report);
         if (json) {
-            System.out.println(EvalReport.mapper().writeValueAsString(report));
+            stdout.println(EvalReport.mapper().writeValueAsString(report));
         } else {
-            System.out.printf("in: %s (%d images), out: %s (%d images), %s likelihood, %s prior, %.1f s%n", in,
+            stdout.printf("in: %s (%d images), out: %s (%d images), %s likelihood, %s prior, %.1f s%n", in,
                     inData.size(), ood, oodData.size(), likelihood.likelihood.flag(), likelihood.prior().flag(), seconds);
-            System.out.print(table);
+            stdout.print(table);
         }
-        System.err.println("wrote " + target + " and " + figure);
+        spec.commandLine().getErr().println("wrote " + target + " and " + figure);
         return 0;
     }
 
@@ -139,7 +141,7 @@ final class EvalOodCommand implements Callable<Integer> {
     private double[][] scores(ModelFile.Loaded loaded, ImageDataset data, List<AnomalyMethod> methods,
             AnomalyReference reference, String label) {
         AnomalyStatistics stats;
-        try (ProgressBar bar = new ProgressBar(System.err, data.size(), label + " images")) {
+        try (ProgressBar bar = new ProgressBar(spec.commandLine().getErr(), data.size(), label + " images")) {
             stats = AnomalyStatistics.of(loaded.model(), data, batch.size(), dequantization.dequantizer(),
                     likelihood.likelihood, likelihood.prior(), bar);
         }

@@ -13,6 +13,7 @@ import io.tarflow4j.sampling.SamplingProgress;
 import io.tarflow4j.io.ImageGrid;
 import io.tarflow4j.io.Png;
 import io.tarflow4j.model.Guidance;
+import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.Callable;
@@ -79,6 +80,8 @@ final class EvalSamplesCommand implements Callable<Integer> {
         }
         int batchSize = batch.size();
         Guidance g = guidance.guidance();
+        PrintWriter stdout = spec.commandLine().getOut();
+        PrintWriter stderr = spec.commandLine().getErr();
         ModelFile.Loaded loaded = model.load();
         double noiseSigma = loaded.sigma(sigma);
         if (denoise && !(noiseSigma > 0)) {
@@ -96,7 +99,7 @@ final class EvalSamplesCommand implements Callable<Integer> {
         SampleQuality.Result r;
         long start = System.nanoTime();
         r = SampleQuality.evaluate(loaded.model(), judge, inception, realData, settings, null,
-                SamplingProgress.REPORT_EVERY, SampleCommand::printProgress, (images, labels, n) -> {
+                SamplingProgress.REPORT_EVERY, snapshot -> SampleCommand.printProgress(stderr, snapshot), (images, labels, n) -> {
                     int per = FmnistClassifier.SIZE * FmnistClassifier.SIZE;
                     int take = Math.min(n, gridCount - kept[0]);
                     if (take > 0) {
@@ -105,14 +108,14 @@ final class EvalSamplesCommand implements Callable<Integer> {
                     }
                 });
         double seconds = (System.nanoTime() - start) / 1e9;
-        System.out.printf("FD-FMNIST %.4f over %d samples vs %d real images%n", r.frechetFmnist(), r.samples(), r.realImages());
+        stdout.printf("FD-FMNIST %.4f over %d samples vs %d real images%n", r.frechetFmnist(), r.samples(), r.realImages());
         if (!Double.isNaN(r.classAccuracy())) {
-            System.out.printf("class accuracy of samples %.4f (bundled classifier)%n", r.classAccuracy());
+            stdout.printf("class accuracy of samples %.4f (bundled classifier)%n", r.classAccuracy());
         }
         if (!Double.isNaN(r.fid())) {
-            System.out.printf("FID %.4f%n", r.fid());
+            stdout.printf("FID %.4f%n", r.fid());
         }
-        System.out.printf("sampling %.1f s, total %.1f s%n", r.samplingSeconds(), seconds);
+        stdout.printf("sampling %.1f s, total %.1f s%n", r.samplingSeconds(), seconds);
         ObjectNode json = report.start(model.path);
         json.put("samples", r.samples());
         json.put("real", real);
@@ -139,11 +142,11 @@ final class EvalSamplesCommand implements Callable<Integer> {
         json.put("ema", loaded.usedEma());
         json.put("sampling_seconds", r.samplingSeconds());
         json.put("seconds", seconds);
-        System.err.println("wrote " + report.write(model.path, json));
+        stderr.println("wrote " + report.write(model.path, json));
         if (grid != null) {
             Png.writeGrid(grid, gridPixels, kept[0], 1, FmnistClassifier.SIZE, FmnistClassifier.SIZE,
                     ImageGrid.forCount(kept[0], 10, 2));
-            System.err.println("wrote " + grid);
+            stderr.println("wrote " + grid);
         }
         return 0;
     }

@@ -15,6 +15,9 @@ import picocli.CommandLine.Parameters;
         description = {"Writes a model as a safetensors state dict with the reference's parameter names,",
             "for PyTorch: model.load_state_dict(safetensors.torch.load_file('model.safetensors'))"})
 final class ExportCommand implements Callable<Integer> {
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
     @CommandLine.Mixin
     ModelLoadOptions loading;
 
@@ -37,7 +40,7 @@ final class ExportCommand implements Callable<Integer> {
             meta.put(ModelFile.CLASS_NAMES, classes);
         }
         ModelFile.save(out, loaded.model(), meta);
-        System.out.println("exported " + (loaded.usedEma() ? "EMA weights of " : "") + input + " -> " + out);
+        spec.commandLine().getOut().println("exported " + (loaded.usedEma() ? "EMA weights of " : "") + input + " -> " + out);
         return 0;
     }
 }

@@ -15,6 +15,7 @@ import io.tarflow4j.sampling.SamplingOptions;
 import io.tarflow4j.sampling.SamplingProgress;
 import io.tarflow4j.tensor.RawTensors;
 import io.tarflow4j.tensor.Tensors;
+import java.io.PrintWriter;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -103,12 +104,14 @@ final class SampleCommand implements Callable<Integer> {
         if (imagesDir != null && Files.exists(imagesDir) && !Files.isDirectory(imagesDir)) {
             throw new IOException("--images " + imagesDir + " exists and is not a directory");
         }
+        PrintWriter stdout = spec.commandLine().getOut();
+        PrintWriter stderr = spec.commandLine().getErr();
         ModelFile.Loaded loaded = model.load();
         TarFlowConfig config = loaded.model().config();
         SamplingOptions options = options(config, loaded.sigma(Double.NaN));
         Sampler s = new Sampler(loaded.model());
         s.validate(options);
-        SampleResult r = s.sample(options, SamplingProgress.REPORT_EVERY, SampleCommand::printProgress);
+        SampleResult r = s.sample(options, SamplingProgress.REPORT_EVERY, snapshot -> printProgress(stderr, snapshot));
         writeGrid(r, options);
         if (imagesDir != null) {
             Files.createDirectories(imagesDir);
@@ -126,23 +129,23 @@ final class SampleCommand implements Callable<Integer> {
         if (trace != null) {
             writeTrace(r);
         }
-        System.out.printf(Locale.ROOT, "sampled %d images in %.2f s (%.1f images/s), %s sampler, %s%n", r.count(),
+        stdout.printf(Locale.ROOT, "sampled %d images in %.2f s (%.1f images/s), %s sampler, %s%n", r.count(),
                 r.seconds(), r.count() / r.seconds(), options.sampler().name().toLowerCase(Locale.ROOT),
                 r.stats().describe());
-        System.out.println("wrote " + out);
+        stdout.println("wrote " + out);
         if (options.sampler() == SamplerType.JACOBI && jacobi.strategyFile == null && loaded.model().device().is_cpu()) {
-            System.out.println("note: GS-Jacobi ran without a calibrated strategy; on a CPU the sequential sampler is"
+            stdout.println("note: GS-Jacobi ran without a calibrated strategy; on a CPU the sequential sampler is"
                     + " usually faster, and `tarflow calibrate` picks, block by block, whichever is faster"
                     + " (docs/sampling.md)");
         }
         return 0;
     }
 
-    /** Prints a sampling run's estimate and progress lines to stderr (see {@link SamplingProgress.Snapshot#line()}). */
-    static void printProgress(SamplingProgress.Snapshot snapshot) {
+    /** Prints a sampling run's estimate and progress lines on {@code err} (see {@link SamplingProgress.Snapshot#line()}). */
+    static void printProgress(PrintWriter err, SamplingProgress.Snapshot snapshot) {
         String line = snapshot.line();
         if (line != null) {
-            System.err.println(line);
+            err.println(line);
         }
     }
 

@@ -15,6 +15,7 @@ import io.tarflow4j.evaluation.ImageScorer;
 import io.tarflow4j.evaluation.Likelihood;
 import io.tarflow4j.evaluation.Prior;
 import io.tarflow4j.io.AtomicFiles;
+import java.io.PrintWriter;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -92,6 +93,8 @@ final class ScoreCommand implements java.util.concurrent.Callable<Integer> {
         int batchSize = batch.size();
         likelihood.withoutLabels(spec);
         List<AnomalyMethod> methods = anomaly.methods(spec, List.of(AnomalyMethod.COMPLEXITY));
+        PrintWriter stdout = spec.commandLine().getOut();
+        PrintWriter stderr = spec.commandLine().getErr();
         ModelFile.Loaded loaded = model.load();
         var config = loaded.model().config();
         ResizePolicy policy = mismatch.refuse ? ResizePolicy.REFUSE : ResizePolicy.RESIZE;
@@ -106,7 +109,7 @@ final class ScoreCommand implements java.util.concurrent.Callable<Integer> {
             List<byte[]> read = new ArrayList<>();
             for (Path file : expand(List.of(input))) {
                 read.add(ImageFolderReader.readImage(file, config.inChannels(), config.imageSize(), policy, imageLimit.pixels(),
-                        change -> System.err.println("note: " + file + ": " + change)));
+                        change -> stderr.println("note: " + file + ": " + change)));
                 names.add(file.toString());
             }
             scored.add(names, read);
@@ -116,10 +119,10 @@ final class ScoreCommand implements java.util.concurrent.Callable<Integer> {
                 likelihood.likelihood);
         String text = fmt.equals("csv") ? csv(table) : json(table, dequantization.describe(), likelihood.prior());
         if (out == null) {
-            System.out.print(text);
+            stdout.print(text);
         } else {
             AtomicFiles.write(out, text.getBytes(StandardCharsets.UTF_8));
-            System.err.println("wrote " + files.size() + " scores to " + out);
+            stderr.println("wrote " + files.size() + " scores to " + out);
         }
         return 0;
     }

@@ -5,6 +5,7 @@ import io.tarflow4j.serve.ServedModel;
 import io.tarflow4j.serve.ServerOptions;
 import io.tarflow4j.serve.TarflowServer;
 import io.tarflow4j.tensor.Runtime;
+import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -22,6 +23,9 @@ import picocli.CommandLine.Option;
             "for conditional models, the class posterior). Binds to 127.0.0.1 unless --host says otherwise.",
             "Model work runs one job at a time with a bounded queue; Ctrl-C stops the server gracefully."})
 final class ServeCommand implements Callable<Integer> {
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
     @CommandLine.Mixin
     ModelOption model;
 
@@ -96,6 +100,8 @@ final class ServeCommand implements Callable<Integer> {
                 .maxConnections(maxConnections).maxClientConnections(maxClientConnections)
                 .readTimeout(Duration.ofMillis(Math.round(readTimeout * 1000)))
                 .allowHosts(allowHosts).allowOrigins(allowOrigins).build();
+        PrintWriter stdout = spec.commandLine().getOut();
+        PrintWriter stderr = spec.commandLine().getErr();
         ModelFile.Loaded loaded = model.load(Runtime.device(device));
         ServedModel served = ServedModel.of(loaded, sigma == null ? Double.NaN : sigma);
         if (strategy != null) {
@@ -104,19 +110,19 @@ final class ServeCommand implements Callable<Integer> {
         TarflowServer server = TarflowServer.start(served, options);
         CountDownLatch stopped = new CountDownLatch(1);
         Thread hook = new Thread(() -> {
-            System.err.println("stopping: finishing the jobs already accepted...");
+            stderr.println("stopping: finishing the jobs already accepted...");
             server.close();
-            System.err.println("stopped");
+            stderr.println("stopped");
             stopped.countDown();
         }, "tarflow-serve-shutdown");
         java.lang.Runtime.getRuntime().addShutdownHook(hook);
-        System.out.println("serving " + model.path + " (" + served.config().describe() + (loaded.usedEma() ? ", EMA weights" : "")
+        stdout.println("serving " + model.path + " (" + served.config().describe() + (loaded.usedEma() ? ", EMA weights" : "")
                 + ") with " + Runtime.threads() + " threads; GS-Jacobi strategy: " + served.strategyName());
         if (!server.loopbackOnly()) {
-            System.err.println("warning: listening on " + host + ", which other machines can reach; the server has no"
+            stderr.println("warning: listening on " + host + ", which other machines can reach; the server has no"
                     + " authentication. Use --host 127.0.0.1 to keep it local.");
         }
-        System.out.println("open " + server.uri() + "   (Ctrl-C to stop)");
+        stdout.println("open " + server.uri() + "   (Ctrl-C to stop)");
         stopped.await();
         return 0;
     }

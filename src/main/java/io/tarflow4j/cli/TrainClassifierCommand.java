@@ -17,6 +17,9 @@ import picocli.CommandLine.Option;
             "judge class-conditional samples (eval samples). About two minutes on two CPU cores;",
             "the bundled models/fmnist-classifier.safetensors was made with the defaults."})
 final class TrainClassifierCommand implements Callable<Integer> {
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
     @Option(names = "--out", required = true, paramLabel = "FILE", description = "where to write the weights (safetensors)")
     Path out;
 
@@ -41,12 +44,12 @@ final class TrainClassifierCommand implements Callable<Integer> {
         var settings = new ClassifierTraining.Settings(epochs, batch.size(), lr, seed);
         ImageDataset train = Datasets.open(Datasets.FASHION_MNIST, DataOptions.defaults());
         ImageDataset test = Datasets.open(Datasets.FASHION_MNIST_TEST, DataOptions.defaults());
-        ClassifierTraining.Result r = ClassifierTraining.train(train, test, settings, System.err::println);
+        ClassifierTraining.Result r = ClassifierTraining.train(train, test, settings, spec.commandLine().getErr()::println);
         r.classifier().save(out, Map.of(
                 "test_accuracy", String.format("%.4f", r.testAccuracy()),
                 "recipe", "epochs=" + epochs + " batch=" + batch.size() + " lr=" + lr + " seed=" + seed
                         + " AdamW(0.9,0.999) wd=1e-4 cosine flips"));
-        System.out.printf("test accuracy %.4f after %d steps in %.1f s; wrote %s%n", r.testAccuracy(), r.steps(),
+        spec.commandLine().getOut().printf("test accuracy %.4f after %d steps in %.1f s; wrote %s%n", r.testAccuracy(), r.steps(),
                 r.seconds(), out);
         return 0;
     }
