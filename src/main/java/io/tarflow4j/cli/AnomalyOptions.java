@@ -36,7 +36,7 @@ final class AnomalyOptions {
     int referenceLimit;
 
     /** The methods asked for, or {@code defaults} when none was. */
-    List<AnomalyMethod> methods(CommandLine.Model.CommandSpec spec, List<AnomalyMethod> defaults) {
+    List<AnomalyMethod> methods(List<AnomalyMethod> defaults) {
         if (referenceLimit < 0) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--reference-limit must be >= 0, got "
                     + referenceLimit);

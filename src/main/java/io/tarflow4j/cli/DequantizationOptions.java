@@ -9,7 +9,8 @@ import picocli.CommandLine.Option;
  */
 final class DequantizationOptions {
     @Option(names = "--seed", defaultValue = "0", paramLabel = "S",
-            description = "dequantisation noise seed, the noise derived from it and each image, default ${DEFAULT-VALUE}")
+            description = "dequantisation noise seed (the noise derived from it and each image),"
+                    + " default ${DEFAULT-VALUE}")
     long seed;
 
     @Option(names = "--center", description = "dequantise at the bin centres (u = 0.5) instead of with seeded noise")

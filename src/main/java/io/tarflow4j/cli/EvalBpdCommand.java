@@ -19,9 +19,10 @@ import picocli.CommandLine.Option;
 /** {@code tarflow eval bpd --model CKPT --data D}. */
 @Command(name = "bpd", mixinStandardHelpOptions = true,
         description = {"Bits per dimension of a dataset, as the reference evaluates it: 8-bit pixels dequantised",
-            "with uniform noise (bins of 1/128 on [-1,1]) derived from a seed and each image, so every image",
-            "gets the figure tarflow score gives it; mean and standard error over images. --prior standard",
-            "gives the reference's figure for VP models. Writes eval-bpd.json next to the model (or --out)."})
+            "with uniform noise (bins of 1/128 on [-1,1]) derived from a seed and each image (or at the bin",
+            "centres with --center), so every image gets the figure tarflow score gives it; mean and standard",
+            "error over images. --prior standard gives the reference's figure for VP models. Writes",
+            "eval-bpd.json next to the model (or --out)."})
 final class EvalBpdCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;

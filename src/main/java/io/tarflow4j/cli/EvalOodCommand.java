@@ -79,7 +79,7 @@ final class EvalOodCommand implements Callable<Integer> {
         if (anomaly.reference == null && in.equals(Datasets.FASHION_MNIST_TEST)) {
             anomaly.reference = Datasets.FASHION_MNIST; // the training split: normal images other than --in's
         }
-        List<AnomalyMethod> methods = anomaly.methods(spec, anomaly.reference == null
+        List<AnomalyMethod> methods = anomaly.methods(anomaly.reference == null
                 ? List.of(AnomalyMethod.RAW, AnomalyMethod.COMPLEXITY) : List.of(AnomalyMethod.values()));
         PrintWriter stdout = spec.commandLine().getOut();
         ModelFile.Loaded loaded = model.load();

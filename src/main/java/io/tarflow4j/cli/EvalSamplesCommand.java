@@ -99,7 +99,8 @@ final class EvalSamplesCommand implements Callable<Integer> {
         SampleQuality.Result r;
         long start = System.nanoTime();
         r = SampleQuality.evaluate(loaded.model(), judge, inception, realData, settings, null,
-                SamplingProgress.REPORT_EVERY, snapshot -> SampleCommand.printProgress(stderr, snapshot), (images, labels, n) -> {
+                SamplingProgress.REPORT_EVERY, snapshot -> SampleCommand.printProgress(stderr, snapshot),
+                (images, labels, n) -> {
                     int per = FmnistClassifier.SIZE * FmnistClassifier.SIZE;
                     int take = Math.min(n, gridCount - kept[0]);
                     if (take > 0) {

@@ -36,14 +36,9 @@ final class LikelihoodOptions {
     }
 
     /** Parses {@code --likelihood}. */
-    static final class KindConverter implements CommandLine.ITypeConverter<Likelihood> {
-        @Override
-        public Likelihood convert(String value) {
-            try {
-                return Likelihood.parse(value);
-            } catch (IllegalArgumentException e) {
-                throw new CommandLine.TypeConversionException(e.getMessage());
-            }
+    static final class KindConverter extends ParsingConverter<Likelihood> {
+        KindConverter() {
+            super(Likelihood::parse);
         }
     }
 }

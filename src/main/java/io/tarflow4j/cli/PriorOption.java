@@ -1,7 +1,6 @@
 package io.tarflow4j.cli;
 
 import io.tarflow4j.evaluation.Prior;
-import picocli.CommandLine;
 import picocli.CommandLine.Option;
 
 /** The {@code --prior} flag of the likelihood commands (a picocli mixin). */
@@ -13,14 +12,9 @@ final class PriorOption {
     Prior prior;
 
     /** Parses {@code --prior}. */
-    static final class Converter implements CommandLine.ITypeConverter<Prior> {
-        @Override
-        public Prior convert(String value) {
-            try {
-                return Prior.parse(value);
-            } catch (IllegalArgumentException e) {
-                throw new CommandLine.TypeConversionException(e.getMessage());
-            }
+    static final class Converter extends ParsingConverter<Prior> {
+        Converter() {
+            super(Prior::parse);
         }
     }
 }

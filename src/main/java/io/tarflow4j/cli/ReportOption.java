@@ -7,7 +7,10 @@ import java.nio.file.Path;
 import picocli.CommandLine;
 import picocli.CommandLine.Option;
 
-/** The {@code --out} JSON result file of the evaluations, eval-NAME.json beside the model by default (a picocli mixin). */
+/**
+ * The {@code --out} JSON result file of the evaluations, eval-NAME.json beside the model by
+ * default (a picocli mixin).
+ */
 final class ReportOption {
     @CommandLine.Spec(CommandLine.Spec.Target.MIXEE)
     CommandLine.Model.CommandSpec spec;

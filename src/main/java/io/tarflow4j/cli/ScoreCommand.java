@@ -92,7 +92,7 @@ final class ScoreCommand implements java.util.concurrent.Callable<Integer> {
         }
         int batchSize = batch.size();
         likelihood.withoutLabels(spec);
-        List<AnomalyMethod> methods = anomaly.methods(spec, List.of(AnomalyMethod.COMPLEXITY));
+        List<AnomalyMethod> methods = anomaly.methods(List.of(AnomalyMethod.COMPLEXITY));
         PrintWriter stdout = spec.commandLine().getOut();
         PrintWriter stderr = spec.commandLine().getErr();
         ModelFile.Loaded loaded = model.load();
