@@ -34,16 +34,24 @@ final class JacobiOptions {
     Path strategyFile;
 
     /**
-     * The strategy the flags ask for with sampler {@code type} on {@code config}'s model: the
-     * {@code --strategy} file, the default strategy with the per-block flags applied to every
-     * block, or null for the sampler's default.
+     * The strategy the flags ask for with sampler {@code type}, refusing the flags for any other
+     * sampler than GS-Jacobi: see {@link #strategy(TarFlowConfig)}.
      */
     JacobiStrategy strategy(TarFlowConfig config, SamplerType type) throws IOException {
-        boolean perFlag = maxIters != null || segments != null || tol != null || guess != null;
-        if (type != SamplerType.JACOBI && (perFlag || strategyFile != null)) {
+        if (type != SamplerType.JACOBI && (perBlockFlags() || strategyFile != null)) {
             throw new CommandLine.ParameterException(spec.commandLine(),
                     "--max-iters/--segments/--tol/--guess/--strategy apply to --sampler jacobi only");
         }
+        return strategy(config);
+    }
+
+    /**
+     * The strategy the flags ask for on {@code config}'s model: the {@code --strategy} file, the
+     * default strategy with the per-block flags applied to every block, or null (none given: the
+     * sampler's default).
+     */
+    JacobiStrategy strategy(TarFlowConfig config) throws IOException {
+        boolean perFlag = perBlockFlags();
         if (perFlag && strategyFile != null) {
             throw new CommandLine.ParameterException(spec.commandLine(),
                     "use either --strategy FILE or --max-iters/--segments/--tol/--guess, not both");
@@ -64,5 +72,9 @@ final class JacobiOptions {
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
         }
+    }
+
+    private boolean perBlockFlags() {
+        return maxIters != null || segments != null || tol != null || guess != null;
     }
 }
