@@ -17,6 +17,9 @@ import picocli.CommandLine.Option;
 
 /** The anomaly-score flags of {@code score} and {@code eval ood} (a picocli mixin). */
 final class AnomalyOptions {
+    @CommandLine.Spec(CommandLine.Spec.Target.MIXEE)
+    CommandLine.Model.CommandSpec spec;
+
     @Option(names = "--method", paramLabel = "M[,M...]", split = ",",
             description = "anomaly scores: raw (bits/dim), complexity (bits/dim minus a lossless compressor's bits/dim,"
                     + " Serra et al. 2020), combined (Fisher's combination of the raw and complexity scores'"
@@ -33,7 +36,7 @@ final class AnomalyOptions {
     int referenceLimit;
 
     /** The methods asked for, or {@code defaults} when none was. */
-    List<AnomalyMethod> methods(CommandLine.Model.CommandSpec spec, List<AnomalyMethod> defaults) {
+    List<AnomalyMethod> methods(List<AnomalyMethod> defaults) {
         if (referenceLimit < 0) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--reference-limit must be >= 0, got "
                     + referenceLimit);
@@ -58,18 +61,19 @@ final class AnomalyOptions {
         return out;
     }
 
-    /** The reference statistics when a method needs them and --reference names data, else null. */
+    /**
+     * The reference statistics when a method needs them and --reference names data (read with
+     * {@code data}), else null.
+     */
     AnomalyReference reference(ModelFile.Loaded loaded, List<AnomalyMethod> methods, LikelihoodOptions likelihood,
-            int batch, long seed) throws IOException {
+            int batch, long seed, DataOptions data) throws IOException {
         if (reference == null || methods.stream().noneMatch(AnomalyMethod::needsReference)) {
             return null;
         }
-        var c = loaded.model().config();
-        ImageDataset data = CliModels.limit(Datasets.open(reference, DataOptions.defaults()
-                .withImageSize(c.imageSize()).withChannels(c.inChannels())), referenceLimit);
-        try (ProgressBar bar = new ProgressBar(System.err, data.size(), "reference images")) {
-            return AnomalyStatistics.of(loaded.model(), data, batch, Dequantizer.uniform(seed), likelihood.likelihood,
-                    likelihood.prior, bar).reference();
+        ImageDataset images = LimitOption.first(Datasets.open(reference, data), referenceLimit);
+        try (ProgressBar bar = new ProgressBar(spec.commandLine().getErr(), images.size(), "reference images")) {
+            return AnomalyStatistics.of(loaded.model(), images, batch, Dequantizer.uniform(seed), likelihood.likelihood,
+                    likelihood.prior(), bar).reference();
         }
     }
 }

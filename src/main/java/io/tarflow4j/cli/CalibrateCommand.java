@@ -1,7 +1,6 @@
 package io.tarflow4j.cli;
 
 import io.tarflow4j.checkpoint.ModelFile;
-import io.tarflow4j.data.DataOptions;
 import io.tarflow4j.data.Datasets;
 import io.tarflow4j.data.ImageDataset;
 import io.tarflow4j.model.TarFlow;
@@ -10,8 +9,8 @@ import io.tarflow4j.sampling.BlockStrategy;
 import io.tarflow4j.sampling.Calibration;
 import io.tarflow4j.sampling.JacobiStrategy;
 import io.tarflow4j.tensor.NativeScope;
-import io.tarflow4j.tensor.Runtime;
 import io.tarflow4j.tensor.Tensors;
+import java.io.PrintWriter;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Locale;
@@ -28,20 +27,17 @@ import picocli.CommandLine.Option;
             "prints each block's CRM and IGM (Liu and Qin 2025) and the measured passes, and writes",
             "the strategy file for tarflow sample --sampler jacobi --strategy FILE."})
 final class CalibrateCommand implements Callable<Integer> {
-    @CommandLine.Mixin
-    ImageLimitOption imageLimit;
-
-    @CommandLine.Mixin
-    NonFiniteOption nonFinite;
-
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
-    @Option(names = "--model", required = true, paramLabel = "CKPT", description = "model file")
-    Path model;
+    @CommandLine.Mixin
+    ModelOption model = new ModelOption(1);
 
     @Option(names = "--data", required = true, paramLabel = "D", description = "fashion-mnist, fashion-mnist-test, an IDX file or an image folder")
     String data;
+
+    @CommandLine.Mixin
+    ImageLimitOption imageLimit;
 
     @Option(names = "--n", defaultValue = "64", paramLabel = "N", description = "images to calibrate on, default ${DEFAULT-VALUE}")
     int count;
@@ -51,11 +47,6 @@ final class CalibrateCommand implements Callable<Integer> {
 
     @Option(names = "--seed", defaultValue = "0", paramLabel = "N", description = "which images (seeded choice), default ${DEFAULT-VALUE}")
     long seed;
-
-    @Option(names = "--threads", defaultValue = "1", paramLabel = "N",
-            description = "libtorch intra-op threads, default ${DEFAULT-VALUE}: sampling runs many small ops, and on a"
-                    + " shared 2-core machine 2 threads measured 10x slower than 1 (see docs/sampling.md)")
-    Integer threads;
 
     @Option(names = "--out", required = true, paramLabel = "JSON", description = "strategy file to write")
     Path out;
@@ -68,15 +59,12 @@ final class CalibrateCommand implements Callable<Integer> {
         if (!(tolerance > 0)) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--tol must be > 0, got " + tolerance);
         }
-        if (threads != null) {
-            Runtime.setThreads(threads);
-        }
         SampleCommand.checkWritable(out, "--out");
-        ModelFile.Loaded loaded = ModelFile.load(model, nonFinite.apply(ModelFile.LoadOptions.defaults()));
+        ModelFile.Loaded loaded = model.load();
         TarFlow m = loaded.model();
         TarFlowConfig c = m.config();
-        ImageDataset ds = Datasets.open(data, imageLimit.apply(DataOptions.defaults()).withImageSize(c.imageSize())
-                .withChannels(c.inChannels()));
+        PrintWriter stdout = spec.commandLine().getOut();
+        ImageDataset ds = Datasets.open(data, imageLimit.forModel(c));
         int n = Math.min(count, ds.size());
         int[] chosen = new Random(seed).ints(0, ds.size()).distinct().limit(n).toArray();
         int len = ds.imageLength();
@@ -92,7 +80,7 @@ final class CalibrateCommand implements Callable<Integer> {
             Tensor y = c.conditional() && ds.hasLabels() ? Tensors.labels(labels) : null;
             r = Calibration.run(m, images, y, tolerance);
         }
-        System.out.printf(Locale.ROOT, "%-6s %9s %6s %10s %10s  %-8s %-6s %-9s %-6s %10s %9s %9s %16s%n", "block", "CRM",
+        stdout.printf(Locale.ROOT, "%-6s %9s %6s %10s %10s  %-8s %-6s %-9s %-6s %10s %9s %9s %16s%n", "block", "CRM",
                 "CRM%", "IGM zeros", "IGM input", "segments", "guess", "max iters", "passes", "max error", "ms",
                 "seq. ms", "best Jacobi ms");
         for (int i = 0; i < r.blocks().size(); i++) {
@@ -100,15 +88,15 @@ final class CalibrateCommand implements Callable<Integer> {
             BlockStrategy s = b.chosen();
             String jacobi = b.fastestJacobi() == null ? "none accurate"
                     : String.format(Locale.ROOT, "%.1f (%d seg.)", b.fastestJacobiMillis(), b.fastestJacobi().segments());
-            System.out.printf(Locale.ROOT, "%-6d %9.3f %6.1f %10.4f %10.4f  %-8d %-6s %-9d %-6d %10.2e %9.1f %9.1f %16s%n", i,
+            stdout.printf(Locale.ROOT, "%-6d %9.3f %6.1f %10.4f %10.4f  %-8d %-6s %-9d %-6d %10.2e %9.1f %9.1f %16s%n", i,
                     b.crm(), b.crmPercent(), b.igmZeros(), b.igmInput(), s.segments(), s.guess().jsonName(),
                     s.maxIterations(), b.passes(), b.maxError(), b.millis(), b.sequentialMillis(), jacobi);
         }
-        System.out.println("(segments = T-1 is the sequential order; seq. ms and best Jacobi ms are the times of the"
+        stdout.println("(segments = T-1 is the sequential order; seq. ms and best Jacobi ms are the times of the"
                 + " sequential order and of the fastest accurate Jacobi candidate on the same images)");
         JacobiStrategy strategy = r.strategy();
         strategy.write(out);
-        System.out.println("wrote " + out + " (" + n + " images of " + data + ", tolerance " + tolerance + ")");
+        stdout.println("wrote " + out + " (" + n + " images of " + data + ", tolerance " + tolerance + ")");
         return 0;
     }
 }

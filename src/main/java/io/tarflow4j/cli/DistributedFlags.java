@@ -140,6 +140,7 @@ public final class DistributedFlags {
                 .threadsPerProcess(threadsPerWorker)
                 .backend(CommBackend.parse(backend))
                 .timeout(timeout(commandLine))
+                .output(WriterStream.of(commandLine.getOut()), WriterStream.of(commandLine.getErr()))
                 .build()
                 .run();
     }

@@ -8,12 +8,11 @@ import io.tarflow4j.data.ImageDataset;
 import io.tarflow4j.evaluation.AnomalyMethod;
 import io.tarflow4j.evaluation.AnomalyReference;
 import io.tarflow4j.evaluation.AnomalyStatistics;
-import io.tarflow4j.evaluation.Dequantizer;
 import io.tarflow4j.evaluation.EvalReport;
 import io.tarflow4j.evaluation.OodMetrics;
 import io.tarflow4j.evaluation.ProgressBar;
 import io.tarflow4j.evaluation.ScoreHistogram;
-import io.tarflow4j.tensor.Runtime;
+import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -35,16 +34,7 @@ final class EvalOodCommand implements Callable<Integer> {
     CommandLine.Model.CommandSpec spec;
 
     @CommandLine.Mixin
-    ImageLimitOption imageLimit;
-
-    @CommandLine.Mixin
-    NonFiniteOption nonFinite;
-
-    @CommandLine.Mixin
-    LikelihoodOptions likelihood;
-
-    @Option(names = "--model", required = true, paramLabel = "CKPT", description = "model file")
-    Path model;
+    ModelOption model;
 
     @Option(names = "--in", defaultValue = "fashion-mnist-test", paramLabel = "D",
             description = "in-distribution data: fashion-mnist-test (default), an IDX images file or an image folder")
@@ -55,69 +45,62 @@ final class EvalOodCommand implements Callable<Integer> {
     String ood;
 
     @CommandLine.Mixin
+    ImageLimitOption imageLimit;
+
+    @CommandLine.Mixin
+    LimitOption limit;
+
+    @CommandLine.Mixin
     AnomalyOptions anomaly;
 
-    @Option(names = "--limit", defaultValue = "0", paramLabel = "N",
-            description = "use the first N images of each dataset (0: all)")
-    int limit;
+    @CommandLine.Mixin
+    LikelihoodOptions likelihood;
 
-    @Option(names = "--seed", defaultValue = "0", description = "dequantisation noise seed (default ${DEFAULT-VALUE})")
-    long seed;
+    @CommandLine.Mixin
+    DequantizationOptions dequantization;
 
-    @Option(names = "--batch", defaultValue = "200", description = "images per batch (default ${DEFAULT-VALUE})")
-    int batch;
+    @CommandLine.Mixin
+    BatchOption batch = new BatchOption(200);
 
     @Option(names = "--json", description = "print one JSON object (methods -> auroc, aupr, fpr95) instead of the table")
     boolean json;
 
-    @Option(names = "--out", paramLabel = "FILE", description = "JSON result file (default: eval-ood.json beside the model)")
-    Path out;
+    @CommandLine.Mixin
+    ReportOption out;
 
     @Option(names = "--histogram", paramLabel = "PNG", description = "histogram figure (default: eval-ood.png beside the model)")
     Path histogram;
 
-    @Option(names = "--no-ema", description = "use the raw weights of a checkpoint that also holds EMA weights")
-    boolean noEma;
-
-    @Option(names = "--threads", defaultValue = "0", description = "libtorch threads (0: libtorch's default)")
-    int threads;
-
     @Override
     public Integer call() throws Exception {
-        if (batch < 1) {
-            throw new CommandLine.ParameterException(spec.commandLine(), "--batch must be >= 1, got " + batch);
-        }
-        if (limit < 0) {
-            throw new CommandLine.ParameterException(spec.commandLine(), "--limit must be >= 0, got " + limit);
-        }
+        batch.size();
+        limit.count();
         likelihood.withoutLabels(spec);
         if (anomaly.reference == null && in.equals(Datasets.FASHION_MNIST_TEST)) {
             anomaly.reference = Datasets.FASHION_MNIST; // the training split: normal images other than --in's
         }
-        List<AnomalyMethod> methods = anomaly.methods(spec, anomaly.reference == null
+        List<AnomalyMethod> methods = anomaly.methods(anomaly.reference == null
                 ? List.of(AnomalyMethod.RAW, AnomalyMethod.COMPLEXITY) : List.of(AnomalyMethod.values()));
-        if (threads > 0) {
-            Runtime.setThreads(threads);
-        }
-        ModelFile.Loaded loaded = CliModels.load(model, !noEma, nonFinite);
-        var config = loaded.model().config();
-        DataOptions options = imageLimit.apply(DataOptions.defaults()).withImageSize(config.imageSize()).withChannels(config.inChannels());
-        ImageDataset inData = CliModels.limit(Datasets.open(in, options), limit);
-        ImageDataset oodData = CliModels.limit(Datasets.open(ood, options), limit);
+        PrintWriter stdout = spec.commandLine().getOut();
+        ModelFile.Loaded loaded = model.load();
+        DataOptions options = imageLimit.forModel(loaded.model().config());
+        ImageDataset inData = limit.apply(Datasets.open(in, options));
+        ImageDataset oodData = limit.apply(Datasets.open(ood, options));
         long start = System.nanoTime();
-        AnomalyReference reference = anomaly.reference(loaded, methods, likelihood, batch, seed);
+        AnomalyReference reference = anomaly.reference(loaded, methods, likelihood, batch.size(), dequantization.seed,
+                options);
         double[][] inScores = scores(loaded, inData, methods, reference, "in");
         double[][] oodScores = scores(loaded, oodData, methods, reference, "ood");
         double seconds = (System.nanoTime() - start) / 1e9;
 
-        ObjectNode report = EvalReport.start("ood", model);
+        ObjectNode report = out.start(model.path);
         report.put("in", in);
         report.put("ood", ood);
         report.put("in_images", inData.size());
         report.put("ood_images", oodData.size());
         report.put("likelihood", likelihood.likelihood.flag());
-        report.put("prior", likelihood.prior.flag());
-        report.put("dequantization", Dequantizer.describe(false, seed));
+        report.put("prior", likelihood.prior().flag());
+        report.put("dequantization", dequantization.describe());
         report.put("ema", loaded.usedEma());
         if (reference != null) {
             report.put("reference", anomaly.reference);
@@ -139,19 +122,18 @@ final class EvalOodCommand implements Callable<Integer> {
             table.append(String.format("%-12s %8.4f %8.4f %8.4f%n", name, metrics.auroc(), metrics.aupr(), metrics.fpr95()));
         }
         report.put("seconds", seconds);
-        Path figure = EvalReport.beside(model, histogram, "eval-ood.png");
+        Path figure = EvalReport.beside(model.path, histogram, "eval-ood.png");
         ScoreHistogram.write(figure, panels, shortName(in), shortName(ood));
         report.put("histogram", figure.toAbsolutePath().toString());
-        Path target = EvalReport.beside(model, out, "eval-ood.json");
-        EvalReport.write(target, report);
+        Path target = out.write(model.path, report);
         if (json) {
-            System.out.println(EvalReport.mapper().writeValueAsString(report));
+            stdout.println(EvalReport.mapper().writeValueAsString(report));
         } else {
-            System.out.printf("in: %s (%d images), out: %s (%d images), %s likelihood, %s prior, %.1f s%n", in,
-                    inData.size(), ood, oodData.size(), likelihood.likelihood.flag(), likelihood.prior.flag(), seconds);
-            System.out.print(table);
+            stdout.printf("in: %s (%d images), out: %s (%d images), %s likelihood, %s prior, %.1f s%n", in,
+                    inData.size(), ood, oodData.size(), likelihood.likelihood.flag(), likelihood.prior().flag(), seconds);
+            stdout.print(table);
         }
-        System.err.println("wrote " + target + " and " + figure);
+        spec.commandLine().getErr().println("wrote " + target + " and " + figure);
         return 0;
     }
 
@@ -159,9 +141,9 @@ final class EvalOodCommand implements Callable<Integer> {
     private double[][] scores(ModelFile.Loaded loaded, ImageDataset data, List<AnomalyMethod> methods,
             AnomalyReference reference, String label) {
         AnomalyStatistics stats;
-        try (ProgressBar bar = new ProgressBar(System.err, data.size(), label + " images")) {
-            stats = AnomalyStatistics.of(loaded.model(), data, batch, Dequantizer.uniform(seed), likelihood.likelihood,
-                    likelihood.prior, bar);
+        try (ProgressBar bar = new ProgressBar(spec.commandLine().getErr(), data.size(), label + " images")) {
+            stats = AnomalyStatistics.of(loaded.model(), data, batch.size(), dequantization.dequantizer(),
+                    likelihood.likelihood, likelihood.prior(), bar);
         }
         double[][] out = new double[methods.size()][];
         for (int m = 0; m < methods.size(); m++) {

@@ -13,8 +13,9 @@ import io.tarflow4j.sampling.SamplingProgress;
 import io.tarflow4j.io.ImageGrid;
 import io.tarflow4j.io.Png;
 import io.tarflow4j.model.Guidance;
-import io.tarflow4j.tensor.Runtime;
+import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -28,27 +29,17 @@ import picocli.CommandLine.Option;
             "--fid-weights FILE adds the standard FID with pytorch-fid's Inception weights",
             "(pt_inception-2015-12-05-6726825d.pth; slow on a CPU). Writes eval-samples.json next to the model."})
 final class EvalSamplesCommand implements Callable<Integer> {
-    @CommandLine.Mixin
-    ImageLimitOption imageLimit;
-
-    @CommandLine.Mixin
-    NonFiniteOption nonFinite;
-
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
-    @Option(names = "--model", required = true, paramLabel = "CKPT", description = "model file")
-    Path model;
+    @CommandLine.Mixin
+    ModelOption model;
 
     @Option(names = "--n", defaultValue = "10000", description = "number of samples (default ${DEFAULT-VALUE})")
     int count;
 
-    @Option(names = "--cfg", defaultValue = "0", paramLabel = "W", description = "guidance weight (default ${DEFAULT-VALUE})")
-    double cfg;
-
-    @Option(names = "--attn-temp", defaultValue = "1", paramLabel = "T",
-            description = "attention temperature of the unguided branch (default ${DEFAULT-VALUE})")
-    double attnTemp;
+    @CommandLine.Mixin
+    GuidanceOptions guidance;
 
     @Option(names = "--denoise", description = "apply score-based denoising (needs the training noise: from the model file or --sigma)")
     boolean denoise;
@@ -56,8 +47,8 @@ final class EvalSamplesCommand implements Callable<Integer> {
     @Option(names = "--sigma", defaultValue = "0", description = "training noise std for --denoise when the model file does not record it")
     double sigma;
 
-    @Option(names = "--batch", defaultValue = "100", paramLabel = "B", description = "samples per pass (default ${DEFAULT-VALUE})")
-    int batch;
+    @CommandLine.Mixin
+    BatchOption batch = new BatchOption(100);
 
     @Option(names = "--seed", defaultValue = "0", description = "sampling noise seed (default ${DEFAULT-VALUE})")
     long seed;
@@ -73,52 +64,43 @@ final class EvalSamplesCommand implements Callable<Integer> {
             description = "real images for the reference statistics (default ${DEFAULT-VALUE})")
     String real;
 
+    @CommandLine.Mixin
+    ImageLimitOption imageLimit;
+
     @Option(names = "--grid", paramLabel = "PNG", description = "also write the first 100 samples as a PNG grid")
     Path grid;
 
-    @Option(names = "--no-ema", description = "use the raw weights of a checkpoint that also holds EMA weights")
-    boolean noEma;
-
-    @Option(names = "--threads", defaultValue = "0", description = "libtorch threads (0: libtorch's default)")
-    int threads;
-
-    @Option(names = "--out", paramLabel = "FILE", description = "JSON result file (default: eval-samples.json beside the model)")
-    Path out;
+    @CommandLine.Mixin
+    ReportOption report;
 
     @Override
     public Integer call() throws Exception {
         if (count < 2) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--n must be >= 2, got " + count);
         }
-        if (batch < 1) {
-            throw new CommandLine.ParameterException(spec.commandLine(), "--batch must be >= 1, got " + batch);
-        }
-        Guidance guidance;
-        try {
-            guidance = Guidance.of(cfg, attnTemp);
-        } catch (IllegalArgumentException e) {
-            throw new CommandLine.ParameterException(spec.commandLine(), "--cfg/--attn-temp: " + e.getMessage());
-        }
-        if (threads > 0) {
-            Runtime.setThreads(threads);
-        }
-        ModelFile.Loaded loaded = CliModels.load(model, !noEma, nonFinite);
+        int batchSize = batch.size();
+        Guidance g = guidance.guidance();
+        PrintWriter stdout = spec.commandLine().getOut();
+        PrintWriter stderr = spec.commandLine().getErr();
+        ModelFile.Loaded loaded = model.load();
         double noiseSigma = loaded.sigma(sigma);
         if (denoise && !(noiseSigma > 0)) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--denoise needs the training noise sigma: "
-                    + model + " does not record it; pass --sigma");
+                    + model.path + " does not record it; pass --sigma");
         }
         FmnistClassifier judge = FmnistClassifier.load(classifier != null ? classifier : FmnistClassifier.locateBundled());
         InceptionV3Fid inception = fidWeights == null ? null : InceptionV3Fid.load(fidWeights);
-        ImageDataset realData = Datasets.open(real, imageLimit.apply(DataOptions.defaults()).withImageSize(FmnistClassifier.SIZE).withChannels(1));
-        var settings = new SampleQuality.Settings(count, batch, guidance, denoise, noiseSigma, seed);
+        ImageDataset realData = Datasets.open(real, imageLimit.apply(DataOptions.defaults())
+                .withImageSize(FmnistClassifier.SIZE).withChannels(1));
+        var settings = new SampleQuality.Settings(count, batchSize, g, denoise, noiseSigma, seed);
         int gridCount = Math.min(100, count);
         float[] gridPixels = new float[gridCount * FmnistClassifier.SIZE * FmnistClassifier.SIZE];
         int[] kept = {0};
         SampleQuality.Result r;
         long start = System.nanoTime();
         r = SampleQuality.evaluate(loaded.model(), judge, inception, realData, settings, null,
-                SamplingProgress.REPORT_EVERY, SampleCommand::printProgress, (images, labels, n) -> {
+                SamplingProgress.REPORT_EVERY, snapshot -> SampleCommand.printProgress(stderr, snapshot),
+                (images, labels, n) -> {
                     int per = FmnistClassifier.SIZE * FmnistClassifier.SIZE;
                     int take = Math.min(n, gridCount - kept[0]);
                     if (take > 0) {
@@ -127,15 +109,15 @@ final class EvalSamplesCommand implements Callable<Integer> {
                     }
                 });
         double seconds = (System.nanoTime() - start) / 1e9;
-        System.out.printf("FD-FMNIST %.4f over %d samples vs %d real images%n", r.frechetFmnist(), r.samples(), r.realImages());
+        stdout.printf("FD-FMNIST %.4f over %d samples vs %d real images%n", r.frechetFmnist(), r.samples(), r.realImages());
         if (!Double.isNaN(r.classAccuracy())) {
-            System.out.printf("class accuracy of samples %.4f (bundled classifier)%n", r.classAccuracy());
+            stdout.printf("class accuracy of samples %.4f (bundled classifier)%n", r.classAccuracy());
         }
         if (!Double.isNaN(r.fid())) {
-            System.out.printf("FID %.4f%n", r.fid());
+            stdout.printf("FID %.4f%n", r.fid());
         }
-        System.out.printf("sampling %.1f s, total %.1f s%n", r.samplingSeconds(), seconds);
-        ObjectNode json = EvalReport.start("samples", model);
+        stdout.printf("sampling %.1f s, total %.1f s%n", r.samplingSeconds(), seconds);
+        ObjectNode json = report.start(model.path);
         json.put("samples", r.samples());
         json.put("real", real);
         json.put("real_images", r.realImages());
@@ -148,24 +130,24 @@ final class EvalSamplesCommand implements Callable<Integer> {
             json.put("fid", r.fid());
             json.put("fid_weights", fidWeights.toString());
         }
-        json.put("cfg", cfg);
-        json.put("attn_temp", attnTemp);
+        json.put("cfg", g.weight());
+        json.put("guide", g.target().name().toLowerCase(Locale.ROOT));
+        json.put("annealed", g.annealed());
+        json.put("attn_temp", g.attnTemp());
         json.put("denoise", denoise);
         if (denoise) {
             json.put("sigma", noiseSigma);
         }
         json.put("seed", seed);
-        json.put("batch", batch);
+        json.put("batch", batchSize);
         json.put("ema", loaded.usedEma());
         json.put("sampling_seconds", r.samplingSeconds());
         json.put("seconds", seconds);
-        Path target = EvalReport.beside(model, out, "eval-samples.json");
-        EvalReport.write(target, json);
-        System.err.println("wrote " + target);
+        stderr.println("wrote " + report.write(model.path, json));
         if (grid != null) {
             Png.writeGrid(grid, gridPixels, kept[0], 1, FmnistClassifier.SIZE, FmnistClassifier.SIZE,
                     ImageGrid.forCount(kept[0], 10, 2));
-            System.err.println("wrote " + grid);
+            stderr.println("wrote " + grid);
         }
         return 0;
     }

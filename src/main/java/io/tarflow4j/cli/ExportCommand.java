@@ -5,7 +5,6 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import org.bytedeco.pytorch.Device;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -16,8 +15,11 @@ import picocli.CommandLine.Parameters;
         description = {"Writes a model as a safetensors state dict with the reference's parameter names,",
             "for PyTorch: model.load_state_dict(safetensors.torch.load_file('model.safetensors'))"})
 final class ExportCommand implements Callable<Integer> {
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
     @CommandLine.Mixin
-    NonFiniteOption nonFinite;
+    ModelLoadOptions loading;
 
     @Parameters(index = "0", paramLabel = "CKPT", description = "training checkpoint or any model file tarflow reads")
     Path input;
@@ -25,12 +27,9 @@ final class ExportCommand implements Callable<Integer> {
     @Option(names = "--out", required = true, paramLabel = "FILE", description = "output .safetensors")
     Path out;
 
-    @Option(names = "--no-ema", description = "export the raw weights even when the checkpoint has an EMA")
-    boolean noEma;
-
     @Override
     public Integer call() throws Exception {
-        ModelFile.Loaded loaded = ModelFile.load(input, nonFinite.apply(new ModelFile.LoadOptions(0, 0, !noEma, new Device("cpu"))));
+        ModelFile.Loaded loaded = loading.load(input);
         Map<String, String> meta = new LinkedHashMap<>();
         String noise = loaded.metadata().get(ModelFile.NOISE);
         if (noise != null) {
@@ -41,7 +40,7 @@ final class ExportCommand implements Callable<Integer> {
             meta.put(ModelFile.CLASS_NAMES, classes);
         }
         ModelFile.save(out, loaded.model(), meta);
-        System.out.println("exported " + (loaded.usedEma() ? "EMA weights of " : "") + input + " -> " + out);
+        spec.commandLine().getOut().println("exported " + (loaded.usedEma() ? "EMA weights of " : "") + input + " -> " + out);
         return 0;
     }
 }

@@ -1,6 +1,7 @@
 package io.tarflow4j.cli;
 
 import io.tarflow4j.data.DataOptions;
+import io.tarflow4j.model.TarFlowConfig;
 import io.tarflow4j.io.Images;
 import picocli.CommandLine;
 import picocli.CommandLine.Option;
@@ -27,5 +28,10 @@ final class ImageLimitOption {
     /** {@code options} with this limit. */
     DataOptions apply(DataOptions options) {
         return options.withMaxPixels(pixels());
+    }
+
+    /** The default data options with this limit, images brought to {@code model}'s size and channels. */
+    DataOptions forModel(TarFlowConfig model) {
+        return apply(DataOptions.defaults()).withImageSize(model.imageSize()).withChannels(model.inChannels());
     }
 }

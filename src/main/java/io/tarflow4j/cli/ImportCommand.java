@@ -3,6 +3,7 @@ package io.tarflow4j.cli;
 import io.tarflow4j.checkpoint.ModelFile;
 import io.tarflow4j.model.TarFlowConfig;
 import io.tarflow4j.training.NoiseSpec;
+import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -74,8 +75,9 @@ final class ImportCommand implements Callable<Integer> {
             meta.put(ModelFile.NOISE, noiseSpec.toString());
         }
         ModelFile.save(out, loaded.model(), meta);
-        System.out.println("imported " + input + " -> " + out);
-        System.out.println("configuration: " + c.describe() + ", " + c.parameterCount() + " parameters");
+        PrintWriter stdout = cl.getOut();
+        stdout.println("imported " + input + " -> " + out);
+        stdout.println("configuration: " + c.describe() + ", " + c.parameterCount() + " parameters");
         return 0;
     }
 }

@@ -3,6 +3,7 @@ package io.tarflow4j.cli;
 import io.tarflow4j.evaluation.Likelihood;
 import io.tarflow4j.evaluation.Prior;
 import picocli.CommandLine;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** The {@code --likelihood} and {@code --prior} flags of the scoring commands (a picocli mixin). */
@@ -13,11 +14,13 @@ final class LikelihoodOptions {
                     + " (given each image's label; labelled datasets only)")
     Likelihood likelihood;
 
-    @Option(names = "--prior", paramLabel = "P", defaultValue = "learned", converter = PriorConverter.class,
-            description = "Gaussian prior of a VP model: learned (default: the learned variance, the density the"
-                    + " sampler draws from) or standard (N(0,I), the reference's bits/dim evaluation); the same for"
-                    + " NVP models")
-    Prior prior;
+    @Mixin
+    PriorOption prior;
+
+    /** The Gaussian prior {@code --prior} names. */
+    Prior prior() {
+        return prior.prior;
+    }
 
     /**
      * The likelihood for images without labels.
@@ -33,26 +36,9 @@ final class LikelihoodOptions {
     }
 
     /** Parses {@code --likelihood}. */
-    static final class KindConverter implements CommandLine.ITypeConverter<Likelihood> {
-        @Override
-        public Likelihood convert(String value) {
-            try {
-                return Likelihood.parse(value);
-            } catch (IllegalArgumentException e) {
-                throw new CommandLine.TypeConversionException(e.getMessage());
-            }
-        }
-    }
-
-    /** Parses {@code --prior}. */
-    static final class PriorConverter implements CommandLine.ITypeConverter<Prior> {
-        @Override
-        public Prior convert(String value) {
-            try {
-                return Prior.parse(value);
-            } catch (IllegalArgumentException e) {
-                throw new CommandLine.TypeConversionException(e.getMessage());
-            }
+    static final class KindConverter extends ParsingConverter<Likelihood> {
+        KindConverter() {
+            super(Likelihood::parse);
         }
     }
 }

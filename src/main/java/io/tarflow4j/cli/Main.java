@@ -52,6 +52,21 @@ public final class Main implements Runnable {
 
     /** Runs the command line and returns its exit status (0 success, 1 failure, 2 usage). */
     public static int run(String... args) {
+        CommandLine cli = commandLine();
+        try {
+            return cli.execute(args);
+        } finally {
+            cli.getOut().flush();
+            cli.getErr().flush();
+        }
+    }
+
+    /**
+     * The command line with its error handling: failures print one line on the error writer.
+     * Commands print through {@link CommandLine#getOut()} and {@link CommandLine#getErr()}, so a
+     * caller (a test) can send their output elsewhere with {@code setOut}/{@code setErr}.
+     */
+    public static CommandLine commandLine() {
         CommandLine cli = new CommandLine(new Main());
         cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
             Throwable cause = e;
@@ -71,7 +86,7 @@ public final class Main implements Runnable {
             }
             return 1;
         });
-        return cli.execute(args);
+        return cli;
     }
 
     @Override

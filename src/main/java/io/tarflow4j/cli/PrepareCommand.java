@@ -5,6 +5,7 @@ import io.tarflow4j.data.StoreManifest;
 import io.tarflow4j.data.StorePreparer;
 import io.tarflow4j.data.StoreWriter;
 import io.tarflow4j.evaluation.ProgressBar;
+import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
@@ -69,6 +70,8 @@ final class PrepareCommand implements java.util.concurrent.Callable<Integer> {
     public Integer call() throws Exception {
         CommandLine cl = spec.commandLine();
         int cores = java.lang.Runtime.getRuntime().availableProcessors();
+        PrintWriter stdout = cl.getOut();
+        PrintWriter stderr = cl.getErr();
         if (verify) {
             if (sources.size() != 1 || out != null) {
                 throw new CommandLine.ParameterException(cl, "--verify takes one store folder and no --out");
@@ -76,7 +79,7 @@ final class PrepareCommand implements java.util.concurrent.Callable<Integer> {
             long t0 = System.nanoTime();
             try (ImageStore store = ImageStore.open(sources.getFirst())) {
                 store.verify(threads == null ? cores : threads);
-                System.out.printf(Locale.ROOT, "%s: all %d files match their checksums (%s), %.1f s%n", store.dir(),
+                stdout.printf(Locale.ROOT, "%s: all %d files match their checksums (%s), %.1f s%n", store.dir(),
                         store.manifest().pixelFiles().size() + 1, store.manifest().describe(),
                         (System.nanoTime() - t0) / 1e9);
             }
@@ -94,18 +97,18 @@ final class PrepareCommand implements java.util.concurrent.Callable<Integer> {
                     + e.getMessage());
         }
         long t0 = System.nanoTime();
-        Bar bar = new Bar();
+        Bar bar = new Bar(stderr);
         StoreManifest m;
         try {
-            m = StorePreparer.prepare(sources, out, options, bar, note -> System.err.println(note));
+            m = StorePreparer.prepare(sources, out, options, bar, stderr::println);
         } finally {
             bar.close();
         }
         double seconds = (System.nanoTime() - t0) / 1e9;
-        System.out.printf(Locale.ROOT, "store: %s (%s) in %.1f s, %.0f images/s%n", out, m.describe(), seconds,
+        stdout.printf(Locale.ROOT, "store: %s (%s) in %.1f s, %.0f images/s%n", out, m.describe(), seconds,
                 m.images() / seconds);
         if (!m.skipped().isEmpty()) {
-            System.out.println("skipped " + m.skipped().size() + " unreadable file(s), listed in "
+            stdout.println("skipped " + m.skipped().size() + " unreadable file(s), listed in "
                     + out.resolve(StoreManifest.FILE));
         }
         return 0;
@@ -131,11 +134,16 @@ final class PrepareCommand implements java.util.concurrent.Callable<Integer> {
 
     /** The progress bar, started once the total is known. */
     private static final class Bar implements StorePreparer.Progress, AutoCloseable {
+        private final PrintWriter err;
         private ProgressBar bar;
+
+        Bar(PrintWriter err) {
+            this.err = err;
+        }
 
         @Override
         public void start(long total) {
-            bar = new ProgressBar(System.err, total, "images");
+            bar = new ProgressBar(err, total, "images");
         }
 
         @Override

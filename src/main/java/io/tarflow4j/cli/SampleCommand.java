@@ -7,8 +7,6 @@ import io.tarflow4j.io.RawTensor;
 import io.tarflow4j.io.Safetensors;
 import io.tarflow4j.model.Guidance;
 import io.tarflow4j.model.TarFlowConfig;
-import io.tarflow4j.sampling.BlockStrategy;
-import io.tarflow4j.sampling.InitialGuess;
 import io.tarflow4j.sampling.JacobiStrategy;
 import io.tarflow4j.sampling.SampleResult;
 import io.tarflow4j.sampling.Sampler;
@@ -16,8 +14,8 @@ import io.tarflow4j.sampling.SamplerType;
 import io.tarflow4j.sampling.SamplingOptions;
 import io.tarflow4j.sampling.SamplingProgress;
 import io.tarflow4j.tensor.RawTensors;
-import io.tarflow4j.tensor.Runtime;
 import io.tarflow4j.tensor.Tensors;
+import java.io.PrintWriter;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -38,17 +36,14 @@ import picocli.CommandLine.Option;
             "optionally one PNG per image, the raw tensors and the sampling trace.",
             "A conditional model without --class/--classes samples every class."})
 final class SampleCommand implements Callable<Integer> {
-    @CommandLine.Mixin
-    NonFiniteOption nonFinite;
-
     /** Most samples shown in a trace figure (one row each). */
     static final int TRACE_ROWS = 16;
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
-    @Option(names = "--model", required = true, paramLabel = "CKPT", description = "model file (checkpoint, safetensors state dict or .pth)")
-    Path model;
+    @CommandLine.Mixin
+    ModelOption model = new ModelOption(1);
 
     @Option(names = "--n", defaultValue = "64", paramLabel = "N", description = "number of images (split evenly over the classes), default ${DEFAULT-VALUE}")
     int count;
@@ -59,17 +54,8 @@ final class SampleCommand implements Callable<Integer> {
     @Option(names = "--classes", split = ",", paramLabel = "K", description = "comma-separated classes, one grid row each")
     List<Integer> classes;
 
-    @Option(names = "--cfg", defaultValue = "0", paramLabel = "W", description = "guidance weight (0: none), default ${DEFAULT-VALUE}")
-    double cfg;
-
-    @Option(names = "--guide", defaultValue = "both", paramLabel = "WHAT", description = "what guidance mixes: scale, shift or both, default ${DEFAULT-VALUE}")
-    String guide;
-
-    @Option(names = "--annealed", description = "anneal the guidance weight over tokens: (i+1)/(T-1) * W")
-    boolean annealed;
-
-    @Option(names = "--attn-temp", defaultValue = "1", paramLabel = "TAU", description = "attention temperature of the unguided branch, default ${DEFAULT-VALUE}")
-    double attnTemp;
+    @CommandLine.Mixin
+    GuidanceOptions guidance;
 
     @Option(names = "--noise-temp", defaultValue = "1", paramLabel = "T", description = "multiplies the prior noise, default ${DEFAULT-VALUE}")
     double noiseTemp;
@@ -89,28 +75,11 @@ final class SampleCommand implements Callable<Integer> {
     @Option(names = "--sampler", defaultValue = "sequential", paramLabel = "KIND", description = "sequential or jacobi (GS-Jacobi), default ${DEFAULT-VALUE}")
     String sampler;
 
-    @Option(names = "--max-iters", paramLabel = "K", description = "jacobi: most passes per segment (every block)")
-    Integer maxIters;
+    @CommandLine.Mixin
+    JacobiOptions jacobi;
 
-    @Option(names = "--segments", paramLabel = "G", description = "jacobi: Gauss-Seidel segments per block")
-    Integer segments;
-
-    @Option(names = "--tol", paramLabel = "E", description = "jacobi: stop a segment when no element changes by more than E")
-    Double tol;
-
-    @Option(names = "--guess", paramLabel = "HOW", description = "jacobi: initial guess zeros or input")
-    String guess;
-
-    @Option(names = "--strategy", paramLabel = "FILE", description = "jacobi: per-block strategy file (from tarflow calibrate)")
-    Path strategyFile;
-
-    @Option(names = "--batch", defaultValue = "64", paramLabel = "B", description = "images per batch, default ${DEFAULT-VALUE}")
-    int batch;
-
-    @Option(names = "--threads", defaultValue = "1", paramLabel = "N",
-            description = "libtorch intra-op threads, default ${DEFAULT-VALUE}: sampling runs many small ops, and on a"
-                    + " shared 2-core machine 2 threads measured 10x slower than 1 (see docs/sampling.md)")
-    Integer threads;
+    @CommandLine.Mixin
+    BatchOption batch = new BatchOption(64);
 
     @CommandLine.Mixin
     ParallelOption parallel;
@@ -129,21 +98,20 @@ final class SampleCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        if (threads != null) {
-            Runtime.setThreads(threads);
-        }
         checkWritable(out, "--out");
         checkWritable(raw, "--raw");
         checkWritable(trace, "--trace");
         if (imagesDir != null && Files.exists(imagesDir) && !Files.isDirectory(imagesDir)) {
             throw new IOException("--images " + imagesDir + " exists and is not a directory");
         }
-        ModelFile.Loaded loaded = ModelFile.load(model, nonFinite.apply(ModelFile.LoadOptions.defaults()));
+        PrintWriter stdout = spec.commandLine().getOut();
+        PrintWriter stderr = spec.commandLine().getErr();
+        ModelFile.Loaded loaded = model.load();
         TarFlowConfig config = loaded.model().config();
         SamplingOptions options = options(config, loaded.sigma(Double.NaN));
         Sampler s = new Sampler(loaded.model());
         s.validate(options);
-        SampleResult r = s.sample(options, SamplingProgress.REPORT_EVERY, SampleCommand::printProgress);
+        SampleResult r = s.sample(options, SamplingProgress.REPORT_EVERY, snapshot -> printProgress(stderr, snapshot));
         writeGrid(r, options);
         if (imagesDir != null) {
             Files.createDirectories(imagesDir);
@@ -161,23 +129,23 @@ final class SampleCommand implements Callable<Integer> {
         if (trace != null) {
             writeTrace(r);
         }
-        System.out.printf(Locale.ROOT, "sampled %d images in %.2f s (%.1f images/s), %s sampler, %s%n", r.count(),
+        stdout.printf(Locale.ROOT, "sampled %d images in %.2f s (%.1f images/s), %s sampler, %s%n", r.count(),
                 r.seconds(), r.count() / r.seconds(), options.sampler().name().toLowerCase(Locale.ROOT),
                 r.stats().describe());
-        System.out.println("wrote " + out);
-        if (options.sampler() == SamplerType.JACOBI && strategyFile == null && loaded.model().device().is_cpu()) {
-            System.out.println("note: GS-Jacobi ran without a calibrated strategy; on a CPU the sequential sampler is"
+        stdout.println("wrote " + out);
+        if (options.sampler() == SamplerType.JACOBI && jacobi.strategyFile == null && loaded.model().device().is_cpu()) {
+            stdout.println("note: GS-Jacobi ran without a calibrated strategy; on a CPU the sequential sampler is"
                     + " usually faster, and `tarflow calibrate` picks, block by block, whichever is faster"
                     + " (docs/sampling.md)");
         }
         return 0;
     }
 
-    /** Prints a sampling run's estimate and progress lines to stderr (see {@link SamplingProgress.Snapshot#line()}). */
-    static void printProgress(SamplingProgress.Snapshot snapshot) {
+    /** Prints a sampling run's estimate and progress lines on {@code err} (see {@link SamplingProgress.Snapshot#line()}). */
+    static void printProgress(PrintWriter err, SamplingProgress.Snapshot snapshot) {
         String line = snapshot.line();
         if (line != null) {
-            System.err.println(line);
+            err.println(line);
         }
     }
 
@@ -193,54 +161,24 @@ final class SampleCommand implements Callable<Integer> {
         } else {
             chosen = config.conditional() ? IntStream.range(0, config.numClasses()).boxed().toList() : List.of();
         }
-        Guidance.Target target = switch (guide.strip().toLowerCase(Locale.ROOT)) {
-            case "scale", "a" -> Guidance.Target.SCALE;
-            case "shift", "b" -> Guidance.Target.SHIFT;
-            case "both", "ab" -> Guidance.Target.BOTH;
-            default -> throw new CommandLine.ParameterException(spec.commandLine(),
-                    "--guide " + guide + ": expected scale, shift or both");
-        };
         SamplerType type;
         try {
             type = SamplerType.parse(sampler);
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--sampler: " + e.getMessage());
         }
-        boolean perFlag = maxIters != null || segments != null || tol != null || guess != null;
-        if (type != SamplerType.JACOBI && (perFlag || strategyFile != null)) {
-            throw new CommandLine.ParameterException(spec.commandLine(),
-                    "--max-iters/--segments/--tol/--guess/--strategy apply to --sampler jacobi only");
-        }
-        if (perFlag && strategyFile != null) {
-            throw new CommandLine.ParameterException(spec.commandLine(),
-                    "use either --strategy FILE or --max-iters/--segments/--tol/--guess, not both");
-        }
-        JacobiStrategy strategy = null;
-        if (strategyFile != null) {
-            strategy = JacobiStrategy.read(strategyFile);
-        } else if (perFlag) {
-            JacobiStrategy d = JacobiStrategy.defaultFor(config.numBlocks(), config.numTokens());
-            BlockStrategy base = d.block(0);
-            try {
-                strategy = JacobiStrategy.uniform(config.numBlocks(), new BlockStrategy(
-                        segments != null ? segments : base.segments(),
-                        maxIters != null ? maxIters : base.maxIterations(),
-                        guess != null ? InitialGuess.parse(guess) : base.guess(),
-                        tol != null ? tol : base.tolerance()));
-            } catch (IllegalArgumentException e) {
-                throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
-            }
-        }
+        Guidance g = guidance.guidance();
+        JacobiStrategy strategy = jacobi.strategy(config, type);
         double sig = sigma != null ? sigma : checkpointSigma;
         if (denoise && Double.isNaN(sig)) {
-            throw new CommandLine.ParameterException(spec.commandLine(), "--denoise: " + model
+            throw new CommandLine.ParameterException(spec.commandLine(), "--denoise: " + model.path
                     + " records no training noise (metadata \"noise\"); pass --sigma");
         }
         try {
-            return SamplingOptions.builder().count(count).classes(chosen).guidance(cfg).guideTarget(target)
-                    .annealed(annealed).attnTemp(attnTemp).noiseTemperature(noiseTemp).denoise(denoise)
+            return SamplingOptions.builder().count(count).classes(chosen).guidance(g.weight()).guideTarget(g.target())
+                    .annealed(g.annealed()).attnTemp(g.attnTemp()).noiseTemperature(noiseTemp).denoise(denoise)
                     .denoiseScale(denoiseScale).sigma(sig).seed(seed).sampler(type).strategy(strategy)
-                    .batchSize(batch).trace(trace != null).parallelism(parallel.groups).build();
+                    .batchSize(batch.size()).trace(trace != null).parallelism(parallel.groups).build();
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
         }
@@ -289,7 +227,7 @@ final class SampleCommand implements Callable<Integer> {
             tensors.put("labels", RawTensors.fromTensor(Tensors.labels(r.labels())));
         }
         Map<String, String> meta = new LinkedHashMap<>();
-        meta.put("model", model.toString());
+        meta.put("model", model.path.toString());
         meta.put("seed", Long.toString(o.seed()));
         meta.put("sampler", o.sampler().name().toLowerCase(Locale.ROOT));
         meta.put("guidance", o.guidance().toString());

@@ -15,7 +15,7 @@ import io.tarflow4j.evaluation.ImageScorer;
 import io.tarflow4j.evaluation.Likelihood;
 import io.tarflow4j.evaluation.Prior;
 import io.tarflow4j.io.AtomicFiles;
-import io.tarflow4j.tensor.Runtime;
+import java.io.PrintWriter;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -41,19 +41,13 @@ import picocli.CommandLine.Parameters;
             "stderr, or refused with --refuse-mismatch. A folder is scored recursively, in sorted order; a",
             "store made by tarflow prepare image by image, each named STORE#index."})
 final class ScoreCommand implements java.util.concurrent.Callable<Integer> {
-    @CommandLine.Mixin
-    ImageLimitOption imageLimit;
-
-    @CommandLine.Mixin
-    NonFiniteOption nonFinite;
-
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
     private static final List<String> EXTENSIONS = List.of(".png", ".jpg", ".jpeg", ".bmp", ".gif");
 
-    @Option(names = "--model", required = true, paramLabel = "CKPT", description = "model file")
-    Path model;
+    @CommandLine.Mixin
+    ModelOption model;
 
     @Parameters(arity = "1..*", paramLabel = "IMAGES", description = "image files, folders of images and/or prepared stores")
     List<Path> inputs;
@@ -63,6 +57,9 @@ final class ScoreCommand implements java.util.concurrent.Callable<Integer> {
 
     @Option(names = "--out", paramLabel = "FILE", description = "write the scores here (atomically) instead of stdout")
     Path out;
+
+    @CommandLine.Mixin
+    ImageLimitOption imageLimit;
 
     @CommandLine.ArgGroup(exclusive = true)
     Mismatch mismatch = new Mismatch();
@@ -81,20 +78,11 @@ final class ScoreCommand implements java.util.concurrent.Callable<Integer> {
     @CommandLine.Mixin
     AnomalyOptions anomaly;
 
-    @Option(names = "--center", description = "dequantise at the bin centres (u = 0.5) instead of seeded noise")
-    boolean center;
+    @CommandLine.Mixin
+    DequantizationOptions dequantization;
 
-    @Option(names = "--seed", defaultValue = "0", description = "dequantisation noise seed (default ${DEFAULT-VALUE})")
-    long seed;
-
-    @Option(names = "--batch", defaultValue = "100", description = "images per forward pass (default ${DEFAULT-VALUE})")
-    int batch;
-
-    @Option(names = "--no-ema", description = "use the raw weights of a checkpoint that also holds EMA weights")
-    boolean noEma;
-
-    @Option(names = "--threads", defaultValue = "0", description = "libtorch threads (0: libtorch's default)")
-    int threads;
+    @CommandLine.Mixin
+    BatchOption batch = new BatchOption(100);
 
     @Override
     public Integer call() throws Exception {
@@ -102,19 +90,16 @@ final class ScoreCommand implements java.util.concurrent.Callable<Integer> {
         if (!fmt.equals("csv") && !fmt.equals("json")) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--format must be csv or json, got " + format);
         }
-        if (batch < 1) {
-            throw new CommandLine.ParameterException(spec.commandLine(), "--batch must be >= 1, got " + batch);
-        }
+        int batchSize = batch.size();
         likelihood.withoutLabels(spec);
-        List<AnomalyMethod> methods = anomaly.methods(spec, List.of(AnomalyMethod.COMPLEXITY));
-        if (threads > 0) {
-            Runtime.setThreads(threads);
-        }
-        ModelFile.Loaded loaded = CliModels.load(model, !noEma, nonFinite);
+        List<AnomalyMethod> methods = anomaly.methods(List.of(AnomalyMethod.COMPLEXITY));
+        PrintWriter stdout = spec.commandLine().getOut();
+        PrintWriter stderr = spec.commandLine().getErr();
+        ModelFile.Loaded loaded = model.load();
         var config = loaded.model().config();
         ResizePolicy policy = mismatch.refuse ? ResizePolicy.REFUSE : ResizePolicy.RESIZE;
-        Scored scored = new Scored(loaded, methods, anomaly.reference(loaded, methods, likelihood, batch, seed),
-                center ? Dequantizer.center() : Dequantizer.uniform(seed));
+        Scored scored = new Scored(loaded, methods, anomaly.reference(loaded, methods, likelihood, batchSize,
+                dequantization.seed, imageLimit.forModel(config)), dequantization.dequantizer());
         for (Path input : inputs) {
             if (ImageStore.isStore(input)) {
                 scoreStore(input, scored);
@@ -124,7 +109,7 @@ final class ScoreCommand implements java.util.concurrent.Callable<Integer> {
             List<byte[]> read = new ArrayList<>();
             for (Path file : expand(List.of(input))) {
                 read.add(ImageFolderReader.readImage(file, config.inChannels(), config.imageSize(), policy, imageLimit.pixels(),
-                        change -> System.err.println("note: " + file + ": " + change)));
+                        change -> stderr.println("note: " + file + ": " + change)));
                 names.add(file.toString());
             }
             scored.add(names, read);
@@ -132,13 +117,12 @@ final class ScoreCommand implements java.util.concurrent.Callable<Integer> {
         List<String> files = scored.files;
         Table table = new Table(files, scored.scores, scored.anomalies, classNames(loaded, config.numClasses()), methods,
                 likelihood.likelihood);
-        String text = fmt.equals("csv") ? csv(table)
-                : json(table, Dequantizer.describe(center, seed), likelihood.prior);
+        String text = fmt.equals("csv") ? csv(table) : json(table, dequantization.describe(), likelihood.prior());
         if (out == null) {
-            System.out.print(text);
+            stdout.print(text);
         } else {
             AtomicFiles.write(out, text.getBytes(StandardCharsets.UTF_8));
-            System.err.println("wrote " + files.size() + " scores to " + out);
+            stderr.println("wrote " + files.size() + " scores to " + out);
         }
         return 0;
     }
@@ -166,7 +150,8 @@ final class ScoreCommand implements java.util.concurrent.Callable<Integer> {
 
         void add(List<String> names, List<byte[]> pixels) {
             var config = loaded.model().config();
-            List<ImageScorer.Score> batchScores = ImageScorer.score(loaded.model(), pixels, batch, noise, likelihood.prior);
+            List<ImageScorer.Score> batchScores = ImageScorer.score(loaded.model(), pixels, batch.size(), noise,
+                    likelihood.prior());
             for (int i = 0; i < pixels.size(); i++) {
                 double bpd = batchScores.get(i).bitsPerDim(likelihood.likelihood);
                 double[] a = new double[methods.size()];
@@ -190,10 +175,10 @@ final class ScoreCommand implements java.util.concurrent.Callable<Integer> {
         try (ImageStore store = ImageStore.open(dir)) {
             store.requireShape(config.inChannels(), config.imageSize(), "the model takes");
             ImageDataset data = new ImageDataset(store);
-            for (int start = 0; start < data.size(); start += batch) {
+            for (int start = 0; start < data.size(); start += batch.size()) {
                 List<String> names = new ArrayList<>();
                 List<byte[]> pixels = new ArrayList<>();
-                for (int i = start; i < Math.min(data.size(), start + batch); i++) {
+                for (int i = start; i < Math.min(data.size(), start + batch.size()); i++) {
                     pixels.add(data.imageBytes(i));
                     names.add(dir + "#" + i);
                 }

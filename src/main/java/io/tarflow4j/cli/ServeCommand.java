@@ -5,6 +5,7 @@ import io.tarflow4j.serve.ServedModel;
 import io.tarflow4j.serve.ServerOptions;
 import io.tarflow4j.serve.TarflowServer;
 import io.tarflow4j.tensor.Runtime;
+import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -22,12 +23,11 @@ import picocli.CommandLine.Option;
             "for conditional models, the class posterior). Binds to 127.0.0.1 unless --host says otherwise.",
             "Model work runs one job at a time with a bounded queue; Ctrl-C stops the server gracefully."})
 final class ServeCommand implements Callable<Integer> {
-    @CommandLine.Mixin
-    NonFiniteOption nonFinite;
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
 
-    @Option(names = "--model", required = true, paramLabel = "CKPT",
-            description = "training checkpoint or any model file tarflow reads")
-    Path model;
+    @CommandLine.Mixin
+    ModelOption model;
 
     @Option(names = "--port", defaultValue = "8080", description = "TCP port, 0 for any free one (default: ${DEFAULT-VALUE})")
     int port;
@@ -42,9 +42,6 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--queue", defaultValue = "4",
             description = "model jobs that may wait while one runs; more get 503 (default: ${DEFAULT-VALUE})")
     int queue;
-
-    @Option(names = "--threads", paramLabel = "T", description = "libtorch threads (default: all cores)")
-    Integer threads;
 
     @Option(names = "--max-body-mb", defaultValue = "10", description = "largest request body in MiB (default: ${DEFAULT-VALUE})")
     int maxBodyMb;
@@ -84,9 +81,6 @@ final class ServeCommand implements Callable<Integer> {
                     + " (default: the sampling package's default strategy)")
     Path strategy;
 
-    @Option(names = "--no-ema", description = "serve the raw weights even when the checkpoint has an EMA")
-    boolean noEma;
-
     @Option(names = "--device", defaultValue = "cpu", description = "cpu, cuda or cuda:N (default: ${DEFAULT-VALUE})")
     String device;
 
@@ -106,13 +100,9 @@ final class ServeCommand implements Callable<Integer> {
                 .maxConnections(maxConnections).maxClientConnections(maxClientConnections)
                 .readTimeout(Duration.ofMillis(Math.round(readTimeout * 1000)))
                 .allowHosts(allowHosts).allowOrigins(allowOrigins).build();
-        if (threads != null) {
-            if (threads < 1) {
-                throw new IllegalArgumentException("--threads must be >= 1, got " + threads);
-            }
-            Runtime.setThreads(threads);
-        }
-        ModelFile.Loaded loaded = ModelFile.load(model, nonFinite.apply(new ModelFile.LoadOptions(0, 0, !noEma, Runtime.device(device))));
+        PrintWriter stdout = spec.commandLine().getOut();
+        PrintWriter stderr = spec.commandLine().getErr();
+        ModelFile.Loaded loaded = model.load(Runtime.device(device));
         ServedModel served = ServedModel.of(loaded, sigma == null ? Double.NaN : sigma);
         if (strategy != null) {
             served = served.withStrategy(strategy);
@@ -120,19 +110,19 @@ final class ServeCommand implements Callable<Integer> {
         TarflowServer server = TarflowServer.start(served, options);
         CountDownLatch stopped = new CountDownLatch(1);
         Thread hook = new Thread(() -> {
-            System.err.println("stopping: finishing the jobs already accepted...");
+            stderr.println("stopping: finishing the jobs already accepted...");
             server.close();
-            System.err.println("stopped");
+            stderr.println("stopped");
             stopped.countDown();
         }, "tarflow-serve-shutdown");
         java.lang.Runtime.getRuntime().addShutdownHook(hook);
-        System.out.println("serving " + model + " (" + served.config().describe() + (loaded.usedEma() ? ", EMA weights" : "")
+        stdout.println("serving " + model.path + " (" + served.config().describe() + (loaded.usedEma() ? ", EMA weights" : "")
                 + ") with " + Runtime.threads() + " threads; GS-Jacobi strategy: " + served.strategyName());
         if (!server.loopbackOnly()) {
-            System.err.println("warning: listening on " + host + ", which other machines can reach; the server has no"
+            stderr.println("warning: listening on " + host + ", which other machines can reach; the server has no"
                     + " authentication. Use --host 127.0.0.1 to keep it local.");
         }
-        System.out.println("open " + server.uri() + "   (Ctrl-C to stop)");
+        stdout.println("open " + server.uri() + "   (Ctrl-C to stop)");
         stopped.await();
         return 0;
     }

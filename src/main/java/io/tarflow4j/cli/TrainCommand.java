@@ -11,6 +11,7 @@ import io.tarflow4j.training.RunFolder;
 import io.tarflow4j.training.RunLock;
 import io.tarflow4j.training.TrainingOptions;
 import io.tarflow4j.training.TrainingRun;
+import java.io.PrintWriter;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -202,22 +203,23 @@ final class TrainCommand implements Callable<Integer> {
         ImageDataset test = o.testData() == null || !group.isMaster() ? null : open("--test-data", o.testData(), o);
         // the other ranks write nothing: they read the checkpoint when resuming, else need no folder
         Path dir = group.isMaster() ? RunFolder.choose(o, Path.of("runs")) : o.resume();
-        TrainingRun.Summary s = new TrainingRun(o, train, test, dir, System.err, ProgressLine.stderrIsTerminal(), group)
-                .run();
+        PrintWriter stdout = spec.commandLine().getOut();
+        TrainingRun.Summary s = new TrainingRun(o, train, test, dir, WriterStream.of(spec.commandLine().getErr()),
+                ProgressLine.stderrIsTerminal(), group).run();
         if (!group.isMaster()) {
             return 0;
         }
-        System.out.println("run folder:  " + s.dir());
-        System.out.println("checkpoint:  " + s.checkpoint());
+        stdout.println("run folder:  " + s.dir());
+        stdout.println("checkpoint:  " + s.checkpoint());
         if (s.figure() != null) {
-            System.out.println("samples:     " + s.figure());
+            stdout.println("samples:     " + s.figure());
         }
         if (s.step() < s.totalSteps()) {
-            System.out.println("stopped after step " + s.step() + " of " + s.totalSteps() + "; continue with: tarflow train --resume " + s.dir());
+            stdout.println("stopped after step " + s.step() + " of " + s.totalSteps() + "; continue with: tarflow train --resume " + s.dir());
         }
-        System.out.println("metrics:     " + s.dir().resolve("metrics.jsonl"));
+        stdout.println("metrics:     " + s.dir().resolve("metrics.jsonl"));
         if (!Double.isNaN(s.testBpd())) {
-            System.out.printf("test bits/dim: %.4f (%s)%n", s.testBpd(), s.dir().resolve(TrainingRun.BPD));
+            stdout.printf("test bits/dim: %.4f (%s)%n", s.testBpd(), s.dir().resolve(TrainingRun.BPD));
         }
         return 0;
     }

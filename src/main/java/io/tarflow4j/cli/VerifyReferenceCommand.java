@@ -2,6 +2,7 @@ package io.tarflow4j.cli;
 
 import io.tarflow4j.checkpoint.ModelFile;
 import io.tarflow4j.conformance.ReferenceCheck;
+import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
@@ -15,6 +16,9 @@ import picocli.CommandLine.Parameters;
             "recomputes every tensor the fixture holds and compares it with the agreement rule",
             "max|ours - ref| <= 2e-4 * max(1e-2, max|ref|). Exits 1 on any mismatch."})
 final class VerifyReferenceCommand implements Callable<Integer> {
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
     @CommandLine.Mixin
     NonFiniteOption nonFinite;
 
@@ -37,15 +41,16 @@ final class VerifyReferenceCommand implements Callable<Integer> {
         var override = weights == null ? null
                 : ModelFile.load(weights, nonFinite.apply(new ModelFile.LoadOptions(0, 0, false, new org.bytedeco.pytorch.Device("cpu"))))
                         .model().state();
+        PrintWriter stdout = spec.commandLine().getOut();
         ReferenceCheck.Report report = ReferenceCheck.run(fixture, override);
         for (ReferenceCheck.Result r : report.results()) {
             if (!quiet || !r.passed()) {
-                System.out.printf("%-4s %-58s max err %.3e  tol %.3e%n", r.passed() ? "ok" : "FAIL",
+                stdout.printf("%-4s %-58s max err %.3e  tol %.3e%n", r.passed() ? "ok" : "FAIL",
                         r.name(), r.maxError(), r.tolerance());
             }
         }
         long failed = report.failures().size();
-        System.out.printf("%s: %d tensors checked, %d mismatched%n", fixture.getFileName(),
+        stdout.printf("%s: %d tensors checked, %d mismatched%n", fixture.getFileName(),
                 report.results().size(), failed);
         return report.passed() ? 0 : 1;
     }

@@ -1,6 +1,6 @@
 package io.tarflow4j.evaluation;
 
-import java.io.PrintStream;
+import java.io.PrintWriter;
 import java.util.function.LongConsumer;
 
 /**
@@ -10,7 +10,7 @@ import java.util.function.LongConsumer;
  */
 public final class ProgressBar implements LongConsumer, AutoCloseable {
     private static final int WIDTH = 30;
-    private final PrintStream out;
+    private final PrintWriter out;
     private final long total;
     private final String unit;
     private final long start = System.nanoTime();
@@ -18,7 +18,7 @@ public final class ProgressBar implements LongConsumer, AutoCloseable {
     private long done;
 
     /** A bar for {@code total} items called {@code unit} on {@code out}. */
-    public ProgressBar(PrintStream out, long total, String unit) {
+    public ProgressBar(PrintWriter out, long total, String unit) {
         this.out = out;
         this.total = Math.max(total, 1);
         this.unit = unit;

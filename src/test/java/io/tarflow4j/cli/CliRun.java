@@ -1,8 +1,8 @@
 package io.tarflow4j.cli;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import picocli.CommandLine;
 
 /**
  * One in-process run of the command line for tests: its exit status and what it printed.
@@ -13,21 +13,15 @@ import java.nio.charset.StandardCharsets;
  */
 record CliRun(int status, String out, String err) {
 
-    /** Runs {@code tarflow ARGS} through {@link Main#run}, capturing both streams. */
-    static synchronized CliRun of(String... args) {
-        PrintStream savedOut = System.out;
-        PrintStream savedErr = System.err;
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        try {
-            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-            int status = Main.run(args);
-            return new CliRun(status, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-        } finally {
-            System.setOut(savedOut);
-            System.setErr(savedErr);
-        }
+    /** Runs {@code tarflow ARGS} as {@link Main#run} does, capturing the command's output and error writers. */
+    static CliRun of(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        CommandLine cli = Main.commandLine().setOut(new PrintWriter(out, true)).setErr(new PrintWriter(err, true));
+        int status = cli.execute(args);
+        cli.getOut().flush();
+        cli.getErr().flush();
+        return new CliRun(status, out.toString(), err.toString());
     }
 
     /** Standard output and standard error together. */
