@@ -1,7 +1,7 @@
 package io.tarflow4j.evaluation;
 
 import io.tarflow4j.data.Batch;
-import io.tarflow4j.data.BatchLoader;
+import io.tarflow4j.data.SequentialBatches;
 import io.tarflow4j.data.ImageDataset;
 import io.tarflow4j.model.TarFlow;
 import io.tarflow4j.tensor.GradMode;
@@ -115,7 +115,7 @@ public final class DatasetBpd {
         int perImage = data.imageLength();
         int done = 0;
         try (GradMode g = GradMode.off(); InputBuffer input = new InputBuffer(batchSize, perImage, data)) {
-            for (Batch batch : BatchLoader.batches(data, batchSize)) {
+            for (Batch batch : SequentialBatches.of(data, batchSize)) {
                 try (NativeScope scope = NativeScope.open()) {
                     Tensor pixels = input.pixels(batch);
                     Tensor y = kind == Likelihood.LABEL ? Tensors.labels(batch.labels()) : null;
