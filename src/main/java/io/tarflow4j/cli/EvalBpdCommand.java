@@ -112,8 +112,8 @@ final class EvalBpdCommand implements Callable<Integer> {
         long start = System.nanoTime();
         try (ProgressBar bar = new ProgressBar(System.err, dataset.size(), "images");
                 Autocast a = precisionOption.precision.autocast()) {
-            r = DatasetBpd.evaluate(loaded.model(), dataset, batch, Dequantizer.uniform(seed), samples, kind,
-                    likelihood.prior, 0, bar);
+            r = DatasetBpd.evaluate(loaded.model(), dataset, DatasetBpd.Options.of(batch, Dequantizer.uniform(seed))
+                    .withDraws(samples).withLikelihood(kind).withPrior(likelihood.prior).withProgress(bar));
         }
         double seconds = (System.nanoTime() - start) / 1e9;
         System.out.printf("bits/dim %.4f +- %.4f (standard error) on %d images of %s, %d draw(s), seed %d, %s"

@@ -5,6 +5,8 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.tarflow4j.data.ImageDataset;
 import io.tarflow4j.evaluation.DatasetBpd;
+import io.tarflow4j.evaluation.Dequantizer;
+import io.tarflow4j.evaluation.Likelihood;
 import io.tarflow4j.io.AtomicFiles;
 import io.tarflow4j.model.TarFlow;
 import io.tarflow4j.tensor.AllCores;
@@ -56,8 +58,11 @@ final class EvaluationJob {
         TarFlow model = trainer.evaluationModel();
         DatasetBpd.Result r;
         try (AllCores all = borrowCores ? AllCores.borrow() : null) {
-            r = DatasetBpd.evaluate(model, test, options.evalBatch(), TrainingRun.EVAL_SEED, 1,
-                    model.config().conditional(), null);
+            // given each image's label when the model and the data have them
+            Likelihood kind = model.config().conditional() && test.hasLabels() ? Likelihood.LABEL
+                    : Likelihood.UNCONDITIONAL;
+            r = DatasetBpd.evaluate(model, test, DatasetBpd.Options.of(options.evalBatch(),
+                    Dequantizer.uniform(TrainingRun.EVAL_SEED)).withLikelihood(kind));
         }
         double seconds = (System.nanoTime() - t) / 1e9;
         ObjectNode rec = MetricsLog.record("eval");
