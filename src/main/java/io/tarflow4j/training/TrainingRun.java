@@ -10,7 +10,6 @@ import io.tarflow4j.data.Datasets;
 import io.tarflow4j.data.ImageDataset;
 import io.tarflow4j.distributed.Distributed;
 import io.tarflow4j.distributed.DistributedOptions;
-import io.tarflow4j.io.AtomicFiles;
 import io.tarflow4j.io.Images;
 import io.tarflow4j.io.Safetensors;
 import io.tarflow4j.io.SafetensorsFile;
@@ -179,28 +178,9 @@ public final class TrainingRun {
      * @throws IllegalStateException when another process holds the run folder
      */
     public Summary run() throws IOException {
-        try (RunLock lock = group.isMaster() ? lockFolder() : null) {
+        try (RunLock lock = group.isMaster() ? RunFolder.lock(dir, progress::message) : null) {
             return train();
         }
-    }
-
-    private RunLock lockFolder() throws IOException {
-        Files.createDirectories(dir);
-        RunLock lock = RunLock.acquire(dir);
-        if (!lock.previousHolder().isEmpty()) {
-            progress.message("run folder " + dir + ": taking over the lock of process " + lock.previousHolder()
-                    + ", which ended without releasing it");
-        }
-        List<String> removed = new ArrayList<>(AtomicFiles.removeTemporaries(dir));
-        AtomicFiles.removeTemporaries(dir.resolve("samples")).forEach(n -> removed.add("samples/" + n));
-        if (Files.deleteIfExists(dir.resolve(TrainingCheckpoint.PREVIOUS + ".tmp"))) {
-            removed.add(TrainingCheckpoint.PREVIOUS + ".tmp");
-        }
-        if (!removed.isEmpty()) {
-            progress.message("removed " + removed.size() + " temporary file(s) an interrupted run left: "
-                    + String.join(", ", removed));
-        }
-        return lock;
     }
 
     /**
@@ -228,7 +208,9 @@ public final class TrainingRun {
         int world = group.worldSize();
         int perRank = DistributedOptions.perRankBatch(o.batch(), world); // refuse an uneven split before building anything
         MemoryEstimate memory = MemoryEstimate.of(config, perRank, o.emaDecay() > 0, o.activationCheckpointing());
-        checkMemory(config, memory);
+        if (Runtime.device(o.device()).is_cpu()) {
+            memory.requireAvailable(config, o, group.onOneMachine() ? world : 1);
+        }
         Runtime.seed(o.seed());
         // a resumed model's random weights would be overwritten at once: not drawn (seconds at paper sizes)
         TarFlow model = o.resume() != null ? TarFlow.forLoading(config, device, ScalarType.Float)
@@ -282,38 +264,6 @@ public final class TrainingRun {
                     + " but the run stopped before its final outputs; writing them");
         }
         return ck;
-    }
-
-    /**
-     * Refuses a CPU run whose estimated memory (times the processes of a run on this machine alone)
-     * exceeds what the machine has available, naming the flags that lower it: the kernel would
-     * otherwise kill the run at its first step.
-     */
-    private void checkMemory(TarFlowConfig config, MemoryEstimate memory) {
-        if (!Runtime.device(options.device()).is_cpu()) {
-            return;
-        }
-        var available = AvailableMemory.bytes();
-        int processes = group.onOneMachine() ? group.worldSize() : 1;
-        if (available.isEmpty() || processes * memory.total() <= available.getAsLong()) {
-            return;
-        }
-        TrainingOptions o = options;
-        List<String> instead = new ArrayList<>();
-        MemoryEstimate lean = o.activationCheckpointing() ? memory : memory.withCheckpointing(config, true);
-        if (!o.activationCheckpointing()) {
-            instead.add("--activation-checkpointing needs about " + MemoryEstimate.gib(processes * lean.total()));
-        }
-        if (memory.batch() > 1) {
-            MemoryEstimate one = MemoryEstimate.of(config, 1, o.emaDecay() > 0, true);
-            instead.add("--batch " + (o.batch() / memory.batch()) + " --activation-checkpointing needs about "
-                    + MemoryEstimate.gib(processes * one.total()));
-        }
-        throw new IllegalArgumentException("--batch " + o.batch() + " of " + config.describe() + " needs about "
-                + MemoryEstimate.gib(processes * memory.total()) + (processes > 1 ? " (" + processes + " processes of "
-                        + memory.describe() + ")" : " (" + memory.describe() + ")")
-                + ", more than the " + MemoryEstimate.gib(available.getAsLong()) + " available on this machine"
-                + (instead.isEmpty() ? "; train on a machine with more memory" : "; " + String.join("; ", instead)));
     }
 
     /**
