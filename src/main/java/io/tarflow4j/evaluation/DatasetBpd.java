@@ -86,11 +86,6 @@ public final class DatasetBpd {
             return new Options(batchSize, noise, 1, Likelihood.UNCONDITIONAL, Prior.LEARNED, 0, null);
         }
 
-        /** A copy with other dequantisation offsets. */
-        public Options withNoise(Dequantizer v) {
-            return new Options(batchSize, v, draws, likelihood, prior, rowsPerPass, progress);
-        }
-
         /** A copy with {@code v} noise draws per image. */
         public Options withDraws(int v) {
             return new Options(batchSize, noise, v, likelihood, prior, rowsPerPass, progress);
