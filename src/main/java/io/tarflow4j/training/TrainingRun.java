@@ -40,6 +40,10 @@ import org.bytedeco.pytorch.global.torch.ScalarType;
  * {@value #FIGURE} and {@value #BPD} at the end, and {@value RunLock#FILE} (held by the process
  * running there).
  *
+ * <p>The loop trains a step, logs it ({@link StepLog}) and calls the periodic jobs due after it:
+ * {@link CheckpointJob}, {@link SampleJob} and {@link EvaluationJob}. The recipe goes into the
+ * checkpoint's metadata and back through {@link RecipeMetadata}.
+ *
  * <p>With a time budget ({@code minutes}) the total number of steps, which the cosine schedule
  * needs, follows the measured speed (see {@link StepBudget}); the checkpoint records the total
  * at the time it was written, and a resumed time-budgeted run continues with that total fixed.
