@@ -86,15 +86,14 @@ final class BenchBpdCommand implements Callable<Integer> {
         List<Double> times = new ArrayList<>();
         long[] last = {System.nanoTime()};
         try (Autocast a = precisionOption.precision.autocast()) {
-            DatasetBpd.evaluate(flow, data, batch, io.tarflow4j.evaluation.Dequantizer.uniform(0), 1,
-                    io.tarflow4j.evaluation.Likelihood.UNCONDITIONAL, io.tarflow4j.evaluation.Prior.LEARNED, rowsPerPass,
-                    done -> {
+            DatasetBpd.evaluate(flow, data, DatasetBpd.Options.of(batch, io.tarflow4j.evaluation.Dequantizer.uniform(0))
+                    .withRowsPerPass(rowsPerPass).withProgress(done -> {
                         long now = System.nanoTime();
                         if (done > (long) warmup * batch) {
                             times.add((now - last[0]) / 1e6);
                         }
                         last[0] = now;
-                    });
+                    }));
         }
         Map<String, Object> settings = new LinkedHashMap<>();
         settings.put("architecture", arch);

@@ -16,7 +16,6 @@ import io.tarflow4j.training.TrainingRun;
 import io.tarflow4j.tensor.Runtime;
 import java.io.IOException;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -107,7 +106,7 @@ final class BenchTrainCommand implements Callable<Integer> {
         }
         Runtime.setThreads(o.threads());
         TarFlowConfig config = new TarFlowConfig(train.channels(), train.height(), o.patchSize(), o.width(),
-                Collections.nCopies(o.blocks(), o.layersPerBlock()), o.headDim(), 4, o.nvp(),
+                o.layersPerBlock(), o.headDim(), 4, o.nvp(),
                 o.conditional() && train.hasLabels() ? train.numClasses() : 0);
         Runtime.seed(o.seed());
         TarFlow model = new TarFlow(config, Runtime.device(o.device()), ScalarType.Float);

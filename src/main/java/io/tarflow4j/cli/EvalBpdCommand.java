@@ -95,8 +95,8 @@ final class EvalBpdCommand implements Callable<Integer> {
         long start = System.nanoTime();
         try (ProgressBar bar = new ProgressBar(stderr, dataset.size(), "images");
                 Autocast a = precisionOption.precision.autocast()) {
-            r = DatasetBpd.evaluate(loaded.model(), dataset, batchSize, dequantization.dequantizer(), samples, kind,
-                    likelihood.prior(), 0, bar);
+            r = DatasetBpd.evaluate(loaded.model(), dataset, DatasetBpd.Options.of(batchSize, dequantization.dequantizer())
+                    .withDraws(samples).withLikelihood(kind).withPrior(likelihood.prior()).withProgress(bar));
         }
         double seconds = (System.nanoTime() - start) / 1e9;
         stdout.printf("bits/dim %.4f +- %.4f (standard error) on %d images of %s, %d draw(s), seed %d, %s"

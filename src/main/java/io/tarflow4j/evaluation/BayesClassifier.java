@@ -1,7 +1,7 @@
 package io.tarflow4j.evaluation;
 
 import io.tarflow4j.data.Batch;
-import io.tarflow4j.data.BatchLoader;
+import io.tarflow4j.data.SequentialBatches;
 import io.tarflow4j.data.ImageDataset;
 import io.tarflow4j.model.TarFlow;
 import io.tarflow4j.tensor.NativeScope;
@@ -81,7 +81,7 @@ public final class BayesClassifier {
         double bpdTrue = 0;
         int done = 0;
         try (DatasetBpd.InputBuffer input = new DatasetBpd.InputBuffer(batchSize, data.imageLength(), data)) {
-            for (Batch batch : BatchLoader.batches(data, batchSize)) {
+            for (Batch batch : SequentialBatches.of(data, batchSize)) {
                 try (NativeScope scope = NativeScope.open()) {
                     Tensor pixels = input.pixels(batch);
                     Tensor images = BitsPerDim.dequantize(pixels, input.noise(batch.n(), noise, 0));

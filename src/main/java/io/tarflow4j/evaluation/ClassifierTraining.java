@@ -2,6 +2,7 @@ package io.tarflow4j.evaluation;
 
 import io.tarflow4j.data.Batch;
 import io.tarflow4j.data.BatchLoader;
+import io.tarflow4j.data.SequentialBatches;
 import io.tarflow4j.data.ImageDataset;
 import io.tarflow4j.tensor.AdamW;
 import io.tarflow4j.tensor.GradMode;
@@ -67,7 +68,7 @@ public final class ClassifierTraining {
                 1e-8, 1e-4);
                 BatchLoader loader = BatchLoader.builder(train).batchSize(settings.batchSize()).seed(settings.seed())
                         .flip(true).dropLast(true).build()) {
-            long perEpoch = loader.stepsPerEpoch();
+            long perEpoch = loader.plan().stepsPerEpoch();
             steps = perEpoch * settings.epochs();
             double running = 0;
             for (long step = 0; step < steps; step++) {
@@ -98,7 +99,7 @@ public final class ClassifierTraining {
         checkData(data);
         long correct = 0;
         try (GradMode g = GradMode.off()) {
-            for (Batch batch : BatchLoader.batches(data, 1000)) {
+            for (Batch batch : SequentialBatches.of(data, 1000)) {
                 try (NativeScope scope = NativeScope.open()) {
                     Tensor x = Tensors.fromFloats(batch.images(), batch.n(), 1, FmnistClassifier.SIZE,
                             FmnistClassifier.SIZE);

@@ -1,12 +1,13 @@
 package io.tarflow4j.evaluation;
 
 import io.tarflow4j.data.Batch;
-import io.tarflow4j.data.BatchLoader;
+import io.tarflow4j.data.SequentialBatches;
 import io.tarflow4j.data.ImageDataset;
 import io.tarflow4j.model.TarFlow;
 import io.tarflow4j.tensor.GradMode;
 import io.tarflow4j.tensor.NativeScope;
 import io.tarflow4j.tensor.Tensors;
+import java.util.Objects;
 import java.util.function.LongConsumer;
 import org.bytedeco.pytorch.MemoryFormatOptional;
 import org.bytedeco.pytorch.Tensor;
@@ -39,26 +40,75 @@ public final class DatasetBpd {
     public record Result(double mean, double standardError, int images, double[] perImage) {}
 
     /**
-     * Evaluates {@code model} on {@code data} with uniform noise from {@code seed} under the learned prior.
+     * How a dataset is evaluated. Start from {@link #of(int, Dequantizer)} and change fields with the
+     * {@code with} methods.
      *
-     * @param conditional pass the dataset's labels to a class-conditional model ({@link Likelihood#LABEL}
-     *     when the data has labels; else the mean class embedding, as the reference's evaluation)
-     * @param progress told the number of images done after each batch (may be null)
+     * @param batchSize images per batch (the input buffer's rows)
+     * @param noise the dequantisation offsets
+     * @param draws noise draws per image, averaged (must be 1 for a fixed noise such as the bin
+     *     centre)
+     * @param likelihood the definition; {@link Likelihood#LABEL} needs a labelled dataset
+     * @param prior the Gaussian prior (differs only for VP models)
+     * @param rowsPerPass forward rows per pass within a batch (an image takes
+     *     {@link ImageScorer#rowsPerImage} rows), each pass in its own scope so that its
+     *     intermediates are freed before the next; 0 chooses {@link #autoRowsPerPass}. The result
+     *     does not depend on it (images are independent).
+     * @param progress told the number of images done after each batch, or null
      */
-    public static Result evaluate(TarFlow model, ImageDataset data, int batchSize, long seed, int draws,
-            boolean conditional, LongConsumer progress) {
-        return evaluate(model, data, batchSize, Dequantizer.uniform(seed), draws, conditional, progress);
-    }
+    public record Options(int batchSize, Dequantizer noise, int draws, Likelihood likelihood, Prior prior,
+            int rowsPerPass, LongConsumer progress) {
+        /** Validates every field. */
+        public Options {
+            if (batchSize < 1) {
+                throw new IllegalArgumentException("batch size must be >= 1, got " + batchSize);
+            }
+            if (draws < 1) {
+                throw new IllegalArgumentException("draws must be >= 1, got " + draws);
+            }
+            if (rowsPerPass < 0) {
+                throw new IllegalArgumentException("rows per pass must be >= 0 (0: automatic), got " + rowsPerPass);
+            }
+            Objects.requireNonNull(noise, "noise");
+            Objects.requireNonNull(likelihood, "likelihood");
+            Objects.requireNonNull(prior, "prior");
+            if (!noise.random() && draws > 1) {
+                throw new IllegalArgumentException("several draws need random noise; the bin centre is one fixed point");
+            }
+        }
 
-    /**
-     * Evaluates {@code model} on {@code data} with the given dequantisation offsets, under the learned prior.
-     *
-     * @param draws noise draws per image, averaged (must be 1 for the bin centre, which is fixed)
-     */
-    public static Result evaluate(TarFlow model, ImageDataset data, int batchSize, Dequantizer noise, int draws,
-            boolean conditional, LongConsumer progress) {
-        Likelihood kind = conditional && data.hasLabels() ? Likelihood.LABEL : Likelihood.UNCONDITIONAL;
-        return evaluate(model, data, batchSize, noise, draws, kind, Prior.LEARNED, 0, progress);
+        /**
+         * The reference's evaluation in batches of {@code batchSize} with the offsets of
+         * {@code noise} (the reference's: {@link Dequantizer#uniform}): one draw, the unconditional
+         * likelihood under the learned prior, automatic passes, no progress.
+         */
+        public static Options of(int batchSize, Dequantizer noise) {
+            return new Options(batchSize, noise, 1, Likelihood.UNCONDITIONAL, Prior.LEARNED, 0, null);
+        }
+
+        /** A copy with {@code v} noise draws per image. */
+        public Options withDraws(int v) {
+            return new Options(batchSize, noise, v, likelihood, prior, rowsPerPass, progress);
+        }
+
+        /** A copy with another likelihood definition. */
+        public Options withLikelihood(Likelihood v) {
+            return new Options(batchSize, noise, draws, v, prior, rowsPerPass, progress);
+        }
+
+        /** A copy with another prior. */
+        public Options withPrior(Prior v) {
+            return new Options(batchSize, noise, draws, likelihood, v, rowsPerPass, progress);
+        }
+
+        /** A copy with {@code v} forward rows per pass (0: automatic). */
+        public Options withRowsPerPass(int v) {
+            return new Options(batchSize, noise, draws, likelihood, prior, v, progress);
+        }
+
+        /** A copy that tells {@code v} the images done after each batch. */
+        public Options withProgress(LongConsumer v) {
+            return new Options(batchSize, noise, draws, likelihood, prior, rowsPerPass, v);
+        }
     }
 
     /**
@@ -77,33 +127,14 @@ public final class DatasetBpd {
     /** Largest intermediate tensor of one automatic pass, in MiB (see {@link #autoRowsPerPass}). */
     public static final long LARGEST_TENSOR_MB = 32;
 
-    /**
-     * Evaluates one likelihood definition over a dataset.
-     *
-     * @param kind the definition; {@link Likelihood#LABEL} needs a labelled dataset
-     * @param prior the Gaussian prior (differs only for VP models)
-     * @param rowsPerPass forward rows per pass within a batch (an image takes
-     *     {@link ImageScorer#rowsPerImage} rows), each pass in its own scope so that its
-     *     intermediates are freed before the next; 0 chooses {@link #autoRowsPerPass}. The result
-     *     does not depend on it (images are independent).
-     * @param progress told the number of images done after each batch (may be null)
-     */
-    public static Result evaluate(TarFlow model, ImageDataset data, int batchSize, Dequantizer noise, int draws,
-            Likelihood kind, Prior prior, int rowsPerPass, LongConsumer progress) {
-        if (rowsPerPass < 0) {
-            throw new IllegalArgumentException("rows per pass must be >= 0 (0: automatic), got " + rowsPerPass);
-        }
-        int pass = Math.max(1, (rowsPerPass == 0 ? autoRowsPerPass(model.config()) : rowsPerPass)
+    /** Evaluates {@code model} on {@code data} as {@code options} say. */
+    public static Result evaluate(TarFlow model, ImageDataset data, Options options) {
+        Likelihood kind = options.likelihood();
+        int draws = options.draws();
+        int batchSize = options.batchSize();
+        Dequantizer noise = options.noise();
+        int pass = Math.max(1, (options.rowsPerPass() == 0 ? autoRowsPerPass(model.config()) : options.rowsPerPass())
                 / ImageScorer.rowsPerImage(model.config(), kind));
-        if (draws < 1) {
-            throw new IllegalArgumentException("draws must be >= 1, got " + draws);
-        }
-        if (batchSize < 1) {
-            throw new IllegalArgumentException("batch size must be >= 1, got " + batchSize);
-        }
-        if (!noise.random() && draws > 1) {
-            throw new IllegalArgumentException("several draws need random noise; the bin centre is one fixed point");
-        }
         if (kind == Likelihood.LABEL && !data.hasLabels()) {
             throw new IllegalArgumentException("the likelihood given the label needs a labelled dataset; this one"
                     + " has no labels (use unconditional or marginal)");
@@ -114,7 +145,7 @@ public final class DatasetBpd {
         int perImage = data.imageLength();
         int done = 0;
         try (GradMode g = GradMode.off(); InputBuffer input = new InputBuffer(batchSize, perImage, data)) {
-            for (Batch batch : BatchLoader.batches(data, batchSize)) {
+            for (Batch batch : SequentialBatches.of(data, batchSize)) {
                 try (NativeScope scope = NativeScope.open()) {
                     Tensor pixels = input.pixels(batch);
                     Tensor y = kind == Likelihood.LABEL ? Tensors.labels(batch.labels()) : null;
@@ -124,7 +155,7 @@ public final class DatasetBpd {
                             int rows = Math.min(pass, batch.n() - from);
                             try (NativeScope forward = NativeScope.open()) {
                                 double[] values = ImageScorer.bitsPerDim(model, images.narrow(0, from, rows), kind,
-                                        y == null ? null : y.narrow(0, from, rows), prior);
+                                        y == null ? null : y.narrow(0, from, rows), options.prior());
                                 for (int i = 0; i < rows; i++) {
                                     bpd[done + from + i] += values[i] / draws;
                                 }
@@ -133,8 +164,8 @@ public final class DatasetBpd {
                     }
                 }
                 done += batch.n();
-                if (progress != null) {
-                    progress.accept(done);
+                if (options.progress() != null) {
+                    options.progress().accept(done);
                 }
             }
         }

@@ -3,7 +3,7 @@ package io.tarflow4j.evaluation;
 import static io.tarflow4j.tensor.Ops.s;
 
 import io.tarflow4j.data.Batch;
-import io.tarflow4j.data.BatchLoader;
+import io.tarflow4j.data.SequentialBatches;
 import io.tarflow4j.data.ImageDataset;
 import io.tarflow4j.model.Guidance;
 import io.tarflow4j.model.TarFlow;
@@ -109,7 +109,7 @@ public final class SampleQuality {
                 FeatureStatistics.Accumulator realFid = new FeatureStatistics.Accumulator(InceptionV3Fid.FEATURES);
                 FeatureStatistics.Accumulator fakeFid = new FeatureStatistics.Accumulator(InceptionV3Fid.FEATURES)) {
             try (GradMode g = GradMode.off()) {
-                for (Batch batch : BatchLoader.batches(real, 500)) {
+                for (Batch batch : SequentialBatches.of(real, 500)) {
                     try (NativeScope scope = NativeScope.open()) {
                         Tensor x = Tensors.fromFloats(batch.images(), batch.n(), 1, FmnistClassifier.SIZE,
                                 FmnistClassifier.SIZE);

@@ -87,8 +87,7 @@ public final class Calibration {
      */
     public static Result run(TarFlow model, Tensor images, Tensor y, double tolerance) {
         List<FlowBlock> blocks = model.blocks();
-        int n = blocks.size();
-        double[] crm = new double[n];
+        List<Measurement> measured = new ArrayList<>();
         List<BlockReport> reports = new ArrayList<>();
         List<BlockStrategy> chosen = new ArrayList<>();
         List<Map<String, Double>> metrics = new ArrayList<>();
@@ -96,33 +95,27 @@ public final class Calibration {
             Tensor x = model.patchify(model.place(images));
             int tokens = (int) x.size(1);
             KvCache cache = KvCache.forModel(model, x.size(0));
-            double[][] igm = new double[n][];
-            Object[] measured = new Object[n];
-            for (int i = 0; i < n; i++) {
+            for (int i = 0; i < blocks.size(); i++) {
                 FlowBlock block = blocks.get(i);
                 Tensor z = block.forward(x, y).z();
-                crm[i] = crm(model, i, block, x, y);
-                igm[i] = new double[] {igm(block, x, z, y, InitialGuess.ZEROS), igm(block, x, z, y, InitialGuess.INPUT)};
-                measured[i] = best(block, i, x, z, y, tokens, tolerance, cache, model);
+                measured.add(new Measurement(crm(model, i, block, x, y), igm(block, x, z, y, InitialGuess.ZEROS),
+                        igm(block, x, z, y, InitialGuess.INPUT), best(block, i, x, z, y, tokens, tolerance, cache, model)));
                 x = z;
             }
-            double total = 0;
-            for (double c : crm) {
-                total += c;
-            }
-            for (int i = 0; i < n; i++) {
-                Choice choice = (Choice) measured[i];
+            double total = measured.stream().mapToDouble(Measurement::crm).sum();
+            for (Measurement b : measured) {
+                Choice choice = b.choice();
                 Candidate c = choice.chosen;
-                double pct = total > 0 ? 100 * crm[i] / total : 0;
-                reports.add(new BlockReport(crm[i], pct, igm[i][0], igm[i][1], c.strategy, c.passes, c.maxError,
+                double pct = total > 0 ? 100 * b.crm() / total : 0;
+                reports.add(new BlockReport(b.crm(), pct, b.igmZeros(), b.igmInput(), c.strategy, c.passes, c.maxError,
                         c.millis, choice.sequential.millis, choice.jacobi == null ? null : choice.jacobi.strategy,
                         choice.jacobi == null ? Double.NaN : choice.jacobi.millis));
                 chosen.add(c.strategy);
                 Map<String, Double> m = new LinkedHashMap<>();
-                m.put("crm", crm[i]);
+                m.put("crm", b.crm());
                 m.put("crm_percent", pct);
-                m.put("igm_zeros", igm[i][0]);
-                m.put("igm_input", igm[i][1]);
+                m.put("igm_zeros", b.igmZeros());
+                m.put("igm_input", b.igmInput());
                 m.put("passes_on_data", (double) c.passes);
                 m.put("max_error_on_data", c.maxError);
                 m.put("ms_on_data", c.millis);
@@ -147,6 +140,9 @@ public final class Calibration {
 
     /** The chosen candidate, the sequential order's, and the fastest accurate Jacobi one (or null). */
     private record Choice(Candidate chosen, Candidate sequential, Candidate jacobi) {}
+
+    /** What one block measured: its CRM, the IGM of both guesses and the chosen candidate. */
+    private record Measurement(double crm, double igmZeros, double igmInput, Choice choice) {}
 
     private static Choice best(FlowBlock block, int index, Tensor x, Tensor z, Tensor y, int tokens,
             double tolerance, KvCache cache, TarFlow model) {

@@ -1,6 +1,9 @@
 package io.tarflow4j.training;
 
+import io.tarflow4j.bench.AvailableMemory;
 import io.tarflow4j.model.TarFlowConfig;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 
 /**
@@ -68,6 +71,36 @@ public record MemoryEstimate(long weights, long gradients, long optimizer, long 
                 + " (batch %d%s) + runtime %.1f", total() / GIB, weights / GIB, gradients / GIB, optimizer / GIB,
                 ema > 0 ? String.format(Locale.ROOT, " + EMA %.1f", ema / GIB) : "", activations / GIB, batch,
                 checkpointing ? ", activation checkpointing" : "", runtime / GIB);
+    }
+
+    /**
+     * Refuses a run of {@code processes} such processes on one machine whose estimate exceeds the
+     * memory the machine has available, naming the flags that lower it: the kernel would
+     * otherwise kill the run at its first step. Does nothing when the available memory is unknown.
+     *
+     * @param o the run's options (for the flags it names)
+     * @throws IllegalArgumentException naming {@code --batch}, the estimate and what fits
+     */
+    public void requireAvailable(TarFlowConfig config, TrainingOptions o, int processes) {
+        var available = AvailableMemory.bytes();
+        if (available.isEmpty() || processes * total() <= available.getAsLong()) {
+            return;
+        }
+        List<String> instead = new ArrayList<>();
+        if (!checkpointing) {
+            instead.add("--activation-checkpointing needs about "
+                    + gib(processes * withCheckpointing(config, true).total()));
+        }
+        if (batch > 1) {
+            MemoryEstimate one = of(config, 1, ema > 0, true);
+            instead.add("--batch " + (o.batch() / batch) + " --activation-checkpointing needs about "
+                    + gib(processes * one.total()));
+        }
+        throw new IllegalArgumentException("--batch " + o.batch() + " of " + config.describe() + " needs about "
+                + gib(processes * total()) + (processes > 1 ? " (" + processes + " processes of " + describe() + ")"
+                        : " (" + describe() + ")")
+                + ", more than the " + gib(available.getAsLong()) + " available on this machine"
+                + (instead.isEmpty() ? "; train on a machine with more memory" : "; " + String.join("; ", instead)));
     }
 
     /** Bytes as GiB with one decimal. */

@@ -1,10 +1,14 @@
 package io.tarflow4j.training;
 
+import io.tarflow4j.io.AtomicFiles;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Consumer;
 import java.util.stream.Stream;
 
 /**
@@ -51,6 +55,32 @@ public final class RunFolder {
         }
         Files.createDirectories(dir);
         return dir;
+    }
+
+    /**
+     * Takes the run folder {@code dir} (created if absent) for this process with a
+     * {@link RunLock}, and deletes the temporary files an interrupted run left there, saying so.
+     *
+     * @param messages told about a lock taken over and the files removed
+     * @throws IllegalStateException when another process holds the folder
+     */
+    static RunLock lock(Path dir, Consumer<String> messages) throws IOException {
+        Files.createDirectories(dir);
+        RunLock lock = RunLock.acquire(dir);
+        if (!lock.previousHolder().isEmpty()) {
+            messages.accept("run folder " + dir + ": taking over the lock of process " + lock.previousHolder()
+                    + ", which ended without releasing it");
+        }
+        List<String> removed = new ArrayList<>(AtomicFiles.removeTemporaries(dir));
+        AtomicFiles.removeTemporaries(dir.resolve("samples")).forEach(n -> removed.add("samples/" + n));
+        if (Files.deleteIfExists(dir.resolve(TrainingCheckpoint.PREVIOUS + ".tmp"))) {
+            removed.add(TrainingCheckpoint.PREVIOUS + ".tmp");
+        }
+        if (!removed.isEmpty()) {
+            messages.accept("removed " + removed.size() + " temporary file(s) an interrupted run left: "
+                    + String.join(", ", removed));
+        }
+        return lock;
     }
 
     private static boolean isEmptyOrAbsent(Path dir) throws IOException {

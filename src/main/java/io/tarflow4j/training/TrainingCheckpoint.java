@@ -26,7 +26,8 @@ import org.bytedeco.pytorch.Tensor;
  * tensor {@code optimizer.state}, and in {@code __metadata__} the configuration (reference keys)
  * and the training state ({@code step}, {@code total_steps}, {@code seed}, {@code lr},
  * {@code warmup}, {@code noise}, {@code drop_label}, {@code class_names}, {@code dataset},
- * {@code elapsed_s}, ...). {@link io.tarflow4j.checkpoint.ModelFile#load} reads it as a model.
+ * {@code elapsed_s}, ..., see {@link RecipeMetadata}). {@link io.tarflow4j.checkpoint.ModelFile#load}
+ * reads it as a model.
  *
  * <p>{@link #save} writes the file atomically and first keeps the previous checkpoint as
  * {@value #PREVIOUS}, so that a good checkpoint exists at every moment; it refuses to write

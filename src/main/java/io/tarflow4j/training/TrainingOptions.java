@@ -1,7 +1,9 @@
 package io.tarflow4j.training;
 
+import io.tarflow4j.model.TarFlowConfig;
 import io.tarflow4j.tensor.Precision;
 import java.nio.file.Path;
+import java.util.Collections;
 import java.util.List;
 
 /**
@@ -16,8 +18,8 @@ import java.util.List;
  * @param channels image channels the data is brought to (0: keep)
  * @param patchSize patch side
  * @param width Transformer width
- * @param blocks flow blocks
- * @param layersPerBlock Transformer layers per block
+ * @param layersPerBlock Transformer layers in each flow block, one entry per block (see
+ *     {@link TarFlowConfig#layersPerBlock()})
  * @param headDim attention head size
  * @param nvp affine (true) or volume-preserving (false) blocks
  * @param conditional class-conditional model (needs labelled data)
@@ -55,7 +57,7 @@ import java.util.List;
  */
 public record TrainingOptions(
         String preset, String data, String testData, int imageSize, int channels, int patchSize, int width,
-        int blocks, int layersPerBlock, int headDim, boolean nvp, boolean conditional, long steps,
+        List<Integer> layersPerBlock, int headDim, boolean nvp, boolean conditional, long steps,
         double minutes, Path out, Path resume, long seed, int batch, double lr, NoiseSpec noise,
         double dropLabel, long warmupSteps, double weightDecay, double beta1, double beta2, double gradClip,
         double emaDecay, long sampleEvery, long checkpointEvery, List<Long> evalAt, int evalBatch,
@@ -65,13 +67,16 @@ public record TrainingOptions(
     /** Validates every field, naming its flag. */
     public TrainingOptions {
         evalAt = List.copyOf(evalAt);
+        layersPerBlock = List.copyOf(layersPerBlock);
         require(data != null && !data.isBlank(), "--data is required for preset " + preset);
         require(imageSize >= 0, "--image-size must be >= 0 (0 keeps the data's size), got " + imageSize);
         require(channels == 0 || channels == 1 || channels == 3, "--channels must be 1 or 3, got " + channels);
         require(patchSize >= 1, "--patch must be >= 1, got " + patchSize);
         require(width >= 1, "--width must be >= 1, got " + width);
-        require(blocks >= 1, "--blocks must be >= 1, got " + blocks);
-        require(layersPerBlock >= 1, "--layers must be >= 1, got " + layersPerBlock);
+        require(!layersPerBlock.isEmpty(), "--blocks must be >= 1, got 0");
+        for (int layers : layersPerBlock) {
+            require(layers >= 1, "--layers must be >= 1, got " + layers);
+        }
         require(headDim >= 1 && width % headDim == 0,
                 "--head-dim must divide --width " + width + ", got " + headDim);
         require(steps >= 0, "--steps must be >= 1, got " + steps);
@@ -105,6 +110,66 @@ public record TrainingOptions(
         return new Builder(preset);
     }
 
+    /** Flow blocks. */
+    public int blocks() {
+        return layersPerBlock.size();
+    }
+
+    /**
+     * The model these options train on images of {@code channels} x {@code imageSize}^2 with
+     * {@code numClasses} classes (ignored for an unconditional model).
+     */
+    public TarFlowConfig modelConfig(int channels, int imageSize, int numClasses) {
+        return new TarFlowConfig(channels, imageSize, patchSize, width, layersPerBlock, headDim, 4, nvp,
+                conditional ? numClasses : 0);
+    }
+
+    /** A builder holding these options, to change some of them. */
+    public Builder toBuilder() {
+        Builder b = new Builder(Preset.FMNIST_SMALL);
+        b.preset = preset;
+        b.data = data;
+        b.testData = testData;
+        b.testDataSet = true;
+        b.imageSize = imageSize;
+        b.channels = channels;
+        b.patchSize = patchSize;
+        b.width = width;
+        b.layersPerBlock(layersPerBlock);
+        b.headDim = headDim;
+        b.nvp = nvp;
+        b.conditional = conditional;
+        b.steps = steps;
+        b.minutes = minutes;
+        b.out = out;
+        b.resume = resume;
+        b.seed = seed;
+        b.batch = batch;
+        b.lr = lr;
+        b.noise = noise;
+        b.dropLabel = dropLabel;
+        b.warmupSteps = warmupSteps;
+        b.weightDecay = weightDecay;
+        b.beta1 = beta1;
+        b.beta2 = beta2;
+        b.gradClip = gradClip;
+        b.emaDecay = emaDecay;
+        b.sampleEvery = sampleEvery;
+        b.checkpointEvery = checkpointEvery;
+        b.evalAt = evalAt;
+        b.evalBatch = evalBatch;
+        b.logEvery = logEvery;
+        b.threads = threads;
+        b.device = device;
+        b.skipNonFinite = skipNonFinite;
+        b.flip = flip;
+        b.stopAfter = stopAfter;
+        b.precision = precision;
+        b.activationCheckpointing = activationCheckpointing;
+        b.samples = samples;
+        return b;
+    }
+
     /** Whether the number of steps comes from the time budget. */
     public boolean timeBudgeted() {
         return steps == 0;
@@ -133,6 +198,8 @@ public record TrainingOptions(
         private int width;
         private int blocks;
         private int layersPerBlock;
+        /** Per-block layer counts when given as a list (then {@code blocks} and {@code layersPerBlock} follow it). */
+        private List<Integer> perBlock;
         private int headDim = 64;
         private boolean nvp = true;
         private Precision precision = Precision.FLOAT32;
@@ -204,10 +271,17 @@ public record TrainingOptions(
         public Builder patchSize(int v) { patchSize = v; return this; }
         /** Transformer width. */
         public Builder width(int v) { width = v; return this; }
-        /** Flow blocks. */
-        public Builder blocks(int v) { blocks = v; return this; }
-        /** Layers per block. */
-        public Builder layersPerBlock(int v) { layersPerBlock = v; return this; }
+        /** Flow blocks, each with the same layer count (the first block's when a list was given). */
+        public Builder blocks(int v) { blocks = v; perBlock = null; return this; }
+        /** Layers in every block. */
+        public Builder layersPerBlock(int v) { layersPerBlock = v; perBlock = null; return this; }
+        /** Layers of each block, one entry per block (sets the number of blocks). */
+        public Builder layersPerBlock(List<Integer> v) {
+            perBlock = List.copyOf(v);
+            blocks = perBlock.size();
+            layersPerBlock = perBlock.isEmpty() ? 0 : perBlock.get(0);
+            return this;
+        }
         /** Attention head size. */
         public Builder headDim(int v) { headDim = v; return this; }
         /** Affine (true) or volume-preserving (false) blocks. */
@@ -238,6 +312,10 @@ public record TrainingOptions(
         public Builder weightDecay(double v) { weightDecay = v; return this; }
         /** AdamW betas, in PyTorch's order. */
         public Builder betas(double b1, double b2) { beta1 = b1; beta2 = b2; return this; }
+        /** AdamW beta1. */
+        public Builder beta1(double v) { beta1 = v; return this; }
+        /** AdamW beta2. */
+        public Builder beta2(double v) { beta2 = v; return this; }
         /** Gradient-norm clip (0: off). */
         public Builder gradClip(double v) { gradClip = v; return this; }
         /** EMA decay (0: off). */
@@ -273,8 +351,10 @@ public record TrainingOptions(
         public TrainingOptions build() {
             String test = testDataSet ? testData
                     : "fashion-mnist".equals(data) ? "fashion-mnist-test" : null;
-            return new TrainingOptions(preset, data, test, imageSize, channels, patchSize, width, blocks,
-                    layersPerBlock, headDim, nvp, conditional, steps, minutes, out, resume, seed, batch, lr,
+            require(perBlock != null || blocks >= 1, "--blocks must be >= 1, got " + blocks);
+            List<Integer> layers = perBlock != null ? perBlock : Collections.nCopies(blocks, layersPerBlock);
+            return new TrainingOptions(preset, data, test, imageSize, channels, patchSize, width,
+                    layers, headDim, nvp, conditional, steps, minutes, out, resume, seed, batch, lr,
                     noise, dropLabel, warmupSteps, weightDecay, beta1, beta2, gradClip, emaDecay, sampleEvery,
                     checkpointEvery, evalAt, evalBatch, logEvery, threads, device, skipNonFinite, flip, stopAfter, precision,
                     activationCheckpointing, samples);

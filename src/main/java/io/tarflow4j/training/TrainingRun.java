@@ -1,8 +1,5 @@
 package io.tarflow4j.training;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.tarflow4j.bench.AvailableMemory;
 import io.tarflow4j.bench.PeakRss;
 import io.tarflow4j.checkpoint.ModelFileCheck;
@@ -13,25 +10,20 @@ import io.tarflow4j.data.Datasets;
 import io.tarflow4j.data.ImageDataset;
 import io.tarflow4j.distributed.Distributed;
 import io.tarflow4j.distributed.DistributedOptions;
-import io.tarflow4j.evaluation.DatasetBpd;
-import io.tarflow4j.io.AtomicFiles;
 import io.tarflow4j.io.Images;
 import io.tarflow4j.io.Safetensors;
 import io.tarflow4j.io.SafetensorsFile;
 import io.tarflow4j.model.TarFlow;
 import io.tarflow4j.model.TarFlowConfig;
-import io.tarflow4j.tensor.AllCores;
 import io.tarflow4j.tensor.RawTensors;
 import io.tarflow4j.tensor.Runtime;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -47,6 +39,10 @@ import org.bytedeco.pytorch.global.torch.ScalarType;
  * {@value MetricsLog#FILE}, {@code samples/step-NNNNNNN.png} every {@code sampleEvery} steps,
  * {@value #FIGURE} and {@value #BPD} at the end, and {@value RunLock#FILE} (held by the process
  * running there).
+ *
+ * <p>The loop trains a step, logs it ({@link StepLog}) and calls the periodic jobs due after it:
+ * {@link CheckpointJob}, {@link SampleJob} and {@link EvaluationJob}. The recipe goes into the
+ * checkpoint's metadata and back through {@link RecipeMetadata}.
  *
  * <p>With a time budget ({@code minutes}) the total number of steps, which the cosine schedule
  * needs, follows the measured speed (see {@link StepBudget}); the checkpoint records the total
@@ -77,17 +73,12 @@ public final class TrainingRun {
      */
     public static final Duration MASTER_WORK_TIMEOUT = Duration.ofHours(6);
 
-    private static final double LN2 = Math.log(2);
-    private static final double NATS_OFFSET = 0.5 * Math.log(2 * Math.PI) + Math.log(128);
-
     private final TrainingOptions options;
     private final ImageDataset train;
     private final ImageDataset test;
     private final Path dir;
     private final ProgressLine progress;
     private final Distributed group;
-    /** Estimated seconds of the final sample figure (set after the first step). */
-    private double figureSeconds = Double.NaN;
     /** Test hook handed to the trainer. */
     java.util.function.BiFunction<Long, org.bytedeco.pytorch.Tensor, org.bytedeco.pytorch.Tensor> inputHook;
 
@@ -167,34 +158,7 @@ public final class TrainingRun {
             throw new IOException(file + " is not a tarflow4j training checkpoint; only 'tarflow train' runs can be resumed");
         }
         try {
-            TarFlowConfig c = ModelFileCheck.config(m, shapes, 0, 0);
-            long total = requested.steps() > 0 ? requested.steps() : Long.parseLong(m.get("total_steps"));
-            return TrainingOptions.builder(Preset.FMNIST_SMALL).preset(m.getOrDefault("preset", "custom"))
-                    .data(m.get("dataset")).testData(emptyToNull(m.get("test_dataset")))
-                    .imageSize(c.imageSize()).channels(c.inChannels()).patchSize(c.patchSize()).width(c.width())
-                    .blocks(c.numBlocks()).layersPerBlock(c.layersPerBlock().get(0)).headDim(c.headDim())
-                    .nvp(c.nvp()).conditional(c.conditional()).steps(total).resume(requested.resume())
-                    .seed(Long.parseLong(m.get("seed"))).batch(Integer.parseInt(m.get("batch")))
-                    .lr(Double.parseDouble(m.get("lr"))).noise(NoiseSpec.parse(m.get("noise")))
-                    .dropLabel(Double.parseDouble(m.get("drop_label")))
-                    .warmupSteps(Long.parseLong(m.get("warmup")))
-                    .weightDecay(Double.parseDouble(m.get("weight_decay")))
-                    .betas(Double.parseDouble(m.get("beta1")), Double.parseDouble(m.get("beta2")))
-                    .gradClip(Double.parseDouble(m.get("grad_clip")))
-                    .emaDecay(Double.parseDouble(m.get("ema_decay")))
-                    .flip(Boolean.parseBoolean(m.get("flip")))
-                    .sampleEvery(requested.sampleEvery()).checkpointEvery(requested.checkpointEvery())
-                    .evalAt(requested.evalAt().isEmpty() ? parseSteps(m.getOrDefault("eval_at", "")) : requested.evalAt()).evalBatch(requested.evalBatch()).logEvery(requested.logEvery())
-                    .threads(requested.threads()).device(requested.device()).precision(requested.precision())
-                    .skipNonFinite(requested.skipNonFinite()).stopAfter(requested.stopAfter())
-                    // memory and end-of-run choices carry over: a resumed paper-size run must neither
-                    // run out of memory nor start hours of sampling its first run had turned off
-                    .activationCheckpointing(requested.activationCheckpointing()
-                            || Boolean.parseBoolean(m.getOrDefault("activation_checkpointing", "false")))
-                    .samples(requested.samples() && Boolean.parseBoolean(m.getOrDefault("samples", "true")))
-                    .build();
-        } catch (NullPointerException | NumberFormatException e) {
-            throw new IOException(file + ": training metadata is incomplete or malformed: " + e, e);
+            return RecipeMetadata.restore(requested, m, ModelFileCheck.config(m, shapes, 0, 0));
         } catch (IllegalArgumentException e) {
             throw new IOException(file + ": " + e.getMessage(), e);
         }
@@ -218,28 +182,9 @@ public final class TrainingRun {
      * @throws IllegalStateException when another process holds the run folder
      */
     public Summary run() throws IOException {
-        try (RunLock lock = group.isMaster() ? lockFolder() : null) {
+        try (RunLock lock = group.isMaster() ? RunFolder.lock(dir, progress::message) : null) {
             return train();
         }
-    }
-
-    private RunLock lockFolder() throws IOException {
-        Files.createDirectories(dir);
-        RunLock lock = RunLock.acquire(dir);
-        if (!lock.previousHolder().isEmpty()) {
-            progress.message("run folder " + dir + ": taking over the lock of process " + lock.previousHolder()
-                    + ", which ended without releasing it");
-        }
-        List<String> removed = new ArrayList<>(AtomicFiles.removeTemporaries(dir));
-        AtomicFiles.removeTemporaries(dir.resolve("samples")).forEach(n -> removed.add("samples/" + n));
-        if (Files.deleteIfExists(dir.resolve(TrainingCheckpoint.PREVIOUS + ".tmp"))) {
-            removed.add(TrainingCheckpoint.PREVIOUS + ".tmp");
-        }
-        if (!removed.isEmpty()) {
-            progress.message("removed " + removed.size() + " temporary file(s) an interrupted run left: "
-                    + String.join(", ", removed));
-        }
-        return lock;
     }
 
     /**
@@ -259,49 +204,26 @@ public final class TrainingRun {
             throw new IllegalArgumentException("--data " + o.data() + " has no labels: a class-conditional model"
                     + " needs labelled data (pass --unconditional)");
         }
-        TarFlowConfig config = new TarFlowConfig(train.channels(), train.height(), o.patchSize(), o.width(),
-                Collections.nCopies(o.blocks(), o.layersPerBlock()), o.headDim(), 4, o.nvp(),
-                o.conditional() ? train.numClasses() : 0);
         if (train.height() != train.width()) {
             throw new IllegalArgumentException("--data " + o.data() + " has " + train.height() + "x" + train.width()
                     + " images; TarFlow needs square images (pass --image-size)");
         }
+        TarFlowConfig config = o.modelConfig(train.channels(), train.height(), train.numClasses());
         int world = group.worldSize();
         int perRank = DistributedOptions.perRankBatch(o.batch(), world); // refuse an uneven split before building anything
         MemoryEstimate memory = MemoryEstimate.of(config, perRank, o.emaDecay() > 0, o.activationCheckpointing());
-        checkMemory(config, memory);
+        if (Runtime.device(o.device()).is_cpu()) {
+            memory.requireAvailable(config, o, group.onOneMachine() ? world : 1);
+        }
         Runtime.seed(o.seed());
         // a resumed model's random weights would be overwritten at once: not drawn (seconds at paper sizes)
         TarFlow model = o.resume() != null ? TarFlow.forLoading(config, device, ScalarType.Float)
                 : new TarFlow(config, device, ScalarType.Float);
         try (Trainer trainer = new Trainer(model, o, group)) {
             trainer.inputHook = inputHook;
-            long step = 0;
-            double elapsedBefore = 0;
-            if (o.resume() != null) {
-                TrainingCheckpoint.Contents ck = TrainingCheckpoint.load(dir.resolve(TrainingCheckpoint.FILE));
-                if (!ck.config().equals(config)) {
-                    throw new IllegalArgumentException("--resume " + dir + ": the checkpoint's model ("
-                            + ck.config().describe() + ") does not fit the data (" + config.describe() + ")");
-                }
-                model.checkState(RawTensors.shapes(ck.model()));
-                RawTensors.copyAll(ck.model(), model.state()); // one tensor at a time from the file's mapping
-                if (trainer.ema() != null) {
-                    trainer.ema().load(ck.ema());
-                }
-                trainer.optimizer().loadState(ck.optimizerState());
-                step = ck.step();
-                elapsedBefore = Double.parseDouble(ck.get("elapsed_s"));
-                if (o.steps() < step || o.steps() == step && finalOutputsWritten()) {
-                    throw new IllegalArgumentException("--steps " + o.steps() + " is the total, and the checkpoint in "
-                            + dir + " is already at step " + step + "; give a larger --steps to continue");
-                }
-                if (o.steps() == step) {
-                    progress.message("the checkpoint in " + dir + " is at the final step " + step
-                            + " but the run stopped before its final outputs; writing them");
-                }
-            }
+            TrainingCheckpoint.Contents resumed = o.resume() == null ? null : loadCheckpoint(trainer);
             trainer.synchronize();
+            long step = resumed == null ? 0 : resumed.step();
             progress.message("tarflow train: " + config.describe() + ", " + String.format("%,d", config.parameterCount())
                     + " parameters");
             progress.message("  data " + o.data() + " (" + train.size() + " images), batch " + o.batch() + ", lr "
@@ -314,62 +236,65 @@ public final class TrainingRun {
             progress.message("  memory: about " + memory.describe() + (world > 1 ? " per process" : "")
                     + AvailableMemory.bytes().stream().mapToObj(b -> "; " + MemoryEstimate.gib(b) + " available")
                             .findFirst().orElse(""));
-            return loop(trainer, step, elapsedBefore);
+            return loop(trainer, step, resumed == null ? 0 : Double.parseDouble(resumed.get("elapsed_s")));
         }
     }
 
     /**
-     * Refuses a CPU run whose estimated memory (times the processes of a run on this machine alone)
-     * exceeds what the machine has available, naming the flags that lower it: the kernel would
-     * otherwise kill the run at its first step.
+     * Loads the checkpoint of {@code --resume} into the trainer's model, weight average and
+     * optimizer, refusing one that does not fit the data or whose run is complete.
      */
-    private void checkMemory(TarFlowConfig config, MemoryEstimate memory) {
-        if (!Runtime.device(options.device()).is_cpu()) {
-            return;
+    private TrainingCheckpoint.Contents loadCheckpoint(Trainer trainer) throws IOException {
+        TarFlow model = trainer.model();
+        TarFlowConfig config = model.config();
+        TrainingCheckpoint.Contents ck = TrainingCheckpoint.load(dir.resolve(TrainingCheckpoint.FILE));
+        if (!ck.config().equals(config)) {
+            throw new IllegalArgumentException("--resume " + dir + ": the checkpoint's model ("
+                    + ck.config().describe() + ") does not fit the data (" + config.describe() + ")");
         }
-        var available = AvailableMemory.bytes();
-        int processes = group.onOneMachine() ? group.worldSize() : 1;
-        if (available.isEmpty() || processes * memory.total() <= available.getAsLong()) {
-            return;
+        model.checkState(RawTensors.shapes(ck.model()));
+        RawTensors.copyAll(ck.model(), model.state()); // one tensor at a time from the file's mapping
+        if (trainer.ema() != null) {
+            trainer.ema().load(ck.ema());
         }
-        TrainingOptions o = options;
-        List<String> instead = new ArrayList<>();
-        MemoryEstimate lean = o.activationCheckpointing() ? memory : memory.withCheckpointing(config, true);
-        if (!o.activationCheckpointing()) {
-            instead.add("--activation-checkpointing needs about " + MemoryEstimate.gib(processes * lean.total()));
+        trainer.optimizer().loadState(ck.optimizerState());
+        long step = ck.step();
+        if (options.steps() < step || options.steps() == step && finalOutputsWritten()) {
+            throw new IllegalArgumentException("--steps " + options.steps() + " is the total, and the checkpoint in "
+                    + dir + " is already at step " + step + "; give a larger --steps to continue");
         }
-        if (memory.batch() > 1) {
-            MemoryEstimate one = MemoryEstimate.of(config, 1, o.emaDecay() > 0, true);
-            instead.add("--batch " + (o.batch() / memory.batch()) + " --activation-checkpointing needs about "
-                    + MemoryEstimate.gib(processes * one.total()));
+        if (options.steps() == step) {
+            progress.message("the checkpoint in " + dir + " is at the final step " + step
+                    + " but the run stopped before its final outputs; writing them");
         }
-        throw new IllegalArgumentException("--batch " + o.batch() + " of " + config.describe() + " needs about "
-                + MemoryEstimate.gib(processes * memory.total()) + (processes > 1 ? " (" + processes + " processes of "
-                        + memory.describe() + ")" : " (" + memory.describe() + ")")
-                + ", more than the " + MemoryEstimate.gib(available.getAsLong()) + " available on this machine"
-                + (instead.isEmpty() ? "; train on a machine with more memory" : "; " + String.join("; ", instead)));
+        return ck;
     }
 
+    /**
+     * The training loop: a step, its log line, and the periodic jobs due after it; rank 0 does
+     * the jobs while the other ranks wait for it.
+     */
     private Summary loop(Trainer trainer, long startStep, double elapsedBefore) throws IOException {
         TrainingOptions o = options;
         StepBudget budget = o.timeBudgeted() ? new StepBudget(o.minutes(), o.warmupSteps(), startStep) : null;
-        long step = startStep;
-        long t0 = System.nanoTime();
-        long windowStart = t0;
-        long windowStep = step;
-        boolean reported = false;
-        double lastLoss = Double.NaN;
-        double ips = Double.NaN;
-        List<ObjectNode> evaluations = new ArrayList<>();
         boolean master = group.isMaster();
         int world = group.worldSize();
         if (master) {
             Files.createDirectories(dir);
         }
+        long step = startStep;
+        long t0 = System.nanoTime();
+        boolean reported = false;
+        double lastLoss = Double.NaN;
         try (MetricsLog metrics = master ? MetricsLog.open(dir, startStep) : null;
                 BatchLoader loader = BatchLoader.builder(train)
                         .batchSize(DistributedOptions.perRankBatch(o.batch(), world)).seed(o.seed())
                         .flip(o.flip()).dropLast(true).shard(group.rank(), world).startStep(startStep).build()) {
+            StepLog log = new StepLog(o, metrics, progress, startStep, t0);
+            CheckpointJob checkpoints = new CheckpointJob(dir, o, train.classNames());
+            SampleJob samples = new SampleJob(dir, o, denoiseBatch(), progress);
+            EvaluationJob evaluations = test == null ? null
+                    : new EvaluationJob(test, o, dir, progress, metrics, world > 1);
             long stopAfter = o.stopAfter() > 0 ? o.stopAfter() : Long.MAX_VALUE;
             while (step < (budget == null ? o.steps() : budget.total()) && step < stopAfter) {
                 long k = step + 1;
@@ -380,13 +305,9 @@ public final class TrainingRun {
                 try {
                     r = trainer.step(k, batch, schedule);
                 } catch (NonFiniteLossException e) {
-                    ObjectNode rec = MetricsLog.record("stopped");
-                    rec.put("step", k);
-                    rec.put("reason", e.getMessage());
-                    write(metrics, rec);
-                    progress.finish();
+                    log.stopped(k, e.getMessage());
                     throw new NonFiniteLossException(k, e.getMessage() + (master ? "; the last good checkpoint ("
-                            + dir.resolve(TrainingCheckpoint.FILE) + ", if any) is unchanged" : ""));
+                            + checkpoints.file() + ", if any) is unchanged" : ""));
                 }
                 step = k;
                 long now = System.nanoTime();
@@ -407,67 +328,34 @@ public final class TrainingRun {
                 }
                 long total = budget == null ? o.steps() : budget.total();
                 if (r.skipped()) {
-                    ObjectNode rec = MetricsLog.record("skip");
-                    rec.put("step", step);
-                    rec.put("loss", r.loss());
-                    rec.put("grad_norm", r.gradNorm());
-                    write(metrics, rec);
-                    progress.message("step " + step + ": non-finite loss " + r.loss() + " or gradient norm "
-                            + r.gradNorm() + ", step skipped (--skip-nonfinite)");
+                    log.skipped(step, r);
                 } else {
                     lastLoss = r.loss();
                 }
-                long shownTotal = total;
-                boolean logged = step % o.logEvery() == 0 || step == total;
-                double windowSeconds = (now - windowStart) / 1e9;
-                double windowIps = (step - windowStep) * (double) o.batch() / Math.max(windowSeconds, 1e-9);
-                if (logged) {
-                    ips = windowIps;
-                    ObjectNode rec = MetricsLog.record("step");
-                    rec.put("step", step);
-                    rec.put("loss", r.loss());
-                    rec.put("bpd_estimate", bpdEstimate(r.loss()));
-                    rec.put("lr", r.lr());
-                    rec.put("grad_norm", r.gradNorm());
-                    rec.put("images_per_s", round(windowIps));
-                    rec.put("elapsed_s", round(elapsed));
-                    write(metrics, rec);
-                    windowStart = now;
-                    windowStep = step;
-                }
-                double eta = (shownTotal - step) * (now - t0) / 1e9 / Math.max(1, step - startStep);
-                progress.step(String.format("step %d/%d  loss %.4f  bpd~%.3f  lr %.2e  %s  elapsed %s  ETA %s",
-                        step, shownTotal, r.loss(), bpdEstimate(r.loss()), r.lr(),
-                        ProgressLine.speed(Double.isNaN(ips) ? windowIps : ips, o.batch()),
-                        ProgressLine.duration(elapsed), ProgressLine.duration(eta)), logged);
-                boolean last = step == total;
-                boolean checkpointDue = !last && step % o.checkpointEvery() == 0;
-                boolean samplesDue = !last && o.samples() && o.sampleEvery() > 0 && step % o.sampleEvery() == 0;
+                double eta = (total - step) * (now - t0) / 1e9 / Math.max(1, step - startStep);
+                log.stepped(step, total, r, now, elapsed, eta);
                 if (step == startStep + 1) {
                     // the estimate's probe is not training time: the clocks (and a time budget) skip it
                     long before = System.nanoTime();
                     if (master) {
-                        announceEndOfRun(trainer, (now - t0) / 1e9 / o.batch());
+                        announceEndOfRun(trainer, samples, evaluations, (now - t0) / 1e9 / o.batch());
                     }
                     waitForMaster();
                     long pause = System.nanoTime() - before;
                     t0 += pause;
-                    windowStart += pause;
+                    log.pause(pause);
                 }
-                boolean evalDue = o.evalAt().contains(step);
+                boolean checkpointDue = checkpoints.due(step, total);
+                boolean samplesDue = samples.due(step, total);
+                boolean evalDue = o.evalAt().contains(step); // on every rank, with or without test data
                 if (master && checkpointDue) {
-                    TrainingCheckpoint.save(dir, trainer, metadata(step, shownTotal, elapsed));
-                    checkpointedStep = step;
+                    checkpoints.save(trainer, step, total, elapsed);
                 }
                 if (master && samplesDue) {
-                    Path png = dir.resolve("samples").resolve(String.format("step-%07d.png", step));
-                    Files.createDirectories(png.getParent());
-                    SampleFigure.write(png, trainer.evaluationModel(), o.noise(), false, SAMPLE_SEED,
-                            denoiseBatch(), o.activationCheckpointing());
-                    progress.message("step " + step + ": samples written to " + png);
+                    samples.writeGrid(trainer, step);
                 }
-                if (test != null && evalDue) {
-                    evaluations.add(evaluate(trainer, step, metrics));
+                if (evalDue && evaluations != null) {
+                    evaluations.run(trainer, step);
                 }
                 if (checkpointDue || samplesDue || evalDue) {
                     waitForMaster();
@@ -480,63 +368,41 @@ public final class TrainingRun {
             if (!master) {
                 waitForMaster(); // rank 0 writes the checkpoint, the figure and the test bits/dim
                 return new Summary(dir, step, recordedTotal, lastLoss, Double.NaN, elapsed, ipsAll,
-                        dir == null ? null : dir.resolve(TrainingCheckpoint.FILE), null);
+                        dir == null ? null : checkpoints.file(), null);
             }
-            Summary summary = finish(trainer, metrics, step, recordedTotal, lastLoss, elapsed, ipsAll, evaluations);
+            checkpoints.saveFinal(trainer, step, recordedTotal, elapsed);
+            Summary summary = finish(trainer, checkpoints, samples, evaluations,
+                    new Summary(dir, step, recordedTotal, lastLoss, Double.NaN, elapsed, ipsAll, checkpoints.file(), null));
             waitForMaster();
             return summary;
         }
     }
 
-    /** The step of the last periodic checkpoint written in this run (-1: none). */
-    private long checkpointedStep = -1;
-
-    /** Rank 0's end of a run: the final checkpoint, and unless stopped early, the figure and the test bits/dim. */
-    private Summary finish(Trainer trainer, MetricsLog metrics, long step, long recordedTotal, double lastLoss,
-            double elapsed, double ipsAll, List<ObjectNode> evaluations) throws IOException {
-        TrainingOptions o = options;
-        Path ckpt = dir.resolve(TrainingCheckpoint.FILE);
-        if (checkpointedStep != step) {
-            // a stop right after a periodic checkpoint need not write the same step twice
-            TrainingCheckpoint.save(dir, trainer, metadata(step, recordedTotal, elapsed));
+    /**
+     * Rank 0's end of a run after the final checkpoint: unless stopped early, the figure and the
+     * test bits/dim, added to {@code trained}.
+     */
+    private Summary finish(Trainer trainer, CheckpointJob checkpoints, SampleJob samples, EvaluationJob evaluations,
+            Summary trained) throws IOException {
+        long step = trained.step();
+        if (step < trained.totalSteps()) {
+            progress.message("stopped after step " + step + " of " + trained.totalSteps() + " (--stop-after); checkpoint "
+                    + checkpoints.file() + "; continue with: tarflow train --resume " + dir);
+            return trained;
         }
-        if (step < recordedTotal) {
-            progress.message("stopped after step " + step + " of " + recordedTotal + " (--stop-after); checkpoint "
-                    + ckpt + "; continue with: tarflow train --resume " + dir);
-            return new Summary(dir, step, recordedTotal, lastLoss, Double.NaN, elapsed, ipsAll, ckpt, null);
-        }
-        if (ipsAll > 0) {
+        if (trained.imagesPerSecond() > 0) {
             progress.message(String.format("trained %d steps in %s (%.1f images/s over all processes since this run"
-                    + " started, peak RSS %.0f MiB)", step, ProgressLine.duration(elapsed), ipsAll, PeakRss.megabytes()));
+                    + " started, peak RSS %.0f MiB)", step, ProgressLine.duration(trained.elapsedSeconds()),
+                    trained.imagesPerSecond(), PeakRss.megabytes()));
         } else {
             progress.message(String.format("trained %d steps in %s before; writing the final outputs", step,
-                    ProgressLine.duration(elapsed)));
+                    ProgressLine.duration(trained.elapsedSeconds())));
         }
-        progress.message("checkpoint: " + ckpt);
-        Path figure = null;
-        if (o.samples()) {
-            progress.message("sampling the figure (" + SampleFigure.describe(trainer.model().config(), o.noise(), true)
-                    + ", about " + ProgressLine.duration(figureSeconds) + "; --no-samples skips it)");
-            figure = dir.resolve(FIGURE);
-            List<String> panels = SampleFigure.write(figure, trainer.evaluationModel(), o.noise(), true, SAMPLE_SEED,
-                    denoiseBatch(), o.activationCheckpointing());
-            progress.message("samples: " + figure + " (panels: " + String.join(" | ", panels) + ")");
-        }
-        double testBpd = Double.NaN;
-        if (test != null) {
-            final long lastStep = step;
-            ObjectNode last = evaluations.stream().filter(e -> e.get("step").asLong() == lastStep).findFirst()
-                    .orElse(null);
-            if (last == null) {
-                last = evaluate(trainer, step, metrics);
-                evaluations.add(last);
-            }
-            testBpd = last.get("test_bpd").asDouble();
-            writeBpd(step, last, evaluations);
-            progress.message(String.format("test bits/dim: %.4f (exact likelihood of uniformly dequantised %s; %s)",
-                    testBpd, o.testData() == null ? "test images" : o.testData(), dir.resolve(BPD)));
-        }
-        return new Summary(dir, step, recordedTotal, lastLoss, testBpd, elapsed, ipsAll, ckpt, figure);
+        progress.message("checkpoint: " + checkpoints.file());
+        Path figure = samples.writeFigure(trainer);
+        double testBpd = evaluations == null ? Double.NaN : evaluations.finish(trainer, step);
+        return new Summary(dir, step, trained.totalSteps(), trained.lastLoss(), testBpd, trained.elapsedSeconds(),
+                trained.imagesPerSecond(), trained.checkpoint(), figure);
     }
 
     /** Images denoised at a time for a sample figure: a training step's share of this process. */
@@ -549,25 +415,11 @@ public final class TrainingRun {
      * is timed on a few tokens, forward and backward passes at {@code imageSeconds}, the first
      * step's time per image (an overestimate: it includes first-touch costs).
      */
-    private void announceEndOfRun(Trainer trainer, double imageSeconds) {
-        TrainingOptions o = options;
-        TarFlow model = trainer.model();
-        TarFlowConfig c = model.config();
-        List<String> work = new ArrayList<>();
-        if (o.samples()) {
-            figureSeconds = SampleFigure.estimateSeconds(model, o.noise(), true, imageSeconds);
-            work.add("sample figure (" + SampleFigure.describe(c, o.noise(), true) + ") about "
-                    + ProgressLine.duration(figureSeconds));
-            if (o.sampleEvery() > 0) {
-                work.add("a sample grid (" + SampleFigure.describe(c, o.noise(), false) + ") every " + o.sampleEvery()
-                        + " steps, about " + ProgressLine.duration(SampleFigure.estimateSeconds(model, o.noise(), false,
-                                imageSeconds)) + " each");
-            }
-        }
-        if (test != null) {
-            // an evaluation image costs a forward pass, about a third of a training step's
-            work.add("test bits/dim on " + test.size() + " images about " + ProgressLine.duration(test.size()
-                    * imageSeconds / 3) + " each time");
+    private void announceEndOfRun(Trainer trainer, SampleJob samples, EvaluationJob evaluations,
+            double imageSeconds) {
+        List<String> work = new ArrayList<>(samples.estimate(trainer.model(), imageSeconds));
+        if (evaluations != null) {
+            work.add(evaluations.estimate(imageSeconds));
         }
         progress.message(work.isEmpty() ? "no samples and no evaluation (--no-samples, --test-data none)"
                 : "end-of-run and periodic work: " + String.join("; ", work)
@@ -583,108 +435,5 @@ public final class TrainingRun {
             Duration own = group.options().timeout();
             group.barrier(own.compareTo(MASTER_WORK_TIMEOUT) > 0 ? own : MASTER_WORK_TIMEOUT);
         }
-    }
-
-    private static void write(MetricsLog metrics, ObjectNode rec) throws IOException {
-        if (metrics != null) {
-            metrics.write(rec);
-        }
-    }
-
-    private ObjectNode evaluate(Trainer trainer, long step, MetricsLog metrics) throws IOException {
-        progress.finish();
-        long t = System.nanoTime();
-        TarFlow model = trainer.evaluationModel();
-        DatasetBpd.Result r;
-        // the other ranks of a data-parallel run wait at a barrier meanwhile: on one machine their
-        // cores are idle, so rank 0 evaluates with all of them
-        try (AllCores all = group.worldSize() > 1 ? AllCores.borrow() : null) {
-            r = DatasetBpd.evaluate(model, test, options.evalBatch(), EVAL_SEED, 1, model.config().conditional(), null);
-        }
-        double seconds = (System.nanoTime() - t) / 1e9;
-        ObjectNode rec = MetricsLog.record("eval");
-        rec.put("step", step);
-        rec.put("test_bpd", r.mean());
-        rec.put("standard_error", r.standardError());
-        rec.put("images", r.images());
-        rec.put("seconds", round(seconds));
-        write(metrics, rec);
-        progress.message(String.format("step %d: test bits/dim %.4f +- %.4f on %d images (%.1f s)", step, r.mean(),
-                r.standardError(), r.images(), seconds));
-        return rec;
-    }
-
-    private void writeBpd(long step, ObjectNode last, List<ObjectNode> evaluations) throws IOException {
-        ObjectMapper json = new ObjectMapper();
-        ObjectNode o = json.createObjectNode();
-        o.put("test_bpd", last.get("test_bpd").asDouble());
-        o.put("standard_error", last.get("standard_error").asDouble());
-        o.put("images", last.get("images").asInt());
-        o.put("step", step);
-        o.put("dataset", options.testData());
-        o.put("conditional", options.conditional());
-        o.put("weights", options.emaDecay() > 0 ? "ema" : "model");
-        o.put("training_noise", options.noise().toString());
-        o.put("method", "exact likelihood of the 8-bit test images, uniformly dequantised (bins of 1/128,"
-                + " seed " + EVAL_SEED + "), one draw per image"
-                + (options.noise().gaussian() ? "; the model was trained on Gaussian-noised images, so this"
-                        + " is the likelihood its density gives dequantised data, not a noisy-data figure" : ""));
-        ArrayNode all = o.putArray("evaluations");
-        evaluations.forEach(all::add);
-        AtomicFiles.write(dir.resolve(BPD), json.writerWithDefaultPrettyPrinter().writeValueAsString(o)
-                .getBytes(StandardCharsets.UTF_8));
-    }
-
-    private Map<String, String> metadata(long step, long total, double elapsed) {
-        TrainingOptions o = options;
-        Map<String, String> m = new LinkedHashMap<>();
-        m.put("step", Long.toString(step));
-        m.put("total_steps", Long.toString(total));
-        m.put("preset", o.preset());
-        m.put("seed", Long.toString(o.seed()));
-        m.put("batch", Integer.toString(o.batch()));
-        m.put("lr", Double.toString(o.lr()));
-        m.put("warmup", Long.toString(o.warmupSteps()));
-        m.put("noise", o.noise().toString());
-        m.put("drop_label", Double.toString(o.dropLabel()));
-        m.put("weight_decay", Double.toString(o.weightDecay()));
-        m.put("beta1", Double.toString(o.beta1()));
-        m.put("beta2", Double.toString(o.beta2()));
-        m.put("grad_clip", Double.toString(o.gradClip()));
-        m.put("ema_decay", Double.toString(o.emaDecay()));
-        m.put("flip", Boolean.toString(o.flip()));
-        m.put("samples", Boolean.toString(o.samples()));
-        m.put("activation_checkpointing", Boolean.toString(o.activationCheckpointing()));
-        m.put("minutes", Double.toString(o.minutes()));
-        m.put("class_names", String.join(",", train.classNames()));
-        m.put("dataset", o.data());
-        m.put("test_dataset", o.testData() == null ? "" : o.testData());
-        m.put("elapsed_s", Double.toString(round(elapsed)));
-        m.put("threads", Integer.toString(o.threads()));
-        m.put("precision", o.precision().toString());
-        m.put("eval_at", String.join(",", o.evalAt().stream().map(String::valueOf).toList()));
-        return m;
-    }
-
-    private static double bpdEstimate(double loss) {
-        return (loss + NATS_OFFSET) / LN2;
-    }
-
-    private static double round(double v) {
-        return Math.round(v * 1000) / 1000.0;
-    }
-
-    private static List<Long> parseSteps(String csv) {
-        List<Long> steps = new ArrayList<>();
-        for (String part : csv.split(",")) {
-            if (!part.isBlank()) {
-                steps.add(Long.parseLong(part.strip()));
-            }
-        }
-        return steps;
-    }
-
-    private static String emptyToNull(String s) {
-        return s == null || s.isEmpty() ? null : s;
     }
 }

@@ -52,7 +52,8 @@ class EvalCommandsTest {
         assertEquals(0, r.status(), r.err());
         JsonNode json = new ObjectMapper().readTree(model.resolveSibling("eval-bpd.json").toFile());
         var data = Datasets.open(images.toString(), DataOptions.defaults());
-        DatasetBpd.Result direct = DatasetBpd.evaluate(ModelFile.load(model).model(), data, 6, 0L, 1, false, null);
+        DatasetBpd.Result direct = DatasetBpd.evaluate(ModelFile.load(model).model(), data,
+                DatasetBpd.Options.of(6, io.tarflow4j.evaluation.Dequantizer.uniform(0)));
         assertEquals(direct.mean(), json.get("bits_per_dim").asDouble(), 1e-5);
         assertEquals(6, json.get("images").asInt());
         assertTrue(json.get("standard_error").asDouble() > 0);

@@ -51,7 +51,7 @@ class BatchLoaderTest {
     void batchesHoldTheIndexedImagesAndLabels() {
         ImageDataset data = dataset();
         try (BatchLoader loader = BatchLoader.builder(data).batchSize(8).seed(3).build()) {
-            assertEquals(6, loader.stepsPerEpoch());
+            assertEquals(6, loader.plan().stepsPerEpoch());
             Batch b = loader.next();
             assertEquals(8, b.n());
             assertEquals(0, b.step());
@@ -94,7 +94,7 @@ class BatchLoaderTest {
             List<Batch> uninterrupted = take(full, 30);
             assertEquals(uninterrupted.subList(16, 30), take(resumed, 14));
             assertEquals(2, uninterrupted.get(16).epoch(), "7 steps per epoch with drop-last");
-            assertEquals(uninterrupted.get(29), full.batchAt(29));
+            assertEquals(uninterrupted.get(29), full.plan().batchAt(29));
         }
         try (BatchLoader far = BatchLoader.builder(data).batchSize(7).seed(11).startStep(7L * 1_000_000).build()) {
             assertEquals(1_000_000, far.next().epoch(), "earlier epochs are skipped by arithmetic");
@@ -120,7 +120,7 @@ class BatchLoaderTest {
                 }
             }
             assertTrue(flipped > 10 && flipped < 40, "about half are flipped: " + flipped);
-            assertEquals(b, loader.batchAt(0));
+            assertEquals(b, loader.plan().batchAt(0));
         }
     }
 
@@ -130,7 +130,7 @@ class BatchLoaderTest {
         try (BatchLoader single = BatchLoader.builder(data).batchSize(12).seed(2).flip(true).build();
              BatchLoader r0 = BatchLoader.builder(data).batchSize(6).seed(2).flip(true).shard(0, 2).build();
              BatchLoader r1 = BatchLoader.builder(data).batchSize(6).seed(2).flip(true).shard(1, 2).build()) {
-            assertEquals(single.stepsPerEpoch(), r0.stepsPerEpoch());
+            assertEquals(single.plan().stepsPerEpoch(), r0.plan().stepsPerEpoch());
             for (int step = 0; step < 10; step++) {
                 Batch global = single.next();
                 Batch a = r0.next();
@@ -158,11 +158,11 @@ class BatchLoaderTest {
         try (BatchLoader single = BatchLoader.builder(data).batchSize(16).dropLast(false).build();
              BatchLoader r0 = BatchLoader.builder(data).batchSize(8).dropLast(false).shard(0, 2).build();
              BatchLoader r1 = BatchLoader.builder(data).batchSize(8).dropLast(false).shard(1, 2).build()) {
-            assertEquals(4, single.stepsPerEpoch());
-            assertEquals(2, single.batchAt(3).n());
-            assertEquals(1, r0.batchAt(3).n());
-            assertEquals(1, r1.batchAt(3).n());
-            assertEquals(16, single.batchAt(4).n(), "the next epoch starts full");
+            assertEquals(4, single.plan().stepsPerEpoch());
+            assertEquals(2, single.plan().batchAt(3).n());
+            assertEquals(1, r0.plan().batchAt(3).n());
+            assertEquals(1, r1.plan().batchAt(3).n());
+            assertEquals(16, single.plan().batchAt(4).n(), "the next epoch starts full");
         }
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> BatchLoader.builder(data).batchSize(30).shard(0, 2).build());
@@ -204,7 +204,7 @@ class BatchLoaderTest {
     void sequentialBatchesCoverTheDatasetInOrder() {
         ImageDataset data = dataset();
         List<Batch> batches = new ArrayList<>();
-        BatchLoader.batches(data, 16).forEach(batches::add);
+        SequentialBatches.of(data, 16).forEach(batches::add);
         assertEquals(4, batches.size());
         assertEquals(List.of(16, 16, 16, 2), batches.stream().map(Batch::n).toList());
         assertArrayEquals(new int[] {48, 49}, batches.get(3).indices());
@@ -214,7 +214,7 @@ class BatchLoaderTest {
         assertEquals(4, batches.get(3).labels()[1]);
 
         ImageDataset unlabelled = ImageDataset.unlabelled(new byte[3 * 4], 1, 2, 2);
-        Batch only = BatchLoader.batches(unlabelled, 10).iterator().next();
+        Batch only = SequentialBatches.of(unlabelled, 10).iterator().next();
         assertEquals(3, only.n());
         assertNull(only.labels());
     }

@@ -41,7 +41,7 @@ class DatasetBpdTest {
             }
             ImageDataset data = ImageDataset.unlabelled(bytes, c.inChannels(), c.imageSize(), c.imageSize());
             // batch 2 splits the fixture's images over two batches: the noise must follow image order
-            DatasetBpd.Result r = DatasetBpd.evaluate(model, data, 2, Dequantizer.replay(uniform), 1, false, null);
+            DatasetBpd.Result r = DatasetBpd.evaluate(model, data, DatasetBpd.Options.of(2, Dequantizer.replay(uniform)));
             double mean = 0;
             for (int i = 0; i < expected.length; i++) {
                 assertEquals(expected[i], r.perImage()[i], 2e-4 * Math.max(1e-2, Math.abs(expected[i])), name + " image " + i);
@@ -59,13 +59,14 @@ class DatasetBpdTest {
         byte[] bytes = new byte[5 * c.dims()];
         new java.util.Random(3).nextBytes(bytes);
         ImageDataset data = ImageDataset.unlabelled(bytes, c.inChannels(), c.imageSize(), c.imageSize());
-        DatasetBpd.Result a = DatasetBpd.evaluate(model, data, 3, 7L, 1, false, null);
-        DatasetBpd.Result b = DatasetBpd.evaluate(model, data, 5, 7L, 1, false, null);
+        DatasetBpd.Result a = DatasetBpd.evaluate(model, data, DatasetBpd.Options.of(3, Dequantizer.uniform(7)));
+        DatasetBpd.Result b = DatasetBpd.evaluate(model, data, DatasetBpd.Options.of(5, Dequantizer.uniform(7)));
         assertEquals(a.mean(), b.mean(), 1e-5, "batching does not change the result");
-        DatasetBpd.Result other = DatasetBpd.evaluate(model, data, 5, 8L, 1, false, null);
+        DatasetBpd.Result other = DatasetBpd.evaluate(model, data, DatasetBpd.Options.of(5, Dequantizer.uniform(8)));
         assertNotEquals(a.mean(), other.mean());
         long[] seen = {0};
-        DatasetBpd.Result two = DatasetBpd.evaluate(model, data, 2, 7L, 2, false, n -> seen[0] = n);
+        DatasetBpd.Result two = DatasetBpd.evaluate(model, data, DatasetBpd.Options.of(2, Dequantizer.uniform(7))
+                .withDraws(2).withProgress(n -> seen[0] = n));
         assertEquals(5, seen[0]);
         assertEquals(5, two.images());
         // each draw's noise is a function of the seed, the image and the draw number: replay it image by image
@@ -81,8 +82,8 @@ class DatasetBpdTest {
                 float[] u = new float[c.dims()];
                 seeded.fillImage(px, 0, px.length, d, u, 0);
                 DatasetBpd.Result r = DatasetBpd.evaluate(model,
-                        ImageDataset.unlabelled(one, c.inChannels(), c.imageSize(), c.imageSize()), 1,
-                        Dequantizer.replay(u), 1, false, null);
+                        ImageDataset.unlabelled(one, c.inChannels(), c.imageSize(), c.imageSize()),
+                        DatasetBpd.Options.of(1, Dequantizer.replay(u)));
                 manual[i] += r.perImage()[0] / 2;
             }
         }
@@ -96,11 +97,11 @@ class DatasetBpdTest {
         TarFlow model = ModelFile.load(fixture("uncond_nvp_tempguide")).model();
         var c = model.config();
         ImageDataset data = ImageDataset.unlabelled(new byte[2 * c.dims()], c.inChannels(), c.imageSize(), c.imageSize());
-        assertThrows(IllegalArgumentException.class, () -> DatasetBpd.evaluate(model, data, 2, 0L, 0, false, null));
+        assertThrows(IllegalArgumentException.class, () -> DatasetBpd.evaluate(model, data, DatasetBpd.Options.of(2, Dequantizer.uniform(0)).withDraws(0)));
         assertThrows(IllegalArgumentException.class,
-                () -> DatasetBpd.evaluate(model, data, 2, Dequantizer.center(), 2, false, null));
+                () -> DatasetBpd.evaluate(model, data, DatasetBpd.Options.of(2, Dequantizer.center()).withDraws(2)));
         ImageDataset wrong = ImageDataset.unlabelled(new byte[2 * 16 * 16], 1, 16, 16);
-        var e = assertThrows(IllegalArgumentException.class, () -> DatasetBpd.evaluate(model, wrong, 2, 0L, 1, false, null));
+        var e = assertThrows(IllegalArgumentException.class, () -> DatasetBpd.evaluate(model, wrong, DatasetBpd.Options.of(2, Dequantizer.uniform(0))));
         assertTrue(e.getMessage().contains("1x16x16"), e.getMessage());
         assertThrows(IllegalArgumentException.class, () -> Dequantizer.replay(new float[] {0.5f, 1f}));
     }

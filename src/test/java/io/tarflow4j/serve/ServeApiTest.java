@@ -475,13 +475,13 @@ class ServeApiTest {
         assertFalse(j.get("conditional").asBoolean());
         TarFlow model = ModelFile.load(fixture("uncond_nvp_tempguide.safetensors")).model();
         UploadedImage image = UploadedImage.decode(encode(rgb, "png"), 3, 8, PIXEL_LIMIT);
-        ScoreResult direct = new ImageScorer(new ServedModel(model, "m", java.util.Map.of(), false, List.of(), false,
+        ScoreResult direct = new UploadScorer(new ServedModel(model, "m", java.util.Map.of(), false, List.of(), false,
                 Double.NaN)).score(image);
         assertEquals(direct.bitsPerDim(), j.get("bits_per_dim").asDouble(), 1e-12);
         // an independent check of the number: the dequantised image's bits/dim from the model
         float[] x = new float[192];
         byte[] chw = image.pixels();
-        float[] u = io.tarflow4j.evaluation.Dequantizer.uniform(ImageScorer.DEQUANTIZATION_SEED).forImage(chw);
+        float[] u = io.tarflow4j.evaluation.Dequantizer.uniform(UploadScorer.DEQUANTIZATION_SEED).forImage(chw);
         for (int i = 0; i < x.length; i++) {
             x[i] = (float) (((chw[i] & 0xFF) + u[i]) / 128.0 - 1);
         }

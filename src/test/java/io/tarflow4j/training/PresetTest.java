@@ -48,7 +48,7 @@ class PresetTest {
         assertEquals(128, p.width());
         assertEquals(2, p.patchSize());
         assertEquals(3, p.blocks());
-        assertEquals(5, p.layersPerBlock());
+        assertEquals(java.util.List.of(5, 5, 5), p.layersPerBlock());
         assertEquals(100, p.steps());
         assertEquals(0, p.minutes());
     }

@@ -121,6 +121,18 @@ class TrainingRunTest {
     }
 
     @Test
+    void perBlockLayerCountsSurviveCheckpointAndResume() throws Exception {
+        Path dir = tmp.resolve("deep-shallow");
+        TinyRuns.run(TinyRuns.options(4, dir).layersPerBlock(List.of(2, 1)).stopAfter(2).build(), TRAIN, null);
+        TrainingOptions resumed = TrainingRun.resolve(TinyRuns.options(4, null).resume(dir).build());
+        assertEquals(List.of(2, 1), resumed.layersPerBlock(), "the checkpoint's layers of each block");
+        TrainingRun.Summary s = TinyRuns.run(TinyRuns.options(4, null).resume(dir).build(), TRAIN, null);
+        assertEquals(4, s.step());
+        assertEquals(List.of(2, 1), ModelFile.load(dir.resolve(TrainingCheckpoint.FILE)).model().config()
+                .layersPerBlock());
+    }
+
+    @Test
     void resumeKeepsNoSamplesAndActivationCheckpointing() throws Exception {
         Path dir = tmp.resolve("lean");
         TinyRuns.run(TinyRuns.options(4, dir).samples(false).activationCheckpointing(true).stopAfter(2).build(),

@@ -3,19 +3,20 @@ package io.tarflow4j.serve;
 import io.tarflow4j.evaluation.AnomalyMethod;
 import io.tarflow4j.evaluation.BitsPerDim;
 import io.tarflow4j.evaluation.Dequantizer;
+import io.tarflow4j.evaluation.ImageScorer;
 import io.tarflow4j.evaluation.Likelihood;
 import io.tarflow4j.evaluation.Prior;
 import io.tarflow4j.model.TarFlowConfig;
 import java.util.List;
 
 /**
- * The server's scorer: {@code POST /api/score} through the evaluation package's one scoring path
- * ({@link io.tarflow4j.evaluation.ImageScorer}), so an image gets the numbers {@code tarflow score}
- * gives it with the same seed: the unconditional bits/dim (the default of every command), the
- * marginal bits/dim and, for a conditional model, {@code log p(x|y)} of every class with the Bayes
- * posterior (uniform class prior), and the {@link #ANOMALY} anomaly score.
+ * Scores an uploaded image for {@code POST /api/score} through the one scoring path,
+ * {@link ImageScorer}, so an image gets the numbers {@code tarflow score} gives it with the same
+ * seed: the unconditional bits/dim (the default of every command), the marginal bits/dim and, for
+ * a conditional model, the figures of every class with the Bayes posterior (uniform class prior),
+ * and the {@link #ANOMALY} anomaly score.
  */
-public final class ImageScorer {
+public final class UploadScorer {
     /** Seed of the dequantisation noise (noise per image, so the same image always gets the same score). */
     public static final long DEQUANTIZATION_SEED = 0;
     /** The anomaly score shown beside bits/dim. */
@@ -25,12 +26,12 @@ public final class ImageScorer {
     private final Prior prior;
 
     /** A scorer for the served model under its learned prior. */
-    public ImageScorer(ServedModel served) {
+    public UploadScorer(ServedModel served) {
         this(served, Prior.LEARNED);
     }
 
     /** A scorer for the served model under {@code prior}. */
-    public ImageScorer(ServedModel served, Prior prior) {
+    public UploadScorer(ServedModel served, Prior prior) {
         this.served = served;
         this.prior = prior;
     }
@@ -45,8 +46,8 @@ public final class ImageScorer {
                     + c.imageSize());
         }
         byte[] pixels = image.pixels();
-        io.tarflow4j.evaluation.ImageScorer.Score s = io.tarflow4j.evaluation.ImageScorer.score(served.model(),
-                List.of(pixels), 1, Dequantizer.uniform(DEQUANTIZATION_SEED), prior).get(0);
+        ImageScorer.Score s = ImageScorer.score(served.model(), List.of(pixels), 1,
+                Dequantizer.uniform(DEQUANTIZATION_SEED), prior).get(0);
         double bpd = s.bitsPerDim(Likelihood.UNCONDITIONAL);
         double anomaly = ANOMALY.score(bpd, pixels, c.inChannels(), c.imageSize(), c.imageSize(), null);
         double[] logLik = null;
@@ -57,7 +58,8 @@ public final class ImageScorer {
             }
         }
         long millis = (System.nanoTime() - start) / 1_000_000;
-        return new ScoreResult(bpd, s.marginal(), logLik, s.posterior(), anomaly, millis);
+        return new ScoreResult(bpd, s.marginal(), s.classBitsPerDim(), logLik, s.posterior(), s.predicted(), anomaly,
+                millis);
     }
 
     /** What the response says about the dequantisation. */
