@@ -21,7 +21,7 @@ public final class DistributedFlags {
     @Option(names = "--nproc", paramLabel = "N|auto", defaultValue = "auto",
             description = {"start N worker processes on this machine, each with cores/N threads;",
                 "auto (default for train): 2 processes on a CPU machine with 2 or more cores when the batch",
-                "divides and --threads is not given (measured faster than 1 process with 2 threads,",
+                "divides and --threads is not given (faster than one 2-thread process on small CPUs,",
                 "BENCHMARKS.md), else 1"})
     String nprocSpec;
 

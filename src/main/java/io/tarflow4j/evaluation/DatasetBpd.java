@@ -116,8 +116,8 @@ public final class DatasetBpd {
      * (the MLP's hidden activations, T x expansion*width floats per image) under
      * {@value #LARGEST_TENSOR_MB} MiB, the most glibc serves from memory the process keeps (the
      * launcher's {@code glibc.malloc.mmap_threshold}). Larger blocks are mapped afresh and
-     * page-faulted at every pass: mnist-toy at 500 images per pass ran at 191 images/s, against
-     * 308 at 250.
+     * page-faulted at every pass, which costs more than the pass (BENCHMARKS.md, bits/dim
+     * evaluation).
      */
     public static int autoRowsPerPass(io.tarflow4j.model.TarFlowConfig c) {
         long perImage = Math.max(1, (long) c.numTokens() * Math.max(3, c.mlpExpansion()) * c.width() * 4L);
