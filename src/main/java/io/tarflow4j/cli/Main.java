@@ -4,6 +4,7 @@ import io.tarflow4j.distributed.ParentWatch;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.NoSuchFileException;
+import io.tarflow4j.tensor.NativeAccounting;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -30,18 +31,7 @@ public final class Main implements Runnable {
     CommandLine.Model.CommandSpec spec;
 
     static {
-        // JavaCPP's native-memory accounting reads /proc/self/statm and takes a process-wide lock
-        // for every tensor handle it creates; our code frees tensors with scopes instead, and the
-        // accounting cost a measurable share of sampling with two threads (docs/sampling.md).
-        // A user's own -D setting wins.
-        setIfAbsent("org.bytedeco.javacpp.maxBytes", "0");
-        setIfAbsent("org.bytedeco.javacpp.maxPhysicalBytes", "0");
-    }
-
-    private static void setIfAbsent(String key, String value) {
-        if (System.getProperty(key) == null) {
-            System.setProperty(key, value);
-        }
+        NativeAccounting.disableUnlessSet();
     }
 
     /** Runs the command line and exits with its status. */
