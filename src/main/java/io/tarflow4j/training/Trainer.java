@@ -189,16 +189,9 @@ public final class Trainer implements AutoCloseable {
         }
     }
 
-    /** The mean of {@code value} over the ranks (itself in one process), reduced on the model's device. */
+    /** The mean of {@code value} over the ranks (itself in one process); see {@link Distributed#allReduceMean(double)}. */
     public double meanOverRanks(double value) {
-        if (group.worldSize() == 1) {
-            return value;
-        }
-        try (NativeScope scope = NativeScope.open()) {
-            Tensor t = Tensors.fromFloats(new float[] {0f}, 1).to(model.device(), ScalarType.Double)
-                    .fill_(new org.bytedeco.pytorch.Scalar(value));
-            return Tensors.item(group.allReduceMean(t));
-        }
+        return group.allReduceMean(value);
     }
 
     private StepResult nonFinite(long step, String what, double loss, double gradNorm, double lr) {
