@@ -1,7 +1,10 @@
 package io.tarflow4j.training;
 
+import io.tarflow4j.data.ImageDataset;
+import io.tarflow4j.model.TarFlowConfig;
 import io.tarflow4j.tensor.Precision;
 import java.nio.file.Path;
+import java.util.Collections;
 import java.util.List;
 
 /**
@@ -103,6 +106,15 @@ public record TrainingOptions(
     /** A builder holding {@code preset}'s settings and the common defaults. */
     public static Builder builder(Preset preset) {
         return new Builder(preset);
+    }
+
+    /**
+     * The model these options train on {@code data}: its channels and (square) size, and its
+     * class count when conditional.
+     */
+    public TarFlowConfig modelConfig(ImageDataset data) {
+        return new TarFlowConfig(data.channels(), data.height(), patchSize, width,
+                Collections.nCopies(blocks, layersPerBlock), headDim, 4, nvp, conditional ? data.numClasses() : 0);
     }
 
     /** Whether the number of steps comes from the time budget. */
