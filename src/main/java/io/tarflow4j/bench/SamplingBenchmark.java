@@ -1,11 +1,13 @@
 package io.tarflow4j.bench;
 
+import io.tarflow4j.model.TarFlowConfig;
 import io.tarflow4j.sampling.SampleResult;
 import io.tarflow4j.sampling.Sampler;
 import io.tarflow4j.sampling.SamplingOptions;
 import java.lang.management.ManagementFactory;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.stream.IntStream;
 
 /**
  * Times {@code tarflow sample}: each step is one {@link Sampler#sample(SamplingOptions)} call, as
@@ -30,6 +32,15 @@ public final class SamplingBenchmark {
             millis = List.copyOf(millis);
             cpuMillis = List.copyOf(cpuMillis);
         }
+    }
+
+    /**
+     * The options of {@code tarflow sample --n B --batch B} for a model of config {@code c}: every
+     * class of a conditional model (the command's default), no guidance, sequential, seed 0.
+     */
+    public static SamplingOptions.Builder options(TarFlowConfig c, int batch) {
+        return SamplingOptions.builder().count(batch).batchSize(batch)
+                .classes(c.conditional() ? IntStream.range(0, c.numClasses()).boxed().toList() : List.of());
     }
 
     /**

@@ -15,13 +15,11 @@ import io.tarflow4j.tensor.Runtime;
 import io.tarflow4j.training.Preset;
 import java.io.IOException;
 import java.nio.file.Path;
-import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import java.util.stream.IntStream;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -137,9 +135,7 @@ final class BenchSampleCommand implements Callable<Integer> {
      * {@code c}: every class of a conditional model, the guidance, sampler and seed.
      */
     SamplingOptions options(TarFlowConfig c, SamplerType kind, JacobiStrategy strategy, int batch) {
-        return SamplingOptions.builder().count(batch).batchSize(batch)
-                .classes(c.conditional() ? IntStream.range(0, c.numClasses()).boxed().toList() : List.of())
-                .guidance(cfg).attnTemp(attnTemp).sampler(kind).strategy(kind == SamplerType.JACOBI ? strategy : null)
+        return SamplingBenchmark.options(c, batch).guidance(cfg).attnTemp(attnTemp).sampler(kind).strategy(kind == SamplerType.JACOBI ? strategy : null)
                 .seed(seed).parallelism(parallel.groups).build();
     }
 
@@ -168,8 +164,6 @@ final class BenchSampleCommand implements Callable<Integer> {
      */
     static TarFlowConfig preset(String name, Integer blocks) {
         TarFlowConfig c = Preset.named(name).architecture();
-        return blocks == null ? c : new TarFlowConfig(c.inChannels(), c.imageSize(), c.patchSize(), c.width(),
-                Collections.nCopies(blocks, c.layersPerBlock().get(0)), c.headDim(), c.mlpExpansion(), c.nvp(),
-                c.numClasses());
+        return blocks == null ? c : c.withBlocks(blocks);
     }
 }
