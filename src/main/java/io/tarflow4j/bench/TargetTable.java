@@ -5,6 +5,7 @@ import io.tarflow4j.distributed.Distributed;
 import io.tarflow4j.model.TarFlowConfig;
 import io.tarflow4j.sampling.RandomWeights;
 import io.tarflow4j.sampling.Sampler;
+import io.tarflow4j.tensor.BlasKernels;
 import io.tarflow4j.tensor.Precision;
 import io.tarflow4j.tensor.Runtime;
 import io.tarflow4j.training.Preset;
@@ -121,12 +122,11 @@ public final class TargetTable {
                 forward, null));
         measured.add(new Measured("sample mnist-toy, batch 1, guidance 1",
                 sampleMillis(sampler, toyModel, 1, s.sampleWarmup(), s.sampleSteps()), Double.NaN, 2 * forward, null));
-        String kernels = System.getenv("OPENBLAS_CORETYPE");
         if (s.largeSteps() > 0) {
             progress.println("bench all: sampling one afhq256 block at batch 1 (tens of seconds)");
             TarFlowConfig block = Preset.AFHQ256.architecture().withBlocks(1);
-            double reference = kernels == null ? ReferenceFigures.SAMPLE_WIDTH768_BLOCK_AVX512_MS
-                    : kernels.equalsIgnoreCase("haswell") ? ReferenceFigures.SAMPLE_WIDTH768_BLOCK_AVX2_MS : Double.NaN;
+            double reference = BlasKernels.SMALL_MATRIX ? ReferenceFigures.SAMPLE_WIDTH768_BLOCK_AVX512_MS
+                    : ReferenceFigures.SAMPLE_WIDTH768_BLOCK_AVX2_MS;
             measured.add(new Measured("sample one afhq256 block (width 768, 1024 tokens, 8 layers), batch 1",
                     sampleMillis(new Sampler(RandomWeights.perturbed(block, 1, 0.02)), block, 0, 0, s.largeSteps()),
                     reference, FlopCount.forwardPerImage(block), null));
@@ -146,9 +146,11 @@ public final class TargetTable {
         StringBuilder out = new StringBuilder();
         out.append(String.format(Locale.ROOT, "tarflow bench all, %s UTC, %d cores, load %.1f at the start and %.1f"
                 + " at the end (1-minute averages)%n", start, cores, loadBefore, loadAverage()));
-        out.append("OpenBLAS kernels: ").append(kernels == null
-                ? "OPENBLAS_CORETYPE unset (OpenBLAS picks the CPU's own: AVX-512 where it has it)"
-                : "OPENBLAS_CORETYPE=" + kernels + (kernels.equalsIgnoreCase("haswell") ? " (AVX2)" : ""))
+        String kernels = System.getenv("OPENBLAS_CORETYPE");
+        out.append("OpenBLAS kernels: ").append(BlasKernels.SMALL_MATRIX ? "AVX-512" : "AVX2 (or older)")
+                .append(kernels == null ? ", OPENBLAS_CORETYPE unset (the CPU's own)" : ", OPENBLAS_CORETYPE=" + kernels)
+                .append(BlasKernels.NATIVE_BF16 ? "" : "; this CPU has no bf16 instructions: bf16 products are"
+                        + " emulated, so the bf16 rows do not compare with the reference's machine")
                 .append(System.lineSeparator());
         out.append(String.format(Locale.ROOT, "ceilings (bench matmul, %dx%d @ %dx%d, %d threads, the better of a"
                 + " run before and after the rows): float32 %.1f GFLOP/s, bf16 %.1f GFLOP/s; mnist-toy %.3f GFLOP per training image, %.3f per image forward%n",
@@ -166,9 +168,11 @@ public final class TargetTable {
             MatmulCeiling ceiling) {
         double share = imagesPerSecond * flopPerImage / 1e9 / ceiling.gflops();
         double target = ReferenceFigures.TRAIN_CEILING_SHARE_TARGET;
+        String verdict = share > 1 ? "not judged (faster than the measured ceiling: noise, or emulated products)"
+                : share >= target ? "met" : "not met";
         return new Row(what, fmt("%.1f images/s", reference), fmt("%.1f images/s", imagesPerSecond),
                 fmt("%.2fx", imagesPerSecond / reference), percent(share, ceiling),
-                fmt("%.0f%% of ceiling: ", target * 100) + (share >= target ? "met" : "not met"));
+                fmt("%.0f%% of ceiling: ", target * 100) + verdict);
     }
 
     /**

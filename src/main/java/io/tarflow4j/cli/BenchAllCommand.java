@@ -23,7 +23,7 @@ import picocli.CommandLine.Option;
         description = {"The performance table against the reference: mnist-toy training images/s (float32, bf16; one",
             "process and train's default worker processes) and batch-1 sampling times (unguided, guided, one",
             "width-768 block), each with the reference's figure, the share of the matrix-product ceiling and",
-            "the target. About 2-4 minutes on 2 quiet cores with the defaults; see BENCHMARKS.md."})
+            "the target, under the environment's OpenBLAS kernels; see BENCHMARKS.md."})
 final class BenchAllCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;

@@ -116,12 +116,16 @@ final class BenchSampleCommand implements Callable<Integer> {
             }
             for (int batch : batches) {
                 SamplingOptions options;
-                SamplingBenchmark.Timings t;
                 try {
                     options = options(c, kind, strategy, batch);
-                    t = SamplingBenchmark.run(sampler, options, warmup, steps);
                 } catch (IllegalArgumentException e) {
                     throw new CommandLine.ParameterException(cl, "--batch " + batch + ": " + e.getMessage());
+                }
+                SamplingBenchmark.Timings t;
+                try {
+                    t = SamplingBenchmark.run(sampler, options, warmup, steps);
+                } catch (IllegalArgumentException e) {
+                    throw new CommandLine.ParameterException(cl, e.getMessage());
                 }
                 BenchResult r = result(m, options, t);
                 System.out.println(json ? r.toJson() : r.describe());

@@ -27,6 +27,8 @@ class TargetTableTest {
         assertEquals("75.1% of float32", r.share());
         assertEquals("75% of ceiling: met", r.target());
         assertTrue(TargetTable.training("t", 90, 72.1, flop, CEILING).target().endsWith("not met"));
+        assertTrue(TargetTable.training("t", 200, 72.1, flop, CEILING).target().contains("not judged"),
+                "a rate above the ceiling judges nothing");
     }
 
     @Test
