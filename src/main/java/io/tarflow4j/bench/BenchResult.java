@@ -32,7 +32,15 @@ public record BenchResult(String name, int imagesPerStep, List<Double> stepMilli
 
     /** Median step time in milliseconds. */
     public double msPerStep() {
-        List<Double> sorted = new ArrayList<>(stepMillis);
+        return median(stepMillis);
+    }
+
+    /** The median of non-empty {@code values} (the mean of the middle two for an even count). */
+    public static double median(List<Double> values) {
+        if (values.isEmpty()) {
+            throw new IllegalArgumentException("no values");
+        }
+        List<Double> sorted = new ArrayList<>(values);
         Collections.sort(sorted);
         int n = sorted.size();
         return n % 2 == 1 ? sorted.get(n / 2) : (sorted.get(n / 2 - 1) + sorted.get(n / 2)) / 2;

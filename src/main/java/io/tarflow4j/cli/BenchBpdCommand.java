@@ -1,15 +1,15 @@
 package io.tarflow4j.cli;
 
 import io.tarflow4j.bench.BenchResult;
-import io.tarflow4j.bench.PeakRss;
+import io.tarflow4j.bench.BitsPerDimBenchmark;
+import io.tarflow4j.training.PeakRss;
 import io.tarflow4j.data.ImageDataset;
 import io.tarflow4j.evaluation.DatasetBpd;
+import io.tarflow4j.training.Preset;
 import io.tarflow4j.model.TarFlow;
 import io.tarflow4j.model.TarFlowConfig;
-import io.tarflow4j.tensor.Autocast;
 import io.tarflow4j.tensor.Runtime;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -23,7 +23,7 @@ import picocli.CommandLine.Option;
 @Command(name = "bpd", mixinStandardHelpOptions = true,
         description = {"Forward-pass throughput of the bits/dim evaluation (the eval bpd code path: pixels,",
             "seeded dequantisation, exact likelihood), images/s at the median batch time after warm-up,",
-            "and peak RSS. Random weights unless --model; random 8-bit images."})
+            "and peak RSS ('tarflow eval bpd' with its defaults). Random weights unless --model; random 8-bit images."})
 final class BenchBpdCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -32,7 +32,8 @@ final class BenchBpdCommand implements Callable<Integer> {
     PrecisionOption precisionOption;
 
     @Option(names = "--preset", defaultValue = "mnist-toy",
-            description = "architecture for random weights: mnist-toy (patch 4, width 128, 4x4 layers, 28x28x1)")
+            description = "training preset whose model gets random weights (default mnist-toy: patch 4, width 128,"
+                    + " 4x4 layers, 28x28x1, 10 classes)")
     String preset;
 
     @Option(names = "--model", paramLabel = "CKPT", description = "benchmark this model instead of the preset")
@@ -71,30 +72,22 @@ final class BenchBpdCommand implements Callable<Integer> {
         if (model != null) {
             flow = io.tarflow4j.checkpoint.ModelFile.load(model).model();
             arch = model.toString();
-        } else if (preset.equals("mnist-toy")) {
-            Runtime.seed(0);
-            flow = new TarFlow(TarFlowConfig.of(1, 28, 4, 128, 4, 4, true, 0));
-            arch = "mnist-toy";
         } else {
-            throw new CommandLine.ParameterException(spec.commandLine(), "--preset: expected mnist-toy, got " + preset);
+            try {
+                TarFlowConfig config = Preset.named(preset).architecture();
+                Runtime.seed(0);
+                flow = new TarFlow(config);
+            } catch (IllegalArgumentException e) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "--preset: " + e.getMessage());
+            }
+            arch = preset;
         }
         var c = flow.config();
-        int total = (warmup + steps) * batch;
-        byte[] pixels = new byte[Math.multiplyExact(total, c.dims())];
+        byte[] pixels = new byte[Math.multiplyExact((warmup + steps) * batch, c.dims())];
         new SplittableRandom(1).nextBytes(pixels);
         ImageDataset data = ImageDataset.unlabelled(pixels, c.inChannels(), c.imageSize(), c.imageSize());
-        List<Double> times = new ArrayList<>();
-        long[] last = {System.nanoTime()};
-        try (Autocast a = precisionOption.precision.autocast()) {
-            DatasetBpd.evaluate(flow, data, DatasetBpd.Options.of(batch, io.tarflow4j.evaluation.Dequantizer.uniform(0))
-                    .withRowsPerPass(rowsPerPass).withProgress(done -> {
-                        long now = System.nanoTime();
-                        if (done > (long) warmup * batch) {
-                            times.add((now - last[0]) / 1e6);
-                        }
-                        last[0] = now;
-                    }));
-        }
+        List<Double> times = BitsPerDimBenchmark.run(flow, data, batch, warmup, precisionOption.precision, rowsPerPass)
+                .batchMillis();
         Map<String, Object> settings = new LinkedHashMap<>();
         settings.put("architecture", arch);
         settings.put("batch", batch);

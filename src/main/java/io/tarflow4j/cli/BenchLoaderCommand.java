@@ -1,6 +1,6 @@
 package io.tarflow4j.cli;
 
-import io.tarflow4j.bench.PeakRss;
+import io.tarflow4j.training.PeakRss;
 import io.tarflow4j.data.Batch;
 import io.tarflow4j.data.BatchLoader;
 import io.tarflow4j.data.DataOptions;

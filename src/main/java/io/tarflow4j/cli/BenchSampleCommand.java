@@ -1,37 +1,33 @@
 package io.tarflow4j.cli;
 
 import io.tarflow4j.bench.BenchResult;
-import io.tarflow4j.bench.PeakRss;
+import io.tarflow4j.training.PeakRss;
+import io.tarflow4j.bench.SamplingBenchmark;
 import io.tarflow4j.checkpoint.ModelFile;
-import io.tarflow4j.model.Guidance;
-import io.tarflow4j.model.KvCache;
 import io.tarflow4j.model.TarFlow;
 import io.tarflow4j.model.TarFlowConfig;
-import io.tarflow4j.sampling.Inversion;
 import io.tarflow4j.sampling.JacobiStrategy;
 import io.tarflow4j.sampling.RandomWeights;
 import io.tarflow4j.sampling.Sampler;
 import io.tarflow4j.sampling.SamplerType;
-import io.tarflow4j.sampling.SamplingStats;
-import io.tarflow4j.tensor.NativeScope;
+import io.tarflow4j.sampling.SamplingOptions;
 import io.tarflow4j.tensor.Runtime;
-import io.tarflow4j.tensor.Tensors;
 import io.tarflow4j.training.Preset;
 import java.io.IOException;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Random;
 import java.util.concurrent.Callable;
-import org.bytedeco.pytorch.Tensor;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-/** {@code tarflow bench sample}: sampling throughput per sampler and batch size. */
+/**
+ * {@code tarflow bench sample}: sampling throughput per sampler and batch size; each timed batch
+ * is one {@code tarflow sample --n B --batch B} call ({@link SamplingBenchmark}).
+ */
 @Command(name = "sample", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Sampling throughput: images/s from the median batch time after warm-up, peak RSS.",
             "Without --model, an architecture preset with random weights, every parameter perturbed",
@@ -85,120 +81,93 @@ final class BenchSampleCommand implements Callable<Integer> {
     @Option(names = "--json", description = "one JSON object per line")
     boolean json;
 
+    @Option(names = "--seed", defaultValue = "0", paramLabel = "S",
+            description = "noise seed of the first batch (batch i: S+i, as 'tarflow sample --seed S+i'), default ${DEFAULT-VALUE}")
+    long seed;
+
     @Override
     public Integer call() throws IOException {
+        CommandLine cl = spec.commandLine();
         if (steps < 1 || warmup < 0) {
-            throw new CommandLine.ParameterException(spec.commandLine(), "--steps must be >= 1 and --warmup >= 0");
+            throw new CommandLine.ParameterException(cl, "--steps must be >= 1 and --warmup >= 0");
         }
         if (threads != null) {
             Runtime.setThreads(threads);
         }
         if (blocks != null && (blocks < 1 || model != null)) {
-            throw new CommandLine.ParameterException(spec.commandLine(), "--blocks must be >= 1 and goes with --preset, not --model");
+            throw new CommandLine.ParameterException(cl, "--blocks must be >= 1 and goes with --preset, not --model");
         }
         TarFlowConfig arch;
         try {
             arch = preset(preset, blocks);
         } catch (IllegalArgumentException e) {
-            throw new CommandLine.ParameterException(spec.commandLine(), "--preset: " + e.getMessage());
+            throw new CommandLine.ParameterException(cl, "--preset: " + e.getMessage());
         }
         TarFlow m = model != null ? ModelFile.load(model).model() : RandomWeights.perturbed(arch, 1, 0.02);
         TarFlowConfig c = m.config();
-        Guidance guidance = Guidance.of(cfg, attnTemp);
-        JacobiStrategy strategy = strategyFile != null ? JacobiStrategy.read(strategyFile)
-                : JacobiStrategy.defaultFor(c.numBlocks(), c.numTokens());
+        JacobiStrategy strategy = strategyFile != null ? JacobiStrategy.read(strategyFile) : null;
         Sampler sampler = new Sampler(m);
         for (String kindName : samplers) {
             SamplerType kind;
             try {
                 kind = SamplerType.parse(kindName);
             } catch (IllegalArgumentException e) {
-                throw new CommandLine.ParameterException(spec.commandLine(), "--sampler: " + e.getMessage());
+                throw new CommandLine.ParameterException(cl, "--sampler: " + e.getMessage());
             }
             for (int batch : batches) {
-                if (batch < 1) {
-                    throw new CommandLine.ParameterException(spec.commandLine(), "--batch must be >= 1, got " + batch);
+                SamplingOptions options;
+                try {
+                    options = options(c, kind, strategy, batch);
+                } catch (IllegalArgumentException e) {
+                    throw new CommandLine.ParameterException(cl, "--batch " + batch + ": " + e.getMessage());
                 }
-                BenchResult r = run(m, sampler, kind, kind == SamplerType.JACOBI ? strategy : null, guidance, batch);
+                SamplingBenchmark.Timings t;
+                try {
+                    t = SamplingBenchmark.run(sampler, options, warmup, steps);
+                } catch (IllegalArgumentException e) {
+                    throw new CommandLine.ParameterException(cl, e.getMessage());
+                }
+                BenchResult r = result(m, options, t);
                 System.out.println(json ? r.toJson() : r.describe());
             }
         }
         return 0;
     }
 
-    private BenchResult run(TarFlow m, Sampler sampler, SamplerType kind, JacobiStrategy strategy, Guidance guidance,
-            int batch) {
-        TarFlowConfig c = m.config();
-        int tokens = c.numTokens();
-        int dim = c.tokenDim();
-        List<Double> millis = new ArrayList<>();
-        List<Double> cpuMillis = new ArrayList<>();
-        SamplingStats stats = new SamplingStats(c.numBlocks());
-        Random labels = new Random(5);
-        try (NativeScope outer = NativeScope.open()) {
-            KvCache cache = KvCache.forModel(m, guidance.active() ? 2L * batch : batch);
-            for (int step = 0; step < warmup + steps; step++) {
-                float[] noise = new float[batch * tokens * dim];
-                Random r = new Random(1000 + step);
-                for (int i = 0; i < noise.length; i++) {
-                    noise[i] = (float) r.nextGaussian();
-                }
-                int[] y = new int[batch];
-                for (int i = 0; i < batch; i++) {
-                    y[i] = c.conditional() ? labels.nextInt(c.numClasses()) : 0;
-                }
-                try (NativeScope s = NativeScope.open()) {
-                    Tensor z = m.place(Tensors.fromFloats(noise, batch, tokens, dim));
-                    Tensor yt = c.conditional() ? Tensors.labels(y) : null;
-                    long t0 = System.nanoTime();
-                    long cpu0 = processCpuNanos();
-                    Tensor images = sampler.reverse(z, yt, cache, new Inversion(guidance, strategy, parallel.groups,
-                            step >= warmup ? stats : new SamplingStats(c.numBlocks()), null, null));
-                    Tensors.toFloats(images);
-                    double ms = (System.nanoTime() - t0) / 1e6;
-                    if (step >= warmup) {
-                        millis.add(ms);
-                        cpuMillis.add((processCpuNanos() - cpu0) / 1e6);
-                        stats.addBatchCount();
-                    }
-                }
-            }
-        }
+    /**
+     * What {@code tarflow sample --n B --batch B} with these flags asks of a model of config
+     * {@code c}: every class of a conditional model, the guidance, sampler and seed.
+     */
+    SamplingOptions options(TarFlowConfig c, SamplerType kind, JacobiStrategy strategy, int batch) {
+        return SamplingBenchmark.options(c, batch).guidance(cfg).attnTemp(attnTemp).sampler(kind).strategy(kind == SamplerType.JACOBI ? strategy : null)
+                .seed(seed).parallelism(parallel.groups).build();
+    }
+
+    private BenchResult result(TarFlow m, SamplingOptions o, SamplingBenchmark.Timings t) {
         Map<String, Object> settings = new LinkedHashMap<>();
         settings.put("model", model != null ? model.toString()
                 : preset + (blocks != null ? " x " + blocks + " block(s)" : "") + " (random, perturbed)");
-        settings.put("sampler", kind.name().toLowerCase(Locale.ROOT));
-        settings.put("batch", batch);
+        settings.put("sampler", o.sampler().name().toLowerCase(Locale.ROOT));
+        settings.put("batch", o.batchSize());
         settings.put("cfg", cfg);
         settings.put("attn_temp", attnTemp);
+        settings.put("seed", seed);
         settings.put("threads", Runtime.threads());
-        settings.put("row_groups", Sampler.rowGroups(parallel.groups, batch, m.device()));
-        if (strategy != null) {
+        settings.put("row_groups", Sampler.rowGroups(parallel.groups, o.batchSize(), m.device()));
+        if (o.sampler() == SamplerType.JACOBI) {
             settings.put("strategy", strategyFile != null ? strategyFile.toString() : "default");
         }
-        settings.put("passes", stats.describe());
-        cpuMillis.sort(null);
-        settings.put("cpu_ms_per_step", Math.round(cpuMillis.get(cpuMillis.size() / 2)));
-        return new BenchResult("sample", batch, millis, PeakRss.megabytes(), settings);
+        settings.put("passes", t.last().stats().describe());
+        settings.put("cpu_ms_per_step", Math.round(BenchResult.median(t.cpuMillis())));
+        return new BenchResult("sample", o.batchSize(), t.millis(), PeakRss.megabytes(), settings);
     }
 
     /**
-     * CPU time of the whole process: on a shared machine the wall time depends on the other
-     * users, the CPU time much less.
-     */
-    static long processCpuNanos() {
-        var os = java.lang.management.ManagementFactory.getOperatingSystemMXBean();
-        return os instanceof com.sun.management.OperatingSystemMXBean sun ? sun.getProcessCpuTime() : 0;
-    }
-
-    /**
-     * A training preset's architecture for random-weight speed runs, class-conditional (10
-     * classes where the preset takes its count from the data), with {@code blocks} flow blocks
-     * when not null.
+     * A training preset's model ({@link Preset#architecture()}) for random-weight speed runs,
+     * with {@code blocks} flow blocks when not null.
      */
     static TarFlowConfig preset(String name, Integer blocks) {
-        Preset p = Preset.named(name);
-        return TarFlowConfig.of(p.channels(), p.imageSize(), p.patchSize(), p.width(), blocks != null ? blocks : p.blocks(),
-                p.layersPerBlock(), true, p.numClasses() > 0 ? p.numClasses() : 10);
+        TarFlowConfig c = Preset.named(name).architecture();
+        return blocks == null ? c : c.withBlocks(blocks);
     }
 }

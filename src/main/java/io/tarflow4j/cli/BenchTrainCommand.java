@@ -1,39 +1,31 @@
 package io.tarflow4j.cli;
 
 import io.tarflow4j.bench.BenchResult;
-import io.tarflow4j.bench.PeakRss;
-import io.tarflow4j.data.Batch;
-import io.tarflow4j.data.BatchLoader;
+import io.tarflow4j.training.PeakRss;
+import io.tarflow4j.bench.TrainingBenchmark;
 import io.tarflow4j.data.ImageDataset;
-import io.tarflow4j.model.TarFlow;
+import io.tarflow4j.distributed.Distributed;
 import io.tarflow4j.model.TarFlowConfig;
-import io.tarflow4j.training.LearningRateSchedule;
 import io.tarflow4j.training.MemoryEstimate;
 import io.tarflow4j.training.Preset;
-import io.tarflow4j.training.Trainer;
 import io.tarflow4j.training.TrainingOptions;
 import io.tarflow4j.training.TrainingRun;
-import io.tarflow4j.tensor.Runtime;
 import java.io.IOException;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import org.bytedeco.pytorch.global.torch.ScalarType;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * {@code tarflow bench train}: training throughput of a preset's model on its data (the bundled
- * Fashion-MNIST for fmnist-small and mnist-toy): untimed warm-up steps, then timed steps, each a
- * full training step (batch to tensors, noise, forward, loss, backward, AdamW); reports the
- * median step time, images/s and peak RSS.
+ * {@code tarflow bench train}: training throughput of {@code tarflow train --steps W+N} in one
+ * process ({@link TrainingBenchmark}): W untimed warm-up steps, then N timed steps; reports the
+ * median step time, images/s, peak RSS and the last loss (the train command's at step W+N).
  */
 @Command(name = "train", mixinStandardHelpOptions = true,
         description = {"Training throughput: median ms/step after warm-up, images/s, peak RSS.",
-            "Every step is a full training step on the preset's data (batches from the background loader)."})
+            "Runs the steps of 'tarflow train --steps WARMUP+STEPS' with the same flags, in one process."})
 final class BenchTrainCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -80,49 +72,26 @@ final class BenchTrainCommand implements Callable<Integer> {
         if (warmup < 0) {
             throw new CommandLine.ParameterException(cl, "--warmup must be >= 0, got " + warmup);
         }
-        Preset p;
-        try {
-            p = Preset.named(preset);
-        } catch (IllegalArgumentException e) {
-            throw new CommandLine.ParameterException(cl, "--preset: " + e.getMessage());
-        }
-        TrainingOptions.Builder b = TrainingOptions.builder(p).steps(warmup + steps).device(device);
+        TrainingOptions.Builder b = builder(cl, "--preset", preset).steps(warmup + steps).device(device);
         if (data != null) b.data(data);
         if (batch != null) b.batch(batch);
         if (threads != null) b.threads(threads);
         if (unconditional) b.conditional(false);
         b.precision(precisionOption.precision).activationCheckpointing(activationCheckpointing);
-        TrainingOptions o;
-        try {
-            o = b.build();
-        } catch (IllegalArgumentException e) {
-            throw new CommandLine.ParameterException(cl, e.getMessage());
-        }
+        TrainingOptions o = build(cl, b);
         ImageDataset train;
         try {
             train = TrainingRun.openData(o.data(), o);
         } catch (IOException e) {
             throw new IOException("--data " + o.data() + ": " + e.getMessage(), e);
         }
-        Runtime.setThreads(o.threads());
-        TarFlowConfig config = new TarFlowConfig(train.channels(), train.height(), o.patchSize(), o.width(),
-                o.layersPerBlock(), o.headDim(), 4, o.nvp(),
-                o.conditional() && train.hasLabels() ? train.numClasses() : 0);
-        Runtime.seed(o.seed());
-        TarFlow model = new TarFlow(config, Runtime.device(o.device()), ScalarType.Float);
-        LearningRateSchedule schedule = new LearningRateSchedule(o.lr(), o.warmupSteps(), Math.max(o.steps(), o.warmupSteps()));
-        List<Double> times = new ArrayList<>();
-        try (Trainer trainer = new Trainer(model, o);
-                BatchLoader loader = BatchLoader.builder(train).batchSize(o.batch()).seed(o.seed()).build()) {
-            for (int i = 1; i <= warmup + steps; i++) {
-                Batch batch = loader.next();
-                long t = System.nanoTime();
-                trainer.step(i, batch, schedule);
-                if (i > warmup) {
-                    times.add((System.nanoTime() - t) / 1e6);
-                }
-            }
+        TrainingBenchmark.Timings t;
+        try {
+            t = TrainingBenchmark.run(o, train, Distributed.single(), warmup);
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(cl, e.getMessage());
         }
+        TarFlowConfig config = t.config();
         Map<String, Object> settings = new LinkedHashMap<>();
         settings.put("preset", o.preset());
         settings.put("model", config.describe());
@@ -135,8 +104,27 @@ final class BenchTrainCommand implements Callable<Integer> {
                 .total() >> 20);
         settings.put("warmup_steps", warmup);
         settings.put("device", o.device());
-        BenchResult r = new BenchResult("train", o.batch(), times, PeakRss.megabytes(), settings);
+        settings.put("last_loss", t.lastLoss());
+        BenchResult r = new BenchResult("train", o.batch(), t.stepMillis(), PeakRss.megabytes(), settings);
         System.out.println(json ? r.toJson() : r.describe());
         return 0;
+    }
+
+    /** The training options of preset {@code name}, named by {@code flag} when unknown. */
+    static TrainingOptions.Builder builder(CommandLine cl, String flag, String name) {
+        try {
+            return TrainingOptions.builder(Preset.named(name));
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(cl, flag + ": " + e.getMessage());
+        }
+    }
+
+    /** The options {@code b} holds, validated with a message naming the flag. */
+    static TrainingOptions build(CommandLine cl, TrainingOptions.Builder b) {
+        try {
+            return b.build();
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(cl, e.getMessage());
+        }
     }
 }

@@ -65,22 +65,25 @@ public final class Distributed implements AutoCloseable {
     private final TCPStore store;
     private final Backend group;
     private final long bucketBytes;
+    /** Where the tensors to communicate live: scalars are reduced there (NCCL reduces only CUDA tensors). */
+    private final Device device;
     private FlatBuckets layout;
     private boolean closed;
 
     private Distributed(int rank, int worldSize, DistributedOptions options, TCPStore store, Backend group,
-            long bucketBytes) {
+            long bucketBytes, Device device) {
         this.rank = rank;
         this.worldSize = worldSize;
         this.options = options;
         this.store = store;
         this.group = group;
         this.bucketBytes = bucketBytes;
+        this.device = device;
     }
 
     /** A group of one (no communication at all): every collective returns its input. */
     public static Distributed single() {
-        return new Distributed(0, 1, null, null, null, DEFAULT_BUCKET_BYTES);
+        return new Distributed(0, 1, null, null, null, DEFAULT_BUCKET_BYTES, new Device("cpu"));
     }
 
     /** Joins the group described by {@code options} for tensors on the CPU. */
@@ -130,7 +133,7 @@ public final class Distributed implements AutoCloseable {
                     + " (" + DistributedException.nativeSummary(e) + "); start the same command on every rank"
                     + " with its own --rank, or raise --dist-timeout", e);
         }
-        return new Distributed(options.rank(), options.worldSize(), options, store, group, bucketBytes);
+        return new Distributed(options.rank(), options.worldSize(), options, store, group, bucketBytes, device);
     }
 
     /** This process's rank. */
@@ -255,14 +258,18 @@ public final class Distributed implements AutoCloseable {
         return tensor;
     }
 
-    /** The mean of {@code value} over all ranks (for logging one loss for the whole batch). */
+    /**
+     * The mean of {@code value} over all ranks (one loss for the whole batch, a time budget's
+     * common clock), reduced in float64 on the group's device.
+     */
     public double allReduceMean(double value) {
         checkOpen();
         if (worldSize == 1) {
             return value;
         }
         try (NativeScope scope = NativeScope.open()) {
-            Tensor t = Tensors.fromFloats(new float[] {0f}, 1).to(ScalarType.Double).fill_(new org.bytedeco.pytorch.Scalar(value));
+            Tensor t = Tensors.fromFloats(new float[] {0f}, 1).to(device, ScalarType.Double)
+                    .fill_(new org.bytedeco.pytorch.Scalar(value));
             return Tensors.item(allReduceMean(t));
         }
     }

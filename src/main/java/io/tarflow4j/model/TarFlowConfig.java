@@ -123,6 +123,13 @@ public record TarFlowConfig(
         return numClasses > 0;
     }
 
+    /** This architecture with {@code blocks} flow blocks of the first block's layer count (e.g. to time one block of a large model). */
+    public TarFlowConfig withBlocks(int blocks) {
+        require(blocks >= 1, "blocks must be >= 1, got " + blocks);
+        return new TarFlowConfig(inChannels, imageSize, patchSize, width,
+                java.util.Collections.nCopies(blocks, layersPerBlock.get(0)), headDim, mlpExpansion, nvp, numClasses);
+    }
+
     /** A copy with another class count. */
     public TarFlowConfig withNumClasses(int classes) {
         return new TarFlowConfig(inChannels, imageSize, patchSize, width, layersPerBlock, headDim,

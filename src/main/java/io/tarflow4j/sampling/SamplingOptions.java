@@ -77,6 +77,12 @@ public record SamplingOptions(int count, List<Integer> classes, Guidance guidanc
         return new Builder();
     }
 
+    /** These options with another noise seed. */
+    public SamplingOptions withSeed(long newSeed) {
+        return new SamplingOptions(count, classes, guidance, noiseTemperature, denoise, denoiseScale, sigma, newSeed,
+                sampler, strategy, batchSize, trace, parallelism);
+    }
+
     /** The label of every sample (class by class), or null when no classes were asked for. */
     public int[] labels() {
         if (classes.isEmpty()) {

@@ -49,11 +49,6 @@ public final class SamplingStats {
         return maxSegmentPasses[i];
     }
 
-    /** Counts one more batch (for per-batch figures). */
-    public void addBatchCount() {
-        addBatch();
-    }
-
     void addBatch() {
         batches++;
     }

@@ -28,6 +28,12 @@ public final class BlasKernels {
     public static final boolean SMALL_MATRIX = smallMatrixKernels(System.getenv("OPENBLAS_CORETYPE"), cpuFlags());
 
     /**
+     * Whether the CPU has bfloat16 instructions (AVX-512 BF16 or AMX); without them bf16 matrix
+     * products are emulated, far slower than float32 ones.
+     */
+    public static final boolean NATIVE_BF16 = cpuFlags().contains("avx512_bf16") || cpuFlags().contains("amx_bf16");
+
+    /**
      * Up to this many rows a product by a weight goes faster as one matrix-vector product per
      * row ({@code sgemv}, which streams the weight once and copies nothing) than as one matrix
      * product, which packs the weight (or, with the small-matrix kernels, runs as many small

@@ -1,6 +1,5 @@
 package io.tarflow4j.training;
 
-import io.tarflow4j.bench.AvailableMemory;
 import io.tarflow4j.model.TarFlowConfig;
 import java.util.ArrayList;
 import java.util.List;

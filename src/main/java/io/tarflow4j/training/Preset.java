@@ -1,5 +1,6 @@
 package io.tarflow4j.training;
 
+import io.tarflow4j.model.TarFlowConfig;
 import java.util.Arrays;
 import java.util.Locale;
 import java.util.stream.Collectors;
@@ -32,8 +33,8 @@ import java.util.stream.Collectors;
  * @param width Transformer width
  * @param blocks flow blocks
  * @param layersPerBlock Transformer layers per block
- * @param numClasses classes for a conditional model when the data has no labels to count (0:
- *     take the data's class count)
+ * @param numClasses classes of the preset's model on its own data (Fashion-MNIST's 10 for the
+ *     Fashion-MNIST presets); training takes the class count of the data it is given
  * @param conditional whether the model is class-conditional
  * @param batch images per step
  * @param lr peak learning rate
@@ -54,11 +55,11 @@ public record Preset(String name, int imageSize, int channels, int patchSize, in
         long steps, double minutes, NoiseSpec noise, double dropLabel, String data, long sampleEvery, int threads) {
 
     /** The class-conditional Fashion-MNIST model of the 10-minute CPU main job. */
-    public static final Preset FMNIST_SMALL = new Preset("fmnist-small", 28, 1, 4, 64, 4, 2, 0, true,
+    public static final Preset FMNIST_SMALL = new Preset("fmnist-small", 28, 1, 4, 64, 4, 2, 10, true,
             64, 2e-3, 200, 0, 10, NoiseSpec.gaussian(0.1), 0.1, "fashion-mnist", 1000, 1);
 
     /** The reference notebook's MNIST-sized model, on the bundled Fashion-MNIST. */
-    public static final Preset MNIST_TOY = new Preset("mnist-toy", 28, 1, 4, 128, 4, 4, 0, true,
+    public static final Preset MNIST_TOY = new Preset("mnist-toy", 28, 1, 4, 128, 4, 4, 10, true,
             256, 2e-3, 234, 936, 0, NoiseSpec.gaussian(0.1), 0.1, "fashion-mnist", 312, 0);
 
     /** The paper's ImageNet 64x64 conditional model. */
@@ -83,6 +84,15 @@ public record Preset(String name, int imageSize, int channels, int patchSize, in
      */
     public boolean flips() {
         return name.equals(IMAGENET64.name) || name.equals(IMAGENET128.name) || name.equals(AFHQ256.name);
+    }
+
+    /**
+     * The model this preset trains on its own data ({@link TrainingOptions#modelConfig} with the
+     * preset's image size, channels and classes): what the benchmarks build with random weights.
+     */
+    public TarFlowConfig architecture() {
+        return TarFlowConfig.of(channels, imageSize, patchSize, width, blocks, layersPerBlock, true,
+                conditional ? numClasses : 0);
     }
 
     private static final Preset[] ALL = {FMNIST_SMALL, MNIST_TOY, IMAGENET64, IMAGENET128, AFHQ256};

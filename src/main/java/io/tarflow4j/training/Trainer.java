@@ -3,7 +3,10 @@ package io.tarflow4j.training;
 import static io.tarflow4j.tensor.Ops.s;
 
 import io.tarflow4j.data.Batch;
+import io.tarflow4j.data.BatchLoader;
+import io.tarflow4j.data.ImageDataset;
 import io.tarflow4j.distributed.Distributed;
+import io.tarflow4j.distributed.DistributedOptions;
 import io.tarflow4j.model.CheckpointedForward;
 import io.tarflow4j.model.TarFlow;
 import io.tarflow4j.tensor.AdamW;
@@ -75,8 +78,21 @@ public final class Trainer implements AutoCloseable {
      * @param gradNorm the gradient's global L2 norm before clipping
      * @param lr the learning rate used
      * @param skipped true when the step was skipped for a non-finite loss or gradient
+     * @param gradientReduceMillis time spent averaging the gradients over the ranks (0 in one process)
      */
-    public record StepResult(long step, double loss, double gradNorm, double lr, boolean skipped) {}
+    public record StepResult(long step, double loss, double gradNorm, double lr, boolean skipped,
+            double gradientReduceMillis) {}
+
+    /**
+     * The batches this rank trains on from step {@code startStep + 1}: its shard of every global
+     * batch of {@code options.batch()} images, in the seeded order, with the options' flips, the
+     * last incomplete batch of an epoch dropped.
+     */
+    public static BatchLoader batches(TrainingOptions options, ImageDataset data, Distributed group, long startStep) {
+        return BatchLoader.builder(data).batchSize(DistributedOptions.perRankBatch(options.batch(), group.worldSize()))
+                .seed(options.seed()).flip(options.flip()).dropLast(true).shard(group.rank(), group.worldSize())
+                .startStep(startStep).build();
+    }
 
     /**
      * Overwrites the weights, the VP prior variance and the weight average on every rank with
@@ -155,8 +171,11 @@ public final class Trainer implements AutoCloseable {
             } else {
                 loss.backward();
             }
+            double reduceMillis = 0;
             if (group.worldSize() > 1) {
+                long t0 = System.nanoTime();
                 group.allReduceGradients(parameters);
+                reduceMillis = (System.nanoTime() - t0) / 1e6;
             }
             double gradNorm = gradientNorm();
             if (!Double.isFinite(gradNorm)) {
@@ -185,26 +204,19 @@ public final class Trainer implements AutoCloseable {
             if (ema != null) {
                 ema.update();
             }
-            return new StepResult(step, lossValue, gradNorm, lr, false);
+            return new StepResult(step, lossValue, gradNorm, lr, false, reduceMillis);
         }
     }
 
-    /** The mean of {@code value} over the ranks (itself in one process), reduced on the model's device. */
+    /** The mean of {@code value} over the ranks (itself in one process); see {@link Distributed#allReduceMean(double)}. */
     public double meanOverRanks(double value) {
-        if (group.worldSize() == 1) {
-            return value;
-        }
-        try (NativeScope scope = NativeScope.open()) {
-            Tensor t = Tensors.fromFloats(new float[] {0f}, 1).to(model.device(), ScalarType.Double)
-                    .fill_(new org.bytedeco.pytorch.Scalar(value));
-            return Tensors.item(group.allReduceMean(t));
-        }
+        return group.allReduceMean(value);
     }
 
     private StepResult nonFinite(long step, String what, double loss, double gradNorm, double lr) {
         optimizer.zeroGrad();
         if (options.skipNonFinite()) {
-            return new StepResult(step, loss, gradNorm, lr, true);
+            return new StepResult(step, loss, gradNorm, lr, true, 0);
         }
         throw new NonFiniteLossException(step, "step " + step + ": " + what
                 + "; training stopped before the update (lower --lr, enable --grad-clip, or pass"

@@ -1,5 +1,6 @@
 package io.tarflow4j.training;
 
+import io.tarflow4j.data.ImageDataset;
 import io.tarflow4j.model.TarFlowConfig;
 import io.tarflow4j.tensor.Precision;
 import java.nio.file.Path;
@@ -122,6 +123,11 @@ public record TrainingOptions(
     public TarFlowConfig modelConfig(int channels, int imageSize, int numClasses) {
         return new TarFlowConfig(channels, imageSize, patchSize, width, layersPerBlock, headDim, 4, nvp,
                 conditional ? numClasses : 0);
+    }
+
+    /** The model these options train on {@code data}: its channels, (square) size and classes. */
+    public TarFlowConfig modelConfig(ImageDataset data) {
+        return modelConfig(data.channels(), data.height(), data.numClasses());
     }
 
     /** A builder holding these options, to change some of them. */

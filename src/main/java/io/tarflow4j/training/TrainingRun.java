@@ -1,7 +1,5 @@
 package io.tarflow4j.training;
 
-import io.tarflow4j.bench.AvailableMemory;
-import io.tarflow4j.bench.PeakRss;
 import io.tarflow4j.checkpoint.ModelFileCheck;
 import io.tarflow4j.data.Batch;
 import io.tarflow4j.data.BatchLoader;
@@ -208,7 +206,7 @@ public final class TrainingRun {
             throw new IllegalArgumentException("--data " + o.data() + " has " + train.height() + "x" + train.width()
                     + " images; TarFlow needs square images (pass --image-size)");
         }
-        TarFlowConfig config = o.modelConfig(train.channels(), train.height(), train.numClasses());
+        TarFlowConfig config = o.modelConfig(train);
         int world = group.worldSize();
         int perRank = DistributedOptions.perRankBatch(o.batch(), world); // refuse an uneven split before building anything
         MemoryEstimate memory = MemoryEstimate.of(config, perRank, o.emaDecay() > 0, o.activationCheckpointing());

@@ -1,4 +1,4 @@
-package io.tarflow4j.bench;
+package io.tarflow4j.training;
 
 import java.io.IOException;
 import java.nio.file.Files;
