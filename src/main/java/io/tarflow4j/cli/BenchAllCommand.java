@@ -53,8 +53,9 @@ final class BenchAllCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(cl, e.getMessage());
         }
-        String table = TargetTable.measure(settings, trainDefaultProcesses(), BenchAllCommand::workers, System.err);
-        System.out.print(table);
+        String table = TargetTable.measure(settings, trainDefaultProcesses(), BenchAllCommand::workers,
+                WriterStream.of(spec.commandLine().getErr()));
+        spec.commandLine().getOut().print(table);
         return 0;
     }
 

@@ -48,8 +48,8 @@ final class BenchBpdCommand implements Callable<Integer> {
     @Option(names = "--steps", defaultValue = "8", description = "timed batches (default ${DEFAULT-VALUE})")
     int steps;
 
-    @Option(names = "--threads", defaultValue = "0", description = "libtorch threads (0: libtorch's default)")
-    int threads;
+    @CommandLine.Mixin
+    ThreadsOption threads;
 
     @Option(names = "--rows-per-pass", defaultValue = "0",
             description = "images per forward pass within a batch (0: automatic, bounded activation memory)")
@@ -64,9 +64,7 @@ final class BenchBpdCommand implements Callable<Integer> {
             throw new CommandLine.ParameterException(spec.commandLine(),
                     "need --batch >= 1, --warmup >= 0 and --steps >= 1");
         }
-        if (threads > 0) {
-            Runtime.setThreads(threads);
-        }
+        threads.apply();
         TarFlow flow;
         String arch;
         if (model != null) {
@@ -96,7 +94,7 @@ final class BenchBpdCommand implements Callable<Integer> {
         settings.put("warmup", warmup);
         settings.put("rows_per_pass", rowsPerPass == 0 ? DatasetBpd.autoRowsPerPass(c) : rowsPerPass);
         BenchResult r = new BenchResult("bpd", batch, times, PeakRss.megabytes(), settings);
-        System.out.println(json ? r.toJson() : r.describe());
+        spec.commandLine().getOut().println(json ? r.toJson() : r.describe());
         return 0;
     }
 }

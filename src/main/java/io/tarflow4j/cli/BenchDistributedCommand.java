@@ -95,7 +95,7 @@ final class BenchDistributedCommand implements Callable<Integer> {
                 settings.put("last_loss", t.lastLoss());
                 BenchResult r = new BenchResult("train-distributed", o.batch(), t.stepMillis(), PeakRss.megabytes(),
                         settings);
-                System.out.println(json ? r.toJson() : r.describe() + " (peak RSS of rank 0 only)");
+                spec.commandLine().getOut().println(json ? r.toJson() : r.describe() + " (peak RSS of rank 0 only)");
             }
         }
         return 0;

@@ -70,7 +70,7 @@ final class BenchLoaderCommand implements Callable<Integer> {
         }
         double seconds = (System.nanoTime() - t0) / 1e9;
         double rate = images / seconds;
-        System.out.printf(Locale.ROOT, "loader: %d images of %dx%dx%d in %.2f s: %.0f images/s, %.1f MB/s of pixels,"
+        spec.commandLine().getOut().printf(Locale.ROOT, "loader: %d images of %dx%dx%d in %.2f s: %.0f images/s, %.1f MB/s of pixels,"
                         + " peak RSS %.0f MiB (%s, batch %d, %s)%n", images, dataset.channels(), dataset.height(),
                 dataset.width(), seconds, rate, rate * dataset.imageLength() / 1e6, PeakRss.megabytes(), data, batch,
                 flip ? "flips" : "no flips");

@@ -4,6 +4,7 @@ import io.tarflow4j.bench.MatmulCeiling;
 import io.tarflow4j.tensor.Runtime;
 import java.util.concurrent.Callable;
 import org.bytedeco.pytorch.global.torch.ScalarType;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -11,6 +12,9 @@ import picocli.CommandLine.Option;
 @Command(name = "matmul", mixinStandardHelpOptions = true,
         description = "Measures GFLOP/s of float32 and bfloat16 matrix products of TarFlow's shapes through libtorch.")
 final class BenchMatmulCommand implements Callable<Integer> {
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
     @Option(names = "--threads", description = "intra-op threads (default: all cores)")
     int threads = java.lang.Runtime.getRuntime().availableProcessors();
 
@@ -31,7 +35,7 @@ final class BenchMatmulCommand implements Callable<Integer> {
         Runtime.setThreads(threads);
         for (ScalarType dtype : new ScalarType[] {ScalarType.Float, ScalarType.BFloat16}) {
             MatmulCeiling m = MatmulCeiling.measure(dtype, rows, inner, cols, repeats);
-            System.out.printf("%-8s %dx%d @ %dx%d, %d threads: %.2f ms median, %.1f GFLOP/s%n", m.dtypeName(), rows,
+            spec.commandLine().getOut().printf("%-8s %dx%d @ %dx%d, %d threads: %.2f ms median, %.1f GFLOP/s%n", m.dtypeName(), rows,
                     inner, inner, cols, threads, m.medianMillis(), m.gflops());
         }
         return 0;

@@ -76,18 +76,18 @@ final class BenchParityCommand implements Callable<Integer> {
         ImageDataset train = TrainingRun.openData(o.data(), o);
         ImageDataset test = TrainingRun.openData(o.testData(), o);
         Path dir = RunFolder.choose(o, Path.of("runs"));
-        TrainingRun.Summary s = new TrainingRun(o, train, test, dir, System.err, ProgressLine.stderrIsTerminal()).run();
-        System.out.println("step  test bits/dim  reference  difference");
+        TrainingRun.Summary s = new TrainingRun(o, train, test, dir, WriterStream.of(spec.commandLine().getErr()), ProgressLine.stderrIsTerminal()).run();
+        spec.commandLine().getOut().println("step  test bits/dim  reference  difference");
         for (JsonNode n : MetricsLog.read(dir.resolve(MetricsLog.FILE))) {
             if (n.get("event").asText().equals("eval")) {
                 long step = n.get("step").asLong();
                 double ours = n.get("test_bpd").asDouble();
                 Double ref = REFERENCE.get(step);
-                System.out.printf("%4d  %13.3f  %9s  %10s%n", step, ours, ref == null ? "-" : String.format("%.3f", ref),
+                spec.commandLine().getOut().printf("%4d  %13.3f  %9s  %10s%n", step, ours, ref == null ? "-" : String.format("%.3f", ref),
                         ref == null ? "-" : String.format("%+.3f", ours - ref));
             }
         }
-        System.out.printf("trained %d steps, %.1f images/s, run folder %s%n", s.step(), s.imagesPerSecond(), s.dir());
+        spec.commandLine().getOut().printf("trained %d steps, %.1f images/s, run folder %s%n", s.step(), s.imagesPerSecond(), s.dir());
         return 0;
     }
 

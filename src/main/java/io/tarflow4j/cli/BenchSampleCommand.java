@@ -5,6 +5,7 @@ import io.tarflow4j.training.PeakRss;
 import io.tarflow4j.bench.SamplingBenchmark;
 import io.tarflow4j.checkpoint.ModelFile;
 import io.tarflow4j.model.TarFlow;
+import io.tarflow4j.model.Guidance;
 import io.tarflow4j.model.TarFlowConfig;
 import io.tarflow4j.sampling.JacobiStrategy;
 import io.tarflow4j.sampling.RandomWeights;
@@ -55,11 +56,8 @@ final class BenchSampleCommand implements Callable<Integer> {
     @Option(names = "--sampler", split = ",", defaultValue = "sequential,jacobi", paramLabel = "KIND", description = "samplers, comma-separated, default ${DEFAULT-VALUE}")
     List<String> samplers;
 
-    @Option(names = "--cfg", defaultValue = "0", paramLabel = "W", description = "guidance weight, default ${DEFAULT-VALUE}")
-    double cfg;
-
-    @Option(names = "--attn-temp", defaultValue = "1", paramLabel = "TAU", description = "unguided branch attention temperature, default ${DEFAULT-VALUE}")
-    double attnTemp;
+    @CommandLine.Mixin
+    GuidanceOptions guidance;
 
     @Option(names = "--strategy", paramLabel = "FILE", description = "GS-Jacobi strategy file (default: the built-in default)")
     Path strategyFile;
@@ -70,10 +68,8 @@ final class BenchSampleCommand implements Callable<Integer> {
     @Option(names = "--warmup", defaultValue = "1", paramLabel = "N", description = "untimed batches first, default ${DEFAULT-VALUE}")
     int warmup;
 
-    @Option(names = "--threads", defaultValue = "1", paramLabel = "N",
-            description = "libtorch intra-op threads, default ${DEFAULT-VALUE}: sampling runs many small ops, and on a"
-                    + " shared 2-core machine 2 threads measured 10x slower than 1 (see docs/sampling.md)")
-    Integer threads;
+    @CommandLine.Mixin
+    ThreadsOption threads = new ThreadsOption(1);
 
     @CommandLine.Mixin
     ParallelOption parallel;
@@ -91,9 +87,7 @@ final class BenchSampleCommand implements Callable<Integer> {
         if (steps < 1 || warmup < 0) {
             throw new CommandLine.ParameterException(cl, "--steps must be >= 1 and --warmup >= 0");
         }
-        if (threads != null) {
-            Runtime.setThreads(threads);
-        }
+        threads.apply();
         if (blocks != null && (blocks < 1 || model != null)) {
             throw new CommandLine.ParameterException(cl, "--blocks must be >= 1 and goes with --preset, not --model");
         }
@@ -128,7 +122,7 @@ final class BenchSampleCommand implements Callable<Integer> {
                     throw new CommandLine.ParameterException(cl, e.getMessage());
                 }
                 BenchResult r = result(m, options, t);
-                System.out.println(json ? r.toJson() : r.describe());
+                spec.commandLine().getOut().println(json ? r.toJson() : r.describe());
             }
         }
         return 0;
@@ -139,7 +133,9 @@ final class BenchSampleCommand implements Callable<Integer> {
      * {@code c}: every class of a conditional model, the guidance, sampler and seed.
      */
     SamplingOptions options(TarFlowConfig c, SamplerType kind, JacobiStrategy strategy, int batch) {
-        return SamplingBenchmark.options(c, batch).guidance(cfg).attnTemp(attnTemp).sampler(kind).strategy(kind == SamplerType.JACOBI ? strategy : null)
+        Guidance g = guidance.guidance();
+        return SamplingBenchmark.options(c, batch).guidance(g.weight()).guideTarget(g.target()).attnTemp(g.attnTemp())
+                .annealed(g.annealed()).sampler(kind).strategy(kind == SamplerType.JACOBI ? strategy : null)
                 .seed(seed).parallelism(parallel.groups).build();
     }
 
@@ -149,8 +145,8 @@ final class BenchSampleCommand implements Callable<Integer> {
                 : preset + (blocks != null ? " x " + blocks + " block(s)" : "") + " (random, perturbed)");
         settings.put("sampler", o.sampler().name().toLowerCase(Locale.ROOT));
         settings.put("batch", o.batchSize());
-        settings.put("cfg", cfg);
-        settings.put("attn_temp", attnTemp);
+        settings.put("cfg", o.guidance().weight());
+        settings.put("attn_temp", o.guidance().attnTemp());
         settings.put("seed", seed);
         settings.put("threads", Runtime.threads());
         settings.put("row_groups", Sampler.rowGroups(parallel.groups, o.batchSize(), m.device()));

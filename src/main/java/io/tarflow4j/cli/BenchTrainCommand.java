@@ -106,7 +106,7 @@ final class BenchTrainCommand implements Callable<Integer> {
         settings.put("device", o.device());
         settings.put("last_loss", t.lastLoss());
         BenchResult r = new BenchResult("train", o.batch(), t.stepMillis(), PeakRss.megabytes(), settings);
-        System.out.println(json ? r.toJson() : r.describe());
+        spec.commandLine().getOut().println(json ? r.toJson() : r.describe());
         return 0;
     }
 

@@ -1,7 +1,6 @@
 package io.tarflow4j.tensor;
 
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -49,7 +48,12 @@ public final class VectorMath {
         for (; i < bound; i += LANES.length()) {
             acc = FloatVector.fromArray(LANES, a, aOff + i).fma(FloatVector.fromArray(LANES, b, bOff + i), acc);
         }
-        float s = acc.reduceLanes(VectorOperators.ADD);
+        // lanes summed in order: reduceLanes may order them differently in compiled and
+        // interpreted code, and a result must not depend on the JIT
+        float s = 0;
+        for (int lane = 0; lane < LANES.length(); lane++) {
+            s += acc.lane(lane);
+        }
         for (; i < n; i++) {
             s += a[aOff + i] * b[bOff + i];
         }
