@@ -18,8 +18,8 @@ import java.util.Map;
  * @param peakRssMb peak resident set size of the process in MiB
  * @param settings the configuration, for the report
  */
-public record BenchResult(String name, int imagesPerStep, List<Double> stepMillis, double peakRssMb,
-        Map<String, Object> settings) {
+public record BenchResult(
+        String name, int imagesPerStep, List<Double> stepMillis, double peakRssMb, Map<String, Object> settings) {
 
     /** Copies the lists. */
     public BenchResult {
@@ -66,7 +66,8 @@ public record BenchResult(String name, int imagesPerStep, List<Double> stepMilli
 
     /** A human-readable summary. */
     public String describe() {
-        return String.format("%s: %.1f images/s, %.1f ms/step (median of %d), peak RSS %.0f MiB, %s",
+        return String.format(
+                "%s: %.1f images/s, %.1f ms/step (median of %d), peak RSS %.0f MiB, %s",
                 name, imagesPerSecond(), msPerStep(), stepMillis.size(), peakRssMb, settings);
     }
 

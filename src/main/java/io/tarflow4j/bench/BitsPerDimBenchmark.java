@@ -37,8 +37,8 @@ public final class BitsPerDimBenchmark {
      *
      * @param rowsPerPass images per forward pass within a batch (0: automatic)
      */
-    public static Timings run(TarFlow model, ImageDataset data, int batch, int warmup, Precision precision,
-            int rowsPerPass) {
+    public static Timings run(
+            TarFlow model, ImageDataset data, int batch, int warmup, Precision precision, int rowsPerPass) {
         if (batch < 1 || warmup < 0 || (long) warmup * batch >= data.size()) {
             throw new IllegalArgumentException("need batch >= 1, warmup >= 0 and more than warmup * batch images, got"
                     + " batch " + batch + ", warmup " + warmup + " and " + data.size() + " images");

@@ -16,10 +16,10 @@ public final class FlopCount {
         double w = c.width();
         double d = c.tokenDim();
         double e = c.mlpExpansion();
-        double layer = 2 * t * w * 3 * w      // qkv
-                + 2 * 2 * t * t * w          // q k^T and attention x v
-                + 2 * t * w * w              // output projection
-                + 2 * 2 * t * w * e * w;     // MLP
+        double layer = 2 * t * w * 3 * w // qkv
+                + 2 * 2 * t * t * w // q k^T and attention x v
+                + 2 * t * w * w // output projection
+                + 2 * 2 * t * w * e * w; // MLP
         double total = 0;
         for (int layers : c.layersPerBlock()) {
             total += 2 * t * d * w + layers * layer + 2 * t * w * (c.nvp() ? 2 * d : d);

@@ -39,8 +39,13 @@ public final class SamplingBenchmark {
      * class of a conditional model (the command's default), no guidance, sequential, seed 0.
      */
     public static SamplingOptions.Builder options(TarFlowConfig c, int batch) {
-        return SamplingOptions.builder().count(batch).batchSize(batch)
-                .classes(c.conditional() ? IntStream.range(0, c.numClasses()).boxed().toList() : List.of());
+        return SamplingOptions.builder()
+                .count(batch)
+                .batchSize(batch)
+                .classes(
+                        c.conditional()
+                                ? IntStream.range(0, c.numClasses()).boxed().toList()
+                                : List.of());
     }
 
     /**

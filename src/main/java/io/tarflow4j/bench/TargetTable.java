@@ -48,7 +48,8 @@ public final class TargetTable {
         /** Validates the counts. */
         public Settings {
             if (trainWarmup < 0 || trainSteps < 1 || sampleWarmup < 0 || sampleSteps < 1 || largeSteps < 0) {
-                throw new IllegalArgumentException("warm-up counts must be >= 0, step counts >= 1 (width-768 steps >= 0)");
+                throw new IllegalArgumentException(
+                        "warm-up counts must be >= 0, step counts >= 1 (width-768 steps >= 0)");
             }
         }
     }
@@ -93,22 +94,36 @@ public final class TargetTable {
         List<Measured> measured = new ArrayList<>();
 
         Preset toy = Preset.MNIST_TOY;
-        TrainingOptions base = TrainingOptions.builder(toy).steps(s.trainWarmup() + s.trainSteps()).build();
+        TrainingOptions base = TrainingOptions.builder(toy)
+                .steps(s.trainWarmup() + s.trainSteps())
+                .build();
         ImageDataset data = TrainingRun.openData(base.data(), base);
         double trainFlop = FlopCount.trainingPerImage(base.modelConfig(data));
         for (Precision p : Precision.values()) {
-            double reference = p == Precision.BF16 ? ReferenceFigures.TRAIN_BF16_IMAGES_PER_S
+            double reference = p == Precision.BF16
+                    ? ReferenceFigures.TRAIN_BF16_IMAGES_PER_S
                     : ReferenceFigures.TRAIN_FLOAT32_IMAGES_PER_S;
             progress.println("bench all: training " + p + ", 1 process");
-            TrainingOptions o = TrainingOptions.builder(toy).steps(s.trainWarmup() + s.trainSteps()).precision(p).build();
+            TrainingOptions o = TrainingOptions.builder(toy)
+                    .steps(s.trainWarmup() + s.trainSteps())
+                    .precision(p)
+                    .build();
             TrainingBenchmark.Timings t = TrainingBenchmark.run(o, data, Distributed.single(), s.trainWarmup());
-            measured.add(new Measured("train " + p + ", 1 process x " + o.threads() + " threads",
-                    o.batch() * 1000 / BenchResult.median(t.stepMillis()), reference, trainFlop, p));
+            measured.add(new Measured(
+                    "train " + p + ", 1 process x " + o.threads() + " threads",
+                    o.batch() * 1000 / BenchResult.median(t.stepMillis()),
+                    reference,
+                    trainFlop,
+                    p));
             if (workerProcesses > 1) {
                 progress.println("bench all: training " + p + ", " + workerProcesses + " workers");
                 double w = workers.imagesPerSecond(workerProcesses, p, s.trainWarmup(), s.trainSteps());
-                measured.add(new Measured("train " + p + ", " + workerProcesses + " workers (train's default)", w,
-                        reference, trainFlop, p));
+                measured.add(new Measured(
+                        "train " + p + ", " + workerProcesses + " workers (train's default)",
+                        w,
+                        reference,
+                        trainFlop,
+                        p));
             }
         }
 
@@ -117,19 +132,30 @@ public final class TargetTable {
         Sampler sampler = new Sampler(RandomWeights.perturbed(toyModel, 1, 0.02));
         double forward = FlopCount.forwardPerImage(toyModel);
         progress.println("bench all: sampling mnist-toy at batch 1");
-        measured.add(new Measured("sample mnist-toy, batch 1, sequential",
-                sampleMillis(sampler, toyModel, 0, s.sampleWarmup(), s.sampleSteps()), ReferenceFigures.SAMPLE_BATCH1_MS,
-                forward, null));
-        measured.add(new Measured("sample mnist-toy, batch 1, guidance 1",
-                sampleMillis(sampler, toyModel, 1, s.sampleWarmup(), s.sampleSteps()), Double.NaN, 2 * forward, null));
+        measured.add(new Measured(
+                "sample mnist-toy, batch 1, sequential",
+                sampleMillis(sampler, toyModel, 0, s.sampleWarmup(), s.sampleSteps()),
+                ReferenceFigures.SAMPLE_BATCH1_MS,
+                forward,
+                null));
+        measured.add(new Measured(
+                "sample mnist-toy, batch 1, guidance 1",
+                sampleMillis(sampler, toyModel, 1, s.sampleWarmup(), s.sampleSteps()),
+                Double.NaN,
+                2 * forward,
+                null));
         if (s.largeSteps() > 0) {
             progress.println("bench all: sampling one afhq256 block at batch 1 (tens of seconds)");
             TarFlowConfig block = Preset.AFHQ256.architecture().withBlocks(1);
-            double reference = BlasKernels.SMALL_MATRIX ? ReferenceFigures.SAMPLE_WIDTH768_BLOCK_AVX512_MS
+            double reference = BlasKernels.SMALL_MATRIX
+                    ? ReferenceFigures.SAMPLE_WIDTH768_BLOCK_AVX512_MS
                     : ReferenceFigures.SAMPLE_WIDTH768_BLOCK_AVX2_MS;
-            measured.add(new Measured("sample one afhq256 block (width 768, 1024 tokens, 8 layers), batch 1",
+            measured.add(new Measured(
+                    "sample one afhq256 block (width 768, 1024 tokens, 8 layers), batch 1",
                     sampleMillis(new Sampler(RandomWeights.perturbed(block, 1, 0.02)), block, 0, 0, s.largeSteps()),
-                    reference, FlopCount.forwardPerImage(block), null));
+                    reference,
+                    FlopCount.forwardPerImage(block),
+                    null));
         }
         // a ceiling is what the machine can do: the better of a measurement before and one after
         Runtime.setThreads(cores);
@@ -138,40 +164,79 @@ public final class TargetTable {
         bf16 = better(bf16, MatmulCeiling.measure(ScalarType.BFloat16));
         List<Row> rows = new ArrayList<>();
         for (Measured m : measured) {
-            rows.add(m.precision() == null ? sampling(m.what(), m.value(), m.reference(), m.flopPerImage(), f32)
-                    : training(m.what(), m.value(), m.reference(), m.flopPerImage(),
-                            m.precision() == Precision.BF16 ? bf16 : f32));
+            rows.add(
+                    m.precision() == null
+                            ? sampling(m.what(), m.value(), m.reference(), m.flopPerImage(), f32)
+                            : training(
+                                    m.what(),
+                                    m.value(),
+                                    m.reference(),
+                                    m.flopPerImage(),
+                                    m.precision() == Precision.BF16 ? bf16 : f32));
         }
 
         StringBuilder out = new StringBuilder();
-        out.append(String.format(Locale.ROOT, "tarflow bench all, %s UTC, %d cores, load %.1f at the start and %.1f"
-                + " at the end (1-minute averages)%n", start, cores, loadBefore, loadAverage()));
+        out.append(String.format(
+                Locale.ROOT,
+                "tarflow bench all, %s UTC, %d cores, load %.1f at the start and %.1f"
+                        + " at the end (1-minute averages)%n",
+                start,
+                cores,
+                loadBefore,
+                loadAverage()));
         String kernels = System.getenv("OPENBLAS_CORETYPE");
-        out.append("OpenBLAS kernels: ").append(BlasKernels.SMALL_MATRIX ? "AVX-512" : "AVX2 (or older)")
-                .append(kernels == null ? ", OPENBLAS_CORETYPE unset (the CPU's own)" : ", OPENBLAS_CORETYPE=" + kernels)
-                .append(BlasKernels.NATIVE_BF16 ? "" : "; this CPU has no bf16 instructions: bf16 products are"
-                        + " emulated, so the bf16 rows do not compare with the reference's machine")
+        out.append("OpenBLAS kernels: ")
+                .append(BlasKernels.SMALL_MATRIX ? "AVX-512" : "AVX2 (or older)")
+                .append(
+                        kernels == null
+                                ? ", OPENBLAS_CORETYPE unset (the CPU's own)"
+                                : ", OPENBLAS_CORETYPE=" + kernels)
+                .append(
+                        BlasKernels.NATIVE_BF16
+                                ? ""
+                                : "; this CPU has no bf16 instructions: bf16 products are"
+                                        + " emulated, so the bf16 rows do not compare with the reference's machine")
                 .append(System.lineSeparator());
-        out.append(String.format(Locale.ROOT, "ceilings (bench matmul, %dx%d @ %dx%d, %d threads, the better of a"
-                + " run before and after the rows): float32 %.1f GFLOP/s, bf16 %.1f GFLOP/s; mnist-toy %.3f GFLOP per training image, %.3f per image forward%n",
-                f32.rows(), f32.inner(), f32.inner(), f32.cols(), cores, f32.gflops(), bf16.gflops(), trainFlop / 1e9,
+        out.append(String.format(
+                Locale.ROOT,
+                "ceilings (bench matmul, %dx%d @ %dx%d, %d threads, the better of a"
+                        + " run before and after the rows): float32 %.1f GFLOP/s, bf16 %.1f GFLOP/s; mnist-toy %.3f GFLOP per training image, %.3f per image forward%n",
+                f32.rows(),
+                f32.inner(),
+                f32.inner(),
+                f32.cols(),
+                cores,
+                f32.gflops(),
+                bf16.gflops(),
+                trainFlop / 1e9,
                 forward / 1e9));
-        out.append(String.format(Locale.ROOT, "training: median of %d steps after %d, batch 256; sampling: median of %d"
-                + " images after %d (width 768: %d)%n", s.trainSteps(), s.trainWarmup(), s.sampleSteps(),
-                s.sampleWarmup(), s.largeSteps()));
+        out.append(String.format(
+                Locale.ROOT,
+                "training: median of %d steps after %d, batch 256; sampling: median of %d"
+                        + " images after %d (width 768: %d)%n",
+                s.trainSteps(),
+                s.trainWarmup(),
+                s.sampleSteps(),
+                s.sampleWarmup(),
+                s.largeSteps()));
         out.append(System.lineSeparator()).append(render(rows));
         return out.toString();
     }
 
     /** A training row: images/s against the reference, share of the precision's ceiling, the 75% target. */
-    public static Row training(String what, double imagesPerSecond, double reference, double flopPerImage,
-            MatmulCeiling ceiling) {
+    public static Row training(
+            String what, double imagesPerSecond, double reference, double flopPerImage, MatmulCeiling ceiling) {
         double share = imagesPerSecond * flopPerImage / 1e9 / ceiling.gflops();
         double target = ReferenceFigures.TRAIN_CEILING_SHARE_TARGET;
-        String verdict = share > 1 ? "not judged (faster than the measured ceiling: noise, or emulated products)"
+        String verdict = share > 1
+                ? "not judged (faster than the measured ceiling: noise, or emulated products)"
                 : share >= target ? "met" : "not met";
-        return new Row(what, fmt("%.1f images/s", reference), fmt("%.1f images/s", imagesPerSecond),
-                fmt("%.2fx", imagesPerSecond / reference), percent(share, ceiling),
+        return new Row(
+                what,
+                fmt("%.1f images/s", reference),
+                fmt("%.1f images/s", imagesPerSecond),
+                fmt("%.2fx", imagesPerSecond / reference),
+                percent(share, ceiling),
                 fmt("%.0f%% of ceiling: ", target * 100) + verdict);
     }
 
@@ -179,15 +244,21 @@ public final class TargetTable {
      * A batch-1 sampling row: ms per image against the reference (NaN: none), the share of the
      * float32 ceiling its forward FLOPs would take, the 3x target.
      */
-    public static Row sampling(String what, double millis, double referenceMillis, double flopPerImage,
-            MatmulCeiling ceiling) {
+    public static Row sampling(
+            String what, double millis, double referenceMillis, double flopPerImage, MatmulCeiling ceiling) {
         double share = flopPerImage / 1e9 / (millis / 1000) / ceiling.gflops();
         boolean hasReference = !Double.isNaN(referenceMillis);
         double target = ReferenceFigures.SAMPLE_SPEEDUP_TARGET;
-        return new Row(what, hasReference ? ms(referenceMillis) : "-", ms(millis),
-                hasReference ? fmt("%.2fx faster", referenceMillis / millis) : "-", percent(share, ceiling),
-                hasReference ? fmt("%.0fx faster (< ", target) + ms(referenceMillis / target) + "): "
-                        + (referenceMillis / millis >= target ? "met" : "not met") : "reported");
+        return new Row(
+                what,
+                hasReference ? ms(referenceMillis) : "-",
+                ms(millis),
+                hasReference ? fmt("%.2fx faster", referenceMillis / millis) : "-",
+                percent(share, ceiling),
+                hasReference
+                        ? fmt("%.0fx faster (< ", target) + ms(referenceMillis / target) + "): "
+                                + (referenceMillis / millis >= target ? "met" : "not met")
+                        : "reported");
     }
 
     /** The rows as a Markdown table. */
@@ -195,7 +266,8 @@ public final class TargetTable {
         StringBuilder b = new StringBuilder("| what | reference | ours | vs reference | share of ceiling | target |\n");
         b.append("| --- | --- | --- | --- | --- | --- |\n");
         for (Row r : rows) {
-            b.append("| ").append(String.join(" | ", r.what(), r.reference(), r.ours(), r.ratio(), r.share(), r.target()))
+            b.append("| ")
+                    .append(String.join(" | ", r.what(), r.reference(), r.ours(), r.ratio(), r.share(), r.target()))
                     .append(" |\n");
         }
         return b.toString();
@@ -210,7 +282,8 @@ public final class TargetTable {
 
     private static double sampleMillis(Sampler sampler, TarFlowConfig c, double cfg, int warmup, int steps) {
         var o = SamplingBenchmark.options(c, 1).guidance(cfg).build();
-        return BenchResult.median(SamplingBenchmark.run(sampler, o, warmup, steps).millis());
+        return BenchResult.median(
+                SamplingBenchmark.run(sampler, o, warmup, steps).millis());
     }
 
     private static String percent(double share, MatmulCeiling ceiling) {

@@ -42,8 +42,8 @@ public final class ConfigInference {
         }
         int patch = (int) Math.round(Math.sqrt(tokenDim / (double) c));
         if (!isSquare(tokens)) {
-            throw new IllegalArgumentException("blocks.0.pos_embed has " + tokens
-                    + " tokens, not a square number of patches");
+            throw new IllegalArgumentException(
+                    "blocks.0.pos_embed has " + tokens + " tokens, not a square number of patches");
         }
         int imageSize = (int) Math.round(Math.sqrt(tokens)) * patch;
         boolean nvp;
@@ -52,8 +52,8 @@ public final class ConfigInference {
         } else if (projOut[0] == tokenDim) {
             nvp = false;
         } else {
-            throw new IllegalArgumentException("blocks.0.proj_out.weight has " + projOut[0]
-                    + " rows; expected " + 2 * tokenDim + " (NVP) or " + tokenDim + " (VP)");
+            throw new IllegalArgumentException("blocks.0.proj_out.weight has " + projOut[0] + " rows; expected "
+                    + 2 * tokenDim + " (NVP) or " + tokenDim + " (VP)");
         }
         long[] classEmbed = shapes.get("blocks.0.class_embed");
         int classes = classEmbed == null ? 0 : (int) classEmbed[0];
@@ -76,15 +76,14 @@ public final class ConfigInference {
             }
             perBlock.add(n);
         }
-        return new TarFlowConfig(c, imageSize, patch, width, perBlock, headDim > 0 ? headDim : 64, 4,
-                nvp, classes);
+        return new TarFlowConfig(c, imageSize, patch, width, perBlock, headDim > 0 ? headDim : 64, 4, nvp, classes);
     }
 
     private static long[] require(Map<String, long[]> shapes, String name, int rank) {
         long[] s = shapes.get(name);
         if (s == null) {
-            throw new IllegalArgumentException("cannot infer the configuration: tensor " + name
-                    + " is missing (is this a TarFlow state dict?)");
+            throw new IllegalArgumentException(
+                    "cannot infer the configuration: tensor " + name + " is missing (is this a TarFlow state dict?)");
         }
         if (s.length != rank) {
             throw new IllegalArgumentException(name + " has " + s.length + " dimensions, expected " + rank);

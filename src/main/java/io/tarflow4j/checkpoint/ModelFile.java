@@ -1,9 +1,9 @@
 package io.tarflow4j.checkpoint;
 
+import io.tarflow4j.io.PyTorchCheckpoint;
 import io.tarflow4j.io.RawTensor;
 import io.tarflow4j.io.Safetensors;
 import io.tarflow4j.io.SafetensorsFile;
-import io.tarflow4j.io.PyTorchCheckpoint;
 import io.tarflow4j.model.ReferenceKeys;
 import io.tarflow4j.model.TarFlow;
 import io.tarflow4j.model.TarFlowConfig;
@@ -17,7 +17,6 @@ import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
 import org.bytedeco.pytorch.Device;
-import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 
 /**
@@ -108,8 +107,9 @@ public final class ModelFile {
         }
     }
 
-    private static Loaded fromTensors(Path path, Map<String, RawTensor> raw, Map<String, String> metadata,
-            LoadOptions options) throws IOException {
+    private static Loaded fromTensors(
+            Path path, Map<String, RawTensor> raw, Map<String, String> metadata, LoadOptions options)
+            throws IOException {
         boolean hasEma = raw.keySet().stream().anyMatch(k -> k.startsWith("ema."));
         boolean useEma = options.preferEma() && hasEma;
         boolean prefixed = raw.keySet().stream().anyMatch(k -> k.startsWith("model."));

@@ -30,9 +30,10 @@ public final class ModelFileCheck {
      * @param headDim attention head size when not recorded (0: 64)
      * @throws IllegalArgumentException naming the first key or tensor that does not fit
      */
-    public static TarFlowConfig config(Map<String, String> metadata, Map<String, long[]> shapes, int channels,
-            int headDim) {
-        TarFlowConfig config = ReferenceKeys.present(metadata) ? ReferenceKeys.toConfig(metadata)
+    public static TarFlowConfig config(
+            Map<String, String> metadata, Map<String, long[]> shapes, int channels, int headDim) {
+        TarFlowConfig config = ReferenceKeys.present(metadata)
+                ? ReferenceKeys.toConfig(metadata)
                 : ConfigInference.infer(shapes, channels, headDim);
         againstTensors(config, shapes);
         return config;
@@ -72,15 +73,24 @@ public final class ModelFileCheck {
         for (int i = 0; i < layers.length; i++) {
             String p = "blocks." + i + ".";
             if (layers[i] != config.layersPerBlock().get(i)) {
-                throw new IllegalArgumentException("the configuration has " + config.layersPerBlock().get(i)
-                        + " layers in block " + i + " (layers_per_block) but the tensors hold " + layers[i]);
+                throw new IllegalArgumentException(
+                        "the configuration has " + config.layersPerBlock().get(i) + " layers in block " + i
+                                + " (layers_per_block) but the tensors hold " + layers[i]);
             }
             shape(shapes, p + "proj_in.weight", "channels x in_channels*patch_size^2", c, d);
             shape(shapes, p + "pos_embed", "tokens x channels", config.numTokens(), c);
-            shape(shapes, p + "attn_blocks.0.mlp.main.0.weight", "mlp_expansion*channels x channels",
-                    (long) config.mlpExpansion() * c, c);
-            shape(shapes, p + "proj_out.weight", (config.nvp() ? "2*" : "") + "in_channels*patch_size^2 x channels",
-                    config.nvp() ? 2 * d : d, c);
+            shape(
+                    shapes,
+                    p + "attn_blocks.0.mlp.main.0.weight",
+                    "mlp_expansion*channels x channels",
+                    (long) config.mlpExpansion() * c,
+                    c);
+            shape(
+                    shapes,
+                    p + "proj_out.weight",
+                    (config.nvp() ? "2*" : "") + "in_channels*patch_size^2 x channels",
+                    config.nvp() ? 2 * d : d,
+                    c);
             if (config.conditional()) {
                 shape(shapes, p + "class_embed", "num_classes x 1 x channels", config.numClasses(), 1, c);
             } else if (shapes.containsKey(p + "class_embed")) {
@@ -90,8 +100,8 @@ public final class ModelFileCheck {
         }
         long parameters = config.parameterCount();
         if (parameters > values) {
-            throw new IllegalArgumentException("the configuration (" + config.describe() + ") needs "
-                    + parameters + " parameters but the tensors hold only " + values + " values");
+            throw new IllegalArgumentException("the configuration (" + config.describe() + ") needs " + parameters
+                    + " parameters but the tensors hold only " + values + " values");
         }
     }
 

@@ -20,26 +20,34 @@ final class AnomalyOptions {
     @CommandLine.Spec(CommandLine.Spec.Target.MIXEE)
     CommandLine.Model.CommandSpec spec;
 
-    @Option(names = "--method", paramLabel = "M[,M...]", split = ",",
+    @Option(
+            names = "--method",
+            paramLabel = "M[,M...]",
+            split = ",",
             description = "anomaly scores: raw (bits/dim), complexity (bits/dim minus a lossless compressor's bits/dim,"
                     + " Serra et al. 2020), combined (Fisher's combination of the raw and complexity scores'"
                     + " upper-tail p-values against --reference images)")
     List<String> names;
 
-    @Option(names = "--reference", paramLabel = "D",
+    @Option(
+            names = "--reference",
+            paramLabel = "D",
             description = "normal images for the combined score: a held-out set from the training distribution"
                     + " (fashion-mnist, an IDX file or an image folder)")
     String reference;
 
-    @Option(names = "--reference-limit", paramLabel = "N", defaultValue = "2000",
+    @Option(
+            names = "--reference-limit",
+            paramLabel = "N",
+            defaultValue = "2000",
             description = "use the first N reference images (default ${DEFAULT-VALUE}; 0: all)")
     int referenceLimit;
 
     /** The methods asked for, or {@code defaults} when none was. */
     List<AnomalyMethod> methods(List<AnomalyMethod> defaults) {
         if (referenceLimit < 0) {
-            throw new CommandLine.ParameterException(spec.commandLine(), "--reference-limit must be >= 0, got "
-                    + referenceLimit);
+            throw new CommandLine.ParameterException(
+                    spec.commandLine(), "--reference-limit must be >= 0, got " + referenceLimit);
         }
         if (names == null || names.isEmpty()) {
             return defaults;
@@ -54,8 +62,10 @@ final class AnomalyOptions {
         }
         for (AnomalyMethod m : out) {
             if (m.needsReference() && reference == null) {
-                throw new CommandLine.ParameterException(spec.commandLine(), "--method " + m.flag()
-                        + " needs --reference D: normal images held out from the model's training distribution");
+                throw new CommandLine.ParameterException(
+                        spec.commandLine(),
+                        "--method " + m.flag()
+                                + " needs --reference D: normal images held out from the model's training distribution");
             }
         }
         return out;
@@ -65,15 +75,28 @@ final class AnomalyOptions {
      * The reference statistics when a method needs them and --reference names data (read with
      * {@code data}), else null.
      */
-    AnomalyReference reference(ModelFile.Loaded loaded, List<AnomalyMethod> methods, LikelihoodOptions likelihood,
-            int batch, long seed, DataOptions data) throws IOException {
+    AnomalyReference reference(
+            ModelFile.Loaded loaded,
+            List<AnomalyMethod> methods,
+            LikelihoodOptions likelihood,
+            int batch,
+            long seed,
+            DataOptions data)
+            throws IOException {
         if (reference == null || methods.stream().noneMatch(AnomalyMethod::needsReference)) {
             return null;
         }
         ImageDataset images = LimitOption.first(Datasets.open(reference, data), referenceLimit);
         try (ProgressBar bar = new ProgressBar(spec.commandLine().getErr(), images.size(), "reference images")) {
-            return AnomalyStatistics.of(loaded.model(), images, batch, Dequantizer.uniform(seed), likelihood.likelihood,
-                    likelihood.prior(), bar).reference();
+            return AnomalyStatistics.of(
+                            loaded.model(),
+                            images,
+                            batch,
+                            Dequantizer.uniform(seed),
+                            likelihood.likelihood,
+                            likelihood.prior(),
+                            bar)
+                    .reference();
         }
     }
 }

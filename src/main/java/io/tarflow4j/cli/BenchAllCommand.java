@@ -19,29 +19,54 @@ import picocli.CommandLine.Option;
  * under the OpenBLAS kernel set of the environment; {@code scripts/bench-targets.sh} runs it with
  * {@code OPENBLAS_CORETYPE} as set and unset.
  */
-@Command(name = "all", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"The performance table against the reference: mnist-toy training images/s (float32, bf16; one",
+@Command(
+        name = "all",
+        mixinStandardHelpOptions = true,
+        sortOptions = false,
+        description = {
+            "The performance table against the reference: mnist-toy training images/s (float32, bf16; one",
             "process and train's default worker processes) and batch-1 sampling times (unguided, guided, one",
             "width-768 block), each with the reference's figure, the share of the matrix-product ceiling and",
-            "the target, under the environment's OpenBLAS kernels; see BENCHMARKS.md."})
+            "the target, under the environment's OpenBLAS kernels; see BENCHMARKS.md."
+        })
 final class BenchAllCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
-    @Option(names = "--train-steps", paramLabel = "N", defaultValue = "3", description = "timed training steps per row, default ${DEFAULT-VALUE}")
+    @Option(
+            names = "--train-steps",
+            paramLabel = "N",
+            defaultValue = "3",
+            description = "timed training steps per row, default ${DEFAULT-VALUE}")
     int trainSteps;
 
-    @Option(names = "--train-warmup", paramLabel = "N", defaultValue = "1", description = "untimed training steps first, default ${DEFAULT-VALUE}")
+    @Option(
+            names = "--train-warmup",
+            paramLabel = "N",
+            defaultValue = "1",
+            description = "untimed training steps first, default ${DEFAULT-VALUE}")
     int trainWarmup;
 
-    @Option(names = "--sample-steps", paramLabel = "N", defaultValue = "10", description = "timed batch-1 mnist-toy images per row, default ${DEFAULT-VALUE}")
+    @Option(
+            names = "--sample-steps",
+            paramLabel = "N",
+            defaultValue = "10",
+            description = "timed batch-1 mnist-toy images per row, default ${DEFAULT-VALUE}")
     int sampleSteps;
 
-    @Option(names = "--sample-warmup", paramLabel = "N", defaultValue = "2", description = "untimed images first, default ${DEFAULT-VALUE}")
+    @Option(
+            names = "--sample-warmup",
+            paramLabel = "N",
+            defaultValue = "2",
+            description = "untimed images first, default ${DEFAULT-VALUE}")
     int sampleWarmup;
 
-    @Option(names = "--large-steps", paramLabel = "N", defaultValue = "1",
-            description = "timed images of the width-768 block (tens of seconds each; 0 leaves the row out), default ${DEFAULT-VALUE}")
+    @Option(
+            names = "--large-steps",
+            paramLabel = "N",
+            defaultValue = "1",
+            description =
+                    "timed images of the width-768 block (tens of seconds each; 0 leaves the row out), default ${DEFAULT-VALUE}")
     int largeSteps;
 
     @Override
@@ -53,7 +78,10 @@ final class BenchAllCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(cl, e.getMessage());
         }
-        String table = TargetTable.measure(settings, trainDefaultProcesses(), BenchAllCommand::workers,
+        String table = TargetTable.measure(
+                settings,
+                trainDefaultProcesses(),
+                BenchAllCommand::workers,
                 WriterStream.of(spec.commandLine().getErr()));
         spec.commandLine().getOut().print(table);
         return 0;
@@ -71,18 +99,30 @@ final class BenchAllCommand implements Callable<Integer> {
     private static double workers(int processes, Precision precision, int warmup, int steps) throws Exception {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         int status = LocalLauncher.builder(Main.class.getName())
-                .args(List.of("bench", "distributed", "--arch", "mnist-toy", "--warmup", Integer.toString(warmup),
-                        "--steps", Integer.toString(steps), "--precision", precision.toString(), "--json"))
+                .args(List.of(
+                        "bench",
+                        "distributed",
+                        "--arch",
+                        "mnist-toy",
+                        "--warmup",
+                        Integer.toString(warmup),
+                        "--steps",
+                        Integer.toString(steps),
+                        "--precision",
+                        precision.toString(),
+                        "--json"))
                 .processes(processes)
                 .output(new PrintStream(out, true, StandardCharsets.UTF_8), System.err)
                 .build()
                 .run();
         String text = out.toString(StandardCharsets.UTF_8);
         if (status != 0) {
-            throw new IllegalStateException("bench distributed in " + processes + " workers failed (status " + status
-                    + "): " + text);
+            throw new IllegalStateException(
+                    "bench distributed in " + processes + " workers failed (status " + status + "): " + text);
         }
-        String json = text.lines().filter(l -> l.startsWith("{")).reduce((a, b) -> b)
+        String json = text.lines()
+                .filter(l -> l.startsWith("{"))
+                .reduce((a, b) -> b)
                 .orElseThrow(() -> new IllegalStateException("bench distributed printed no result: " + text));
         return new ObjectMapper().readTree(json).get("images_per_s").asDouble();
     }

@@ -2,13 +2,13 @@ package io.tarflow4j.cli;
 
 import io.tarflow4j.bench.BenchResult;
 import io.tarflow4j.bench.BitsPerDimBenchmark;
-import io.tarflow4j.training.PeakRss;
 import io.tarflow4j.data.ImageDataset;
 import io.tarflow4j.evaluation.DatasetBpd;
-import io.tarflow4j.training.Preset;
 import io.tarflow4j.model.TarFlow;
 import io.tarflow4j.model.TarFlowConfig;
 import io.tarflow4j.tensor.Runtime;
+import io.tarflow4j.training.PeakRss;
+import io.tarflow4j.training.Preset;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -20,10 +20,14 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /** {@code tarflow bench bpd --preset mnist-toy [--model CKPT] [--batch 500] [--json]}. */
-@Command(name = "bpd", mixinStandardHelpOptions = true,
-        description = {"Forward-pass throughput of the bits/dim evaluation (the eval bpd code path: pixels,",
+@Command(
+        name = "bpd",
+        mixinStandardHelpOptions = true,
+        description = {
+            "Forward-pass throughput of the bits/dim evaluation (the eval bpd code path: pixels,",
             "seeded dequantisation, exact likelihood), images/s at the median batch time after warm-up,",
-            "and peak RSS ('tarflow eval bpd' with its defaults). Random weights unless --model; random 8-bit images."})
+            "and peak RSS ('tarflow eval bpd' with its defaults). Random weights unless --model; random 8-bit images."
+        })
 final class BenchBpdCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -31,7 +35,9 @@ final class BenchBpdCommand implements Callable<Integer> {
     @CommandLine.Mixin
     PrecisionOption precisionOption;
 
-    @Option(names = "--preset", defaultValue = "mnist-toy",
+    @Option(
+            names = "--preset",
+            defaultValue = "mnist-toy",
             description = "training preset whose model gets random weights (default mnist-toy: patch 4, width 128,"
                     + " 4x4 layers, 28x28x1, 10 classes)")
     String preset;
@@ -51,7 +57,9 @@ final class BenchBpdCommand implements Callable<Integer> {
     @CommandLine.Mixin
     ThreadsOption threads;
 
-    @Option(names = "--rows-per-pass", defaultValue = "0",
+    @Option(
+            names = "--rows-per-pass",
+            defaultValue = "0",
             description = "images per forward pass within a batch (0: automatic, bounded activation memory)")
     int rowsPerPass;
 
@@ -61,8 +69,8 @@ final class BenchBpdCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         if (batch < 1 || warmup < 0 || steps < 1) {
-            throw new CommandLine.ParameterException(spec.commandLine(),
-                    "need --batch >= 1, --warmup >= 0 and --steps >= 1");
+            throw new CommandLine.ParameterException(
+                    spec.commandLine(), "need --batch >= 1, --warmup >= 0 and --steps >= 1");
         }
         threads.apply();
         TarFlow flow;

@@ -9,7 +9,9 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /** {@code tarflow bench matmul}: this machine's float32/bf16 matrix-multiply ceiling through libtorch. */
-@Command(name = "matmul", mixinStandardHelpOptions = true,
+@Command(
+        name = "matmul",
+        mixinStandardHelpOptions = true,
         description = "Measures GFLOP/s of float32 and bfloat16 matrix products of TarFlow's shapes through libtorch.")
 final class BenchMatmulCommand implements Callable<Integer> {
     @CommandLine.Spec
@@ -21,7 +23,9 @@ final class BenchMatmulCommand implements Callable<Integer> {
     @Option(names = "--rows", description = "rows of the left operand (batch x tokens; default 12544 = 256 x 49)")
     long rows = MatmulCeiling.ROWS;
 
-    @Option(names = {"--inner", "-k"}, description = "inner dimension (default 128)")
+    @Option(
+            names = {"--inner", "-k"},
+            description = "inner dimension (default 128)")
     long inner = MatmulCeiling.INNER;
 
     @Option(names = "--cols", description = "columns of the result (default 512, the MLP width)")
@@ -35,8 +39,11 @@ final class BenchMatmulCommand implements Callable<Integer> {
         Runtime.setThreads(threads);
         for (ScalarType dtype : new ScalarType[] {ScalarType.Float, ScalarType.BFloat16}) {
             MatmulCeiling m = MatmulCeiling.measure(dtype, rows, inner, cols, repeats);
-            spec.commandLine().getOut().printf("%-8s %dx%d @ %dx%d, %d threads: %.2f ms median, %.1f GFLOP/s%n", m.dtypeName(), rows,
-                    inner, inner, cols, threads, m.medianMillis(), m.gflops());
+            spec.commandLine()
+                    .getOut()
+                    .printf(
+                            "%-8s %dx%d @ %dx%d, %d threads: %.2f ms median, %.1f GFLOP/s%n",
+                            m.dtypeName(), rows, inner, inner, cols, threads, m.medianMillis(), m.gflops());
         }
         return 0;
     }

@@ -1,11 +1,10 @@
 package io.tarflow4j.cli;
 
 import io.tarflow4j.bench.BenchResult;
-import io.tarflow4j.training.PeakRss;
 import io.tarflow4j.bench.SamplingBenchmark;
 import io.tarflow4j.checkpoint.ModelFile;
-import io.tarflow4j.model.TarFlow;
 import io.tarflow4j.model.Guidance;
+import io.tarflow4j.model.TarFlow;
 import io.tarflow4j.model.TarFlowConfig;
 import io.tarflow4j.sampling.JacobiStrategy;
 import io.tarflow4j.sampling.RandomWeights;
@@ -13,6 +12,7 @@ import io.tarflow4j.sampling.Sampler;
 import io.tarflow4j.sampling.SamplerType;
 import io.tarflow4j.sampling.SamplingOptions;
 import io.tarflow4j.tensor.Runtime;
+import io.tarflow4j.training.PeakRss;
 import io.tarflow4j.training.Preset;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -29,43 +29,76 @@ import picocli.CommandLine.Option;
  * {@code tarflow bench sample}: sampling throughput per sampler and batch size; each timed batch
  * is one {@code tarflow sample --n B --batch B} call ({@link SamplingBenchmark}).
  */
-@Command(name = "sample", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Sampling throughput: images/s from the median batch time after warm-up, peak RSS.",
+@Command(
+        name = "sample",
+        mixinStandardHelpOptions = true,
+        sortOptions = false,
+        description = {
+            "Sampling throughput: images/s from the median batch time after warm-up, peak RSS.",
             "Without --model, an architecture preset with random weights, every parameter perturbed",
             "by N(0, 0.02^2) so that no block is the identity (a fresh model's zero proj_out would let",
-            "Jacobi converge in one pass)."})
+            "Jacobi converge in one pass)."
+        })
 final class BenchSampleCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
-    @Option(names = "--preset", defaultValue = "mnist-toy", paramLabel = "NAME",
-            description = "architecture of a training preset (mnist-toy, fmnist-small, imagenet64, imagenet128, afhq256),"
-                    + " default ${DEFAULT-VALUE}")
+    @Option(
+            names = "--preset",
+            defaultValue = "mnist-toy",
+            paramLabel = "NAME",
+            description =
+                    "architecture of a training preset (mnist-toy, fmnist-small, imagenet64, imagenet128, afhq256),"
+                            + " default ${DEFAULT-VALUE}")
     String preset;
 
-    @Option(names = "--blocks", paramLabel = "N",
-            description = "with --preset: only N flow blocks (time per block of a large preset without building all of it)")
+    @Option(
+            names = "--blocks",
+            paramLabel = "N",
+            description =
+                    "with --preset: only N flow blocks (time per block of a large preset without building all of it)")
     Integer blocks;
 
     @Option(names = "--model", paramLabel = "CKPT", description = "benchmark this model instead of a preset")
     Path model;
 
-    @Option(names = "--batch", split = ",", defaultValue = "64", paramLabel = "B", description = "batch sizes, comma-separated, default ${DEFAULT-VALUE}")
+    @Option(
+            names = "--batch",
+            split = ",",
+            defaultValue = "64",
+            paramLabel = "B",
+            description = "batch sizes, comma-separated, default ${DEFAULT-VALUE}")
     List<Integer> batches;
 
-    @Option(names = "--sampler", split = ",", defaultValue = "sequential,jacobi", paramLabel = "KIND", description = "samplers, comma-separated, default ${DEFAULT-VALUE}")
+    @Option(
+            names = "--sampler",
+            split = ",",
+            defaultValue = "sequential,jacobi",
+            paramLabel = "KIND",
+            description = "samplers, comma-separated, default ${DEFAULT-VALUE}")
     List<String> samplers;
 
     @CommandLine.Mixin
     GuidanceOptions guidance;
 
-    @Option(names = "--strategy", paramLabel = "FILE", description = "GS-Jacobi strategy file (default: the built-in default)")
+    @Option(
+            names = "--strategy",
+            paramLabel = "FILE",
+            description = "GS-Jacobi strategy file (default: the built-in default)")
     Path strategyFile;
 
-    @Option(names = "--steps", defaultValue = "5", paramLabel = "N", description = "timed batches, default ${DEFAULT-VALUE}")
+    @Option(
+            names = "--steps",
+            defaultValue = "5",
+            paramLabel = "N",
+            description = "timed batches, default ${DEFAULT-VALUE}")
     int steps;
 
-    @Option(names = "--warmup", defaultValue = "1", paramLabel = "N", description = "untimed batches first, default ${DEFAULT-VALUE}")
+    @Option(
+            names = "--warmup",
+            defaultValue = "1",
+            paramLabel = "N",
+            description = "untimed batches first, default ${DEFAULT-VALUE}")
     int warmup;
 
     @CommandLine.Mixin
@@ -77,8 +110,12 @@ final class BenchSampleCommand implements Callable<Integer> {
     @Option(names = "--json", description = "one JSON object per line")
     boolean json;
 
-    @Option(names = "--seed", defaultValue = "0", paramLabel = "S",
-            description = "noise seed of the first batch (batch i: S+i, as 'tarflow sample --seed S+i'), default ${DEFAULT-VALUE}")
+    @Option(
+            names = "--seed",
+            defaultValue = "0",
+            paramLabel = "S",
+            description =
+                    "noise seed of the first batch (batch i: S+i, as 'tarflow sample --seed S+i'), default ${DEFAULT-VALUE}")
     long seed;
 
     @Override
@@ -134,15 +171,25 @@ final class BenchSampleCommand implements Callable<Integer> {
      */
     SamplingOptions options(TarFlowConfig c, SamplerType kind, JacobiStrategy strategy, int batch) {
         Guidance g = guidance.guidance();
-        return SamplingBenchmark.options(c, batch).guidance(g.weight()).guideTarget(g.target()).attnTemp(g.attnTemp())
-                .annealed(g.annealed()).sampler(kind).strategy(kind == SamplerType.JACOBI ? strategy : null)
-                .seed(seed).parallelism(parallel.groups).build();
+        return SamplingBenchmark.options(c, batch)
+                .guidance(g.weight())
+                .guideTarget(g.target())
+                .attnTemp(g.attnTemp())
+                .annealed(g.annealed())
+                .sampler(kind)
+                .strategy(kind == SamplerType.JACOBI ? strategy : null)
+                .seed(seed)
+                .parallelism(parallel.groups)
+                .build();
     }
 
     private BenchResult result(TarFlow m, SamplingOptions o, SamplingBenchmark.Timings t) {
         Map<String, Object> settings = new LinkedHashMap<>();
-        settings.put("model", model != null ? model.toString()
-                : preset + (blocks != null ? " x " + blocks + " block(s)" : "") + " (random, perturbed)");
+        settings.put(
+                "model",
+                model != null
+                        ? model.toString()
+                        : preset + (blocks != null ? " x " + blocks + " block(s)" : "") + " (random, perturbed)");
         settings.put("sampler", o.sampler().name().toLowerCase(Locale.ROOT));
         settings.put("batch", o.batchSize());
         settings.put("cfg", o.guidance().weight());

@@ -1,12 +1,12 @@
 package io.tarflow4j.cli;
 
 import io.tarflow4j.bench.BenchResult;
-import io.tarflow4j.training.PeakRss;
 import io.tarflow4j.bench.TrainingBenchmark;
 import io.tarflow4j.data.ImageDataset;
 import io.tarflow4j.distributed.Distributed;
 import io.tarflow4j.model.TarFlowConfig;
 import io.tarflow4j.training.MemoryEstimate;
+import io.tarflow4j.training.PeakRss;
 import io.tarflow4j.training.Preset;
 import io.tarflow4j.training.TrainingOptions;
 import io.tarflow4j.training.TrainingRun;
@@ -23,9 +23,13 @@ import picocli.CommandLine.Option;
  * process ({@link TrainingBenchmark}): W untimed warm-up steps, then N timed steps; reports the
  * median step time, images/s, peak RSS and the last loss (the train command's at step W+N).
  */
-@Command(name = "train", mixinStandardHelpOptions = true,
-        description = {"Training throughput: median ms/step after warm-up, images/s, peak RSS.",
-            "Runs the steps of 'tarflow train --steps WARMUP+STEPS' with the same flags, in one process."})
+@Command(
+        name = "train",
+        mixinStandardHelpOptions = true,
+        description = {
+            "Training throughput: median ms/step after warm-up, images/s, peak RSS.",
+            "Runs the steps of 'tarflow train --steps WARMUP+STEPS' with the same flags, in one process."
+        })
 final class BenchTrainCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -33,7 +37,11 @@ final class BenchTrainCommand implements Callable<Integer> {
     @CommandLine.Mixin
     PrecisionOption precisionOption;
 
-    @Option(names = "--preset", paramLabel = "NAME", defaultValue = "fmnist-small", description = "model and recipe (default fmnist-small)")
+    @Option(
+            names = "--preset",
+            paramLabel = "NAME",
+            defaultValue = "fmnist-small",
+            description = "model and recipe (default fmnist-small)")
     String preset;
 
     @Option(names = "--data", paramLabel = "SPEC", description = "data (default: the preset's)")
@@ -42,7 +50,10 @@ final class BenchTrainCommand implements Callable<Integer> {
     @Option(names = "--batch", paramLabel = "B", description = "images per step (default: the preset's)")
     Integer batch;
 
-    @Option(names = "--threads", paramLabel = "T", description = "libtorch threads (default: the preset's; fmnist-small 1, others all cores)")
+    @Option(
+            names = "--threads",
+            paramLabel = "T",
+            description = "libtorch threads (default: the preset's; fmnist-small 1, others all cores)")
     Integer threads;
 
     @Option(names = "--steps", paramLabel = "N", defaultValue = "20", description = "timed steps (default 20)")
@@ -57,7 +68,9 @@ final class BenchTrainCommand implements Callable<Integer> {
     @Option(names = "--device", paramLabel = "DEV", defaultValue = "cpu", description = "cpu (default) or cuda[:N]")
     String device;
 
-    @Option(names = "--activation-checkpointing", description = "recompute each Transformer layer in the backward pass (less memory)")
+    @Option(
+            names = "--activation-checkpointing",
+            description = "recompute each Transformer layer in the backward pass (less memory)")
     boolean activationCheckpointing;
 
     @Option(names = "--json", description = "print one JSON object instead of a sentence")
@@ -72,7 +85,8 @@ final class BenchTrainCommand implements Callable<Integer> {
         if (warmup < 0) {
             throw new CommandLine.ParameterException(cl, "--warmup must be >= 0, got " + warmup);
         }
-        TrainingOptions.Builder b = builder(cl, "--preset", preset).steps(warmup + steps).device(device);
+        TrainingOptions.Builder b =
+                builder(cl, "--preset", preset).steps(warmup + steps).device(device);
         if (data != null) b.data(data);
         if (batch != null) b.batch(batch);
         if (threads != null) b.threads(threads);
@@ -100,8 +114,11 @@ final class BenchTrainCommand implements Callable<Integer> {
         settings.put("threads", o.threads());
         settings.put("precision", o.precision().toString());
         settings.put("activation_checkpointing", o.activationCheckpointing());
-        settings.put("estimated_memory_mib", MemoryEstimate.of(config, o.batch(), false, o.activationCheckpointing())
-                .total() >> 20);
+        settings.put(
+                "estimated_memory_mib",
+                MemoryEstimate.of(config, o.batch(), false, o.activationCheckpointing())
+                                .total()
+                        >> 20);
         settings.put("warmup_steps", warmup);
         settings.put("device", o.device());
         settings.put("last_loss", t.lastLoss());

@@ -8,7 +8,10 @@ import picocli.CommandLine.Option;
  * {@code --center} (a picocli mixin).
  */
 final class DequantizationOptions {
-    @Option(names = "--seed", defaultValue = "0", paramLabel = "S",
+    @Option(
+            names = "--seed",
+            defaultValue = "0",
+            paramLabel = "S",
             description = "dequantisation noise seed (the noise derived from it and each image),"
                     + " default ${DEFAULT-VALUE}")
     long seed;

@@ -18,11 +18,16 @@ import picocli.CommandLine.Option;
  * {@code MASTER_PORT}).
  */
 public final class DistributedFlags {
-    @Option(names = "--nproc", paramLabel = "N|auto", defaultValue = "auto",
-            description = {"start N worker processes on this machine, each with cores/N threads;",
+    @Option(
+            names = "--nproc",
+            paramLabel = "N|auto",
+            defaultValue = "auto",
+            description = {
+                "start N worker processes on this machine, each with cores/N threads;",
                 "auto (default for train): 2 processes on a CPU machine with 2 or more cores when the batch",
                 "divides and --threads is not given (faster than one 2-thread process on small CPUs,",
-                "BENCHMARKS.md), else 1"})
+                "BENCHMARKS.md), else 1"
+            })
     String nprocSpec;
 
     /** The number of local processes once decided (null: not yet). */
@@ -31,17 +36,29 @@ public final class DistributedFlags {
     @Option(names = "--world-size", paramLabel = "W", description = "processes in the whole run (all machines)")
     Integer worldSize;
 
-    @Option(names = "--rank", paramLabel = "R", description = "this process's rank, 0..W-1 (rank 0 hosts the rendezvous)")
+    @Option(
+            names = "--rank",
+            paramLabel = "R",
+            description = "this process's rank, 0..W-1 (rank 0 hosts the rendezvous)")
     Integer rank;
 
-    @Option(names = "--master", paramLabel = "HOST:PORT", description = "rank 0's address and a free port, reachable from every node")
+    @Option(
+            names = "--master",
+            paramLabel = "HOST:PORT",
+            description = "rank 0's address and a free port, reachable from every node")
     String master;
 
-    @Option(names = "--backend", paramLabel = "B", defaultValue = "auto",
+    @Option(
+            names = "--backend",
+            paramLabel = "B",
+            defaultValue = "auto",
             description = "gloo (CPU), nccl (CUDA) or auto (default: nccl on CUDA, else gloo)")
     String backend;
 
-    @Option(names = "--dist-timeout", paramLabel = "SECONDS", defaultValue = "60",
+    @Option(
+            names = "--dist-timeout",
+            paramLabel = "SECONDS",
+            defaultValue = "60",
             description = "fail every rank when connecting or a collective takes longer (default 60)")
     long timeoutSeconds;
 
@@ -67,7 +84,9 @@ public final class DistributedFlags {
             nproc = explicitProcesses(commandLine);
             return nproc;
         }
-        boolean multiMachine = worldSize != null || rank != null || master != null
+        boolean multiMachine = worldSize != null
+                || rank != null
+                || master != null
                 || DistributedOptions.fromEnvironment(System.getenv(), CommBackend.AUTO, Duration.ofSeconds(1)) != null;
         int cores = java.lang.Runtime.getRuntime().availableProcessors();
         nproc = !multiMachine && cpu && !threadsGiven && cores >= 2 && globalBatch % 2 == 0 ? 2 : 1;
@@ -79,8 +98,8 @@ public final class DistributedFlags {
         try {
             n = Integer.parseInt(nprocSpec.strip());
         } catch (NumberFormatException e) {
-            throw new CommandLine.ParameterException(commandLine, "--nproc must be a number of processes or auto, got '"
-                    + nprocSpec + "'");
+            throw new CommandLine.ParameterException(
+                    commandLine, "--nproc must be a number of processes or auto, got '" + nprocSpec + "'");
         }
         if (n < 1) {
             throw new CommandLine.ParameterException(commandLine, "--nproc must be at least 1, got " + n);
@@ -92,7 +111,8 @@ public final class DistributedFlags {
     public boolean launchesLocalWorkers(CommandLine commandLine) {
         int n = processes(commandLine);
         if (n > 1 && worldSize != null) {
-            throw new CommandLine.ParameterException(commandLine,
+            throw new CommandLine.ParameterException(
+                    commandLine,
                     "--nproc starts local workers itself: do not combine it with --world-size/--rank/--master");
         }
         return n > 1;
@@ -115,7 +135,8 @@ public final class DistributedFlags {
                 return env == null || env.worldSize() == 1 && env.rank() == 0 ? null : env;
             }
             if (worldSize > 1 && (rank == null || master == null)) {
-                throw new IllegalArgumentException("--world-size " + worldSize + " needs --rank and --master HOST:PORT");
+                throw new IllegalArgumentException(
+                        "--world-size " + worldSize + " needs --rank and --master HOST:PORT");
             }
             if (worldSize == 1 && master == null) {
                 return null;
@@ -156,8 +177,10 @@ public final class DistributedFlags {
             return DistributedOptions.perRankBatch(globalBatch, processes);
         } catch (IllegalArgumentException e) {
             String flag = worldSize != null ? "--world-size " + worldSize : "--nproc " + processes;
-            throw new CommandLine.ParameterException(commandLine, e.getMessage() + " (" + flag
-                    + "; --batch is the global batch, over all processes)", e);
+            throw new CommandLine.ParameterException(
+                    commandLine,
+                    e.getMessage() + " (" + flag + "; --batch is the global batch, over all processes)",
+                    e);
         }
     }
 
@@ -177,8 +200,8 @@ public final class DistributedFlags {
 
     private Duration timeout(CommandLine commandLine) {
         if (timeoutSeconds < 1) {
-            throw new CommandLine.ParameterException(commandLine, "--dist-timeout must be at least 1 second, got "
-                    + timeoutSeconds);
+            throw new CommandLine.ParameterException(
+                    commandLine, "--dist-timeout must be at least 1 second, got " + timeoutSeconds);
         }
         return Duration.ofSeconds(timeoutSeconds);
     }

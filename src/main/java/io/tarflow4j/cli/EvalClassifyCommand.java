@@ -15,10 +15,14 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /** {@code tarflow eval classify --model CKPT --data D}. */
-@Command(name = "classify", mixinStandardHelpOptions = true,
-        description = {"The generative Bayes classifier of a class-conditional model: p(y|x) ~ p(x|y) with a",
+@Command(
+        name = "classify",
+        mixinStandardHelpOptions = true,
+        description = {
+            "The generative Bayes classifier of a class-conditional model: p(y|x) ~ p(x|y) with a",
             "uniform prior, all classes in one forward pass per batch (each image takes one row per class).",
-            "Prints the accuracy and the confusion matrix; writes eval-classify.json next to the model (or --out)."})
+            "Prints the accuracy and the confusion matrix; writes eval-classify.json next to the model (or --out)."
+        })
 final class EvalClassifyCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -26,7 +30,10 @@ final class EvalClassifyCommand implements Callable<Integer> {
     @CommandLine.Mixin
     ModelOption model;
 
-    @Option(names = "--data", defaultValue = "fashion-mnist-test", paramLabel = "D",
+    @Option(
+            names = "--data",
+            defaultValue = "fashion-mnist-test",
+            paramLabel = "D",
             description = "labelled dataset: fashion-mnist-test (default), an IDX file with labels, a class folder")
     String data;
 
@@ -57,19 +64,20 @@ final class EvalClassifyCommand implements Callable<Integer> {
         ModelFile.Loaded loaded = model.load();
         var config = loaded.model().config();
         if (!config.conditional()) {
-            throw new IllegalArgumentException(model.path + ": the model is unconditional; eval classify needs a"
-                    + " class-conditional model");
+            throw new IllegalArgumentException(
+                    model.path + ": the model is unconditional; eval classify needs a" + " class-conditional model");
         }
         ImageDataset dataset = limit.apply(Datasets.open(data, imageLimit.forModel(config)));
         BayesClassifier.Result r;
         long start = System.nanoTime();
         try (ProgressBar bar = new ProgressBar(stderr, dataset.size(), "images")) {
-            r = BayesClassifier.evaluate(loaded.model(), dataset, batchSize, dequantization.dequantizer(), prior.prior,
-                    bar);
+            r = BayesClassifier.evaluate(
+                    loaded.model(), dataset, batchSize, dequantization.dequantizer(), prior.prior, bar);
         }
         double seconds = (System.nanoTime() - start) / 1e9;
-        stdout.printf("Bayes classifier accuracy %.4f on %d images (%d classes), %.1f s%n", r.accuracy(),
-                r.images(), config.numClasses(), seconds);
+        stdout.printf(
+                "Bayes classifier accuracy %.4f on %d images (%d classes), %.1f s%n",
+                r.accuracy(), r.images(), config.numClasses(), seconds);
         stdout.printf("mean bits/dim given the true class %.4f%n", r.meanBitsPerDimTrueClass());
         stdout.print(BayesClassifier.format(r.confusion(), dataset.classNames()));
         ObjectNode json = report.start(model.path);

@@ -23,12 +23,16 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /** {@code tarflow eval ood --model CKPT --in D --ood D}: how well anomaly scores separate two datasets. */
-@Command(name = "ood", mixinStandardHelpOptions = true,
-        description = {"Out-of-distribution detection: scores every image of --in (normal) and --ood (anomalous)",
+@Command(
+        name = "ood",
+        mixinStandardHelpOptions = true,
+        description = {
+            "Out-of-distribution detection: scores every image of --in (normal) and --ood (anomalous)",
             "with each anomaly method (the same scores as tarflow score) and prints per method the AUROC,",
             "the AUPR (out-of-distribution as positives) and the false-positive rate at 95% true positives.",
             "Writes eval-ood.json and a histogram of the scores, eval-ood.png, next to the model (or --out,",
-            "--histogram); --json prints the JSON object instead of the table."})
+            "--histogram); --json prints the JSON object instead of the table."
+        })
 final class EvalOodCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -36,11 +40,17 @@ final class EvalOodCommand implements Callable<Integer> {
     @CommandLine.Mixin
     ModelOption model;
 
-    @Option(names = "--in", defaultValue = "fashion-mnist-test", paramLabel = "D",
+    @Option(
+            names = "--in",
+            defaultValue = "fashion-mnist-test",
+            paramLabel = "D",
             description = "in-distribution data: fashion-mnist-test (default), an IDX images file or an image folder")
     String in;
 
-    @Option(names = "--ood", required = true, paramLabel = "D",
+    @Option(
+            names = "--ood",
+            required = true,
+            paramLabel = "D",
             description = "out-of-distribution data: an IDX images file, an image folder or a bundled name")
     String ood;
 
@@ -62,13 +72,18 @@ final class EvalOodCommand implements Callable<Integer> {
     @CommandLine.Mixin
     BatchOption batch = new BatchOption(200);
 
-    @Option(names = "--json", description = "print one JSON object (methods -> auroc, aupr, fpr95) instead of the table")
+    @Option(
+            names = "--json",
+            description = "print one JSON object (methods -> auroc, aupr, fpr95) instead of the table")
     boolean json;
 
     @CommandLine.Mixin
     ReportOption out;
 
-    @Option(names = "--histogram", paramLabel = "PNG", description = "histogram figure (default: eval-ood.png beside the model)")
+    @Option(
+            names = "--histogram",
+            paramLabel = "PNG",
+            description = "histogram figure (default: eval-ood.png beside the model)")
     Path histogram;
 
     @Override
@@ -79,16 +94,18 @@ final class EvalOodCommand implements Callable<Integer> {
         if (anomaly.reference == null && in.equals(Datasets.FASHION_MNIST_TEST)) {
             anomaly.reference = Datasets.FASHION_MNIST; // the training split: normal images other than --in's
         }
-        List<AnomalyMethod> methods = anomaly.methods(anomaly.reference == null
-                ? List.of(AnomalyMethod.RAW, AnomalyMethod.COMPLEXITY) : List.of(AnomalyMethod.values()));
+        List<AnomalyMethod> methods = anomaly.methods(
+                anomaly.reference == null
+                        ? List.of(AnomalyMethod.RAW, AnomalyMethod.COMPLEXITY)
+                        : List.of(AnomalyMethod.values()));
         PrintWriter stdout = spec.commandLine().getOut();
         ModelFile.Loaded loaded = model.load();
         DataOptions options = imageLimit.forModel(loaded.model().config());
         ImageDataset inData = limit.apply(Datasets.open(in, options));
         ImageDataset oodData = limit.apply(Datasets.open(ood, options));
         long start = System.nanoTime();
-        AnomalyReference reference = anomaly.reference(loaded, methods, likelihood, batch.size(), dequantization.seed,
-                options);
+        AnomalyReference reference =
+                anomaly.reference(loaded, methods, likelihood, batch.size(), dequantization.seed, options);
         double[][] inScores = scores(loaded, inData, methods, reference, "in");
         double[][] oodScores = scores(loaded, oodData, methods, reference, "ood");
         double seconds = (System.nanoTime() - start) / 1e9;
@@ -108,7 +125,8 @@ final class EvalOodCommand implements Callable<Integer> {
         }
         ObjectNode methodsNode = report.putObject("methods");
         Map<String, ScoreHistogram.Panel> panels = new LinkedHashMap<>();
-        StringBuilder table = new StringBuilder(String.format("%-12s %8s %8s %8s%n", "method", "AUROC", "AUPR", "FPR95"));
+        StringBuilder table =
+                new StringBuilder(String.format("%-12s %8s %8s %8s%n", "method", "AUROC", "AUPR", "FPR95"));
         for (int m = 0; m < methods.size(); m++) {
             OodMetrics metrics = OodMetrics.of(inScores[m], oodScores[m]);
             String name = methods.get(m).flag();
@@ -119,7 +137,8 @@ final class EvalOodCommand implements Callable<Integer> {
             o.put("mean_in", mean(inScores[m]));
             o.put("mean_ood", mean(oodScores[m]));
             panels.put(name, new ScoreHistogram.Panel(inScores[m], oodScores[m], metrics));
-            table.append(String.format("%-12s %8.4f %8.4f %8.4f%n", name, metrics.auroc(), metrics.aupr(), metrics.fpr95()));
+            table.append(
+                    String.format("%-12s %8.4f %8.4f %8.4f%n", name, metrics.auroc(), metrics.aupr(), metrics.fpr95()));
         }
         report.put("seconds", seconds);
         Path figure = EvalReport.beside(model.path, histogram, "eval-ood.png");
@@ -129,8 +148,15 @@ final class EvalOodCommand implements Callable<Integer> {
         if (json) {
             stdout.println(EvalReport.mapper().writeValueAsString(report));
         } else {
-            stdout.printf("in: %s (%d images), out: %s (%d images), %s likelihood, %s prior, %.1f s%n", in,
-                    inData.size(), ood, oodData.size(), likelihood.likelihood.flag(), likelihood.prior().flag(), seconds);
+            stdout.printf(
+                    "in: %s (%d images), out: %s (%d images), %s likelihood, %s prior, %.1f s%n",
+                    in,
+                    inData.size(),
+                    ood,
+                    oodData.size(),
+                    likelihood.likelihood.flag(),
+                    likelihood.prior().flag(),
+                    seconds);
             stdout.print(table);
         }
         spec.commandLine().getErr().println("wrote " + target + " and " + figure);
@@ -138,12 +164,22 @@ final class EvalOodCommand implements Callable<Integer> {
     }
 
     /** [method][image] anomaly scores of a dataset. */
-    private double[][] scores(ModelFile.Loaded loaded, ImageDataset data, List<AnomalyMethod> methods,
-            AnomalyReference reference, String label) {
+    private double[][] scores(
+            ModelFile.Loaded loaded,
+            ImageDataset data,
+            List<AnomalyMethod> methods,
+            AnomalyReference reference,
+            String label) {
         AnomalyStatistics stats;
         try (ProgressBar bar = new ProgressBar(spec.commandLine().getErr(), data.size(), label + " images")) {
-            stats = AnomalyStatistics.of(loaded.model(), data, batch.size(), dequantization.dequantizer(),
-                    likelihood.likelihood, likelihood.prior(), bar);
+            stats = AnomalyStatistics.of(
+                    loaded.model(),
+                    data,
+                    batch.size(),
+                    dequantization.dequantizer(),
+                    likelihood.likelihood,
+                    likelihood.prior(),
+                    bar);
         }
         double[][] out = new double[methods.size()][];
         for (int m = 0; m < methods.size(); m++) {

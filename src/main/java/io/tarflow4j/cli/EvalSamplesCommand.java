@@ -9,10 +9,10 @@ import io.tarflow4j.evaluation.EvalReport;
 import io.tarflow4j.evaluation.FmnistClassifier;
 import io.tarflow4j.evaluation.InceptionV3Fid;
 import io.tarflow4j.evaluation.SampleQuality;
-import io.tarflow4j.sampling.SamplingProgress;
 import io.tarflow4j.io.ImageGrid;
 import io.tarflow4j.io.Png;
 import io.tarflow4j.model.Guidance;
+import io.tarflow4j.sampling.SamplingProgress;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.Locale;
@@ -22,12 +22,16 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /** {@code tarflow eval samples --model CKPT --n 10000 --cfg W}. */
-@Command(name = "samples", mixinStandardHelpOptions = true,
-        description = {"Sample quality of a Fashion-MNIST model without downloaded weights: FD-FMNIST (Frechet",
+@Command(
+        name = "samples",
+        mixinStandardHelpOptions = true,
+        description = {
+            "Sample quality of a Fashion-MNIST model without downloaded weights: FD-FMNIST (Frechet",
             "distance in the bundled classifier's 128-d feature space, samples vs the 10,000 test images)",
             "and, for class-conditional models, the fraction of samples of class k the classifier calls k.",
             "--fid-weights FILE adds the standard FID with pytorch-fid's Inception weights",
-            "(pt_inception-2015-12-05-6726825d.pth; slow on a CPU). Writes eval-samples.json next to the model."})
+            "(pt_inception-2015-12-05-6726825d.pth; slow on a CPU). Writes eval-samples.json next to the model."
+        })
 final class EvalSamplesCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -41,10 +45,15 @@ final class EvalSamplesCommand implements Callable<Integer> {
     @CommandLine.Mixin
     GuidanceOptions guidance;
 
-    @Option(names = "--denoise", description = "apply score-based denoising (needs the training noise: from the model file or --sigma)")
+    @Option(
+            names = "--denoise",
+            description = "apply score-based denoising (needs the training noise: from the model file or --sigma)")
     boolean denoise;
 
-    @Option(names = "--sigma", defaultValue = "0", description = "training noise std for --denoise when the model file does not record it")
+    @Option(
+            names = "--sigma",
+            defaultValue = "0",
+            description = "training noise std for --denoise when the model file does not record it")
     double sigma;
 
     @CommandLine.Mixin
@@ -53,14 +62,23 @@ final class EvalSamplesCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "0", description = "sampling noise seed (default ${DEFAULT-VALUE})")
     long seed;
 
-    @Option(names = "--classifier", paramLabel = "FILE",
-            description = "Fashion-MNIST classifier weights (default: the bundled models/fmnist-classifier.safetensors)")
+    @Option(
+            names = "--classifier",
+            paramLabel = "FILE",
+            description =
+                    "Fashion-MNIST classifier weights (default: the bundled models/fmnist-classifier.safetensors)")
     Path classifier;
 
-    @Option(names = "--fid-weights", paramLabel = "FILE", description = "pt_inception-2015-12-05-6726825d.pth: also compute FID")
+    @Option(
+            names = "--fid-weights",
+            paramLabel = "FILE",
+            description = "pt_inception-2015-12-05-6726825d.pth: also compute FID")
     Path fidWeights;
 
-    @Option(names = "--real", defaultValue = "fashion-mnist-test", paramLabel = "D",
+    @Option(
+            names = "--real",
+            defaultValue = "fashion-mnist-test",
+            paramLabel = "D",
             description = "real images for the reference statistics (default ${DEFAULT-VALUE})")
     String real;
 
@@ -85,21 +103,34 @@ final class EvalSamplesCommand implements Callable<Integer> {
         ModelFile.Loaded loaded = model.load();
         double noiseSigma = loaded.sigma(sigma);
         if (denoise && !(noiseSigma > 0)) {
-            throw new CommandLine.ParameterException(spec.commandLine(), "--denoise needs the training noise sigma: "
-                    + model.path + " does not record it; pass --sigma");
+            throw new CommandLine.ParameterException(
+                    spec.commandLine(),
+                    "--denoise needs the training noise sigma: " + model.path + " does not record it; pass --sigma");
         }
-        FmnistClassifier judge = FmnistClassifier.load(classifier != null ? classifier : FmnistClassifier.locateBundled());
+        FmnistClassifier judge =
+                FmnistClassifier.load(classifier != null ? classifier : FmnistClassifier.locateBundled());
         InceptionV3Fid inception = fidWeights == null ? null : InceptionV3Fid.load(fidWeights);
-        ImageDataset realData = Datasets.open(real, imageLimit.apply(DataOptions.defaults())
-                .withImageSize(FmnistClassifier.SIZE).withChannels(1));
+        ImageDataset realData = Datasets.open(
+                real,
+                imageLimit
+                        .apply(DataOptions.defaults())
+                        .withImageSize(FmnistClassifier.SIZE)
+                        .withChannels(1));
         var settings = new SampleQuality.Settings(count, batchSize, g, denoise, noiseSigma, seed);
         int gridCount = Math.min(100, count);
         float[] gridPixels = new float[gridCount * FmnistClassifier.SIZE * FmnistClassifier.SIZE];
         int[] kept = {0};
         SampleQuality.Result r;
         long start = System.nanoTime();
-        r = SampleQuality.evaluate(loaded.model(), judge, inception, realData, settings, null,
-                SamplingProgress.REPORT_EVERY, snapshot -> SampleCommand.printProgress(stderr, snapshot),
+        r = SampleQuality.evaluate(
+                loaded.model(),
+                judge,
+                inception,
+                realData,
+                settings,
+                null,
+                SamplingProgress.REPORT_EVERY,
+                snapshot -> SampleCommand.printProgress(stderr, snapshot),
                 (images, labels, n) -> {
                     int per = FmnistClassifier.SIZE * FmnistClassifier.SIZE;
                     int take = Math.min(n, gridCount - kept[0]);
@@ -109,7 +140,8 @@ final class EvalSamplesCommand implements Callable<Integer> {
                     }
                 });
         double seconds = (System.nanoTime() - start) / 1e9;
-        stdout.printf("FD-FMNIST %.4f over %d samples vs %d real images%n", r.frechetFmnist(), r.samples(), r.realImages());
+        stdout.printf(
+                "FD-FMNIST %.4f over %d samples vs %d real images%n", r.frechetFmnist(), r.samples(), r.realImages());
         if (!Double.isNaN(r.classAccuracy())) {
             stdout.printf("class accuracy of samples %.4f (bundled classifier)%n", r.classAccuracy());
         }
@@ -145,7 +177,13 @@ final class EvalSamplesCommand implements Callable<Integer> {
         json.put("seconds", seconds);
         stderr.println("wrote " + report.write(model.path, json));
         if (grid != null) {
-            Png.writeGrid(grid, gridPixels, kept[0], 1, FmnistClassifier.SIZE, FmnistClassifier.SIZE,
+            Png.writeGrid(
+                    grid,
+                    gridPixels,
+                    kept[0],
+                    1,
+                    FmnistClassifier.SIZE,
+                    FmnistClassifier.SIZE,
                     ImageGrid.forCount(kept[0], 10, 2));
             stderr.println("wrote " + grid);
         }

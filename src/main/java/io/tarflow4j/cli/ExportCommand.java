@@ -11,9 +11,13 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /** {@code tarflow export CKPT --out model.safetensors}. */
-@Command(name = "export", mixinStandardHelpOptions = true,
-        description = {"Writes a model as a safetensors state dict with the reference's parameter names,",
-            "for PyTorch: model.load_state_dict(safetensors.torch.load_file('model.safetensors'))"})
+@Command(
+        name = "export",
+        mixinStandardHelpOptions = true,
+        description = {
+            "Writes a model as a safetensors state dict with the reference's parameter names,",
+            "for PyTorch: model.load_state_dict(safetensors.torch.load_file('model.safetensors'))"
+        })
 final class ExportCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -40,7 +44,9 @@ final class ExportCommand implements Callable<Integer> {
             meta.put(ModelFile.CLASS_NAMES, classes);
         }
         ModelFile.save(out, loaded.model(), meta);
-        spec.commandLine().getOut().println("exported " + (loaded.usedEma() ? "EMA weights of " : "") + input + " -> " + out);
+        spec.commandLine()
+                .getOut()
+                .println("exported " + (loaded.usedEma() ? "EMA weights of " : "") + input + " -> " + out);
         return 0;
     }
 }

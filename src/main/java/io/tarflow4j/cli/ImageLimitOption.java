@@ -1,8 +1,8 @@
 package io.tarflow4j.cli;
 
 import io.tarflow4j.data.DataOptions;
-import io.tarflow4j.model.TarFlowConfig;
 import io.tarflow4j.io.Images;
+import io.tarflow4j.model.TarFlowConfig;
 import picocli.CommandLine;
 import picocli.CommandLine.Option;
 
@@ -11,7 +11,9 @@ final class ImageLimitOption {
     @CommandLine.Spec(CommandLine.Spec.Target.MIXEE)
     CommandLine.Model.CommandSpec spec;
 
-    @Option(names = "--max-image-pixels", paramLabel = "N",
+    @Option(
+            names = "--max-image-pixels",
+            paramLabel = "N",
             description = "largest image file accepted, in pixels (width x height), checked in its header before"
                     + " decoding (default " + Images.MAX_PIXELS + ")")
     long maxPixels = Images.MAX_PIXELS;
@@ -19,8 +21,8 @@ final class ImageLimitOption {
     /** The limit, validated. */
     long pixels() {
         if (maxPixels < 1) {
-            throw new CommandLine.ParameterException(spec.commandLine(), "--max-image-pixels must be >= 1, got "
-                    + maxPixels);
+            throw new CommandLine.ParameterException(
+                    spec.commandLine(), "--max-image-pixels must be >= 1, got " + maxPixels);
         }
         return maxPixels;
     }

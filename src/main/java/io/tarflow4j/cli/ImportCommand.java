@@ -15,10 +15,14 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /** {@code tarflow import MODEL.pth --out MODEL.safetensors}. */
-@Command(name = "import", mixinStandardHelpOptions = true,
-        description = {"Converts a PyTorch TarFlow state dict (.pth, read by a restricted reader that never",
+@Command(
+        name = "import",
+        mixinStandardHelpOptions = true,
+        description = {
+            "Converts a PyTorch TarFlow state dict (.pth, read by a restricted reader that never",
             "runs code) into a tarflow4j model file. The configuration is inferred from tensor names and",
-            "shapes; give what cannot be inferred (head size, channels when ambiguous) by flag."})
+            "shapes; give what cannot be inferred (head size, channels when ambiguous) by flag."
+        })
 final class ImportCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -26,22 +30,34 @@ final class ImportCommand implements Callable<Integer> {
     @CommandLine.Mixin
     NonFiniteOption nonFinite;
 
-    @Parameters(index = "0", paramLabel = "MODEL.pth", description = "PyTorch state dict saved with torch.save(model.state_dict())")
+    @Parameters(
+            index = "0",
+            paramLabel = "MODEL.pth",
+            description = "PyTorch state dict saved with torch.save(model.state_dict())")
     Path input;
 
     @Option(names = "--out", required = true, paramLabel = "FILE", description = "output .safetensors")
     Path out;
 
-    @Option(names = "--channels", paramLabel = "C", description = "image channels (default: inferred; 3 when the token size is 3*p^2)")
+    @Option(
+            names = "--channels",
+            paramLabel = "C",
+            description = "image channels (default: inferred; 3 when the token size is 3*p^2)")
     Integer channels;
 
     @Option(names = "--head-dim", paramLabel = "H", description = "attention head size (default 64, the reference's)")
     Integer headDim;
 
-    @Option(names = "--image-size", paramLabel = "S", description = "expected image size: checked against the inferred one")
+    @Option(
+            names = "--image-size",
+            paramLabel = "S",
+            description = "expected image size: checked against the inferred one")
     Integer imageSize;
 
-    @Option(names = "--noise", paramLabel = "SPEC", description = "training noise to record, gaussian:SIGMA or uniform (used by --denoise)")
+    @Option(
+            names = "--noise",
+            paramLabel = "SPEC",
+            description = "training noise to record, gaussian:SIGMA or uniform (used by --denoise)")
     String noise;
 
     @Override
@@ -62,8 +78,10 @@ final class ImportCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(cl, "--noise: " + e.getMessage());
         }
-        ModelFile.Loaded loaded = ModelFile.load(input, nonFinite.apply(new ModelFile.LoadOptions(
-                channels == null ? 0 : channels, headDim == null ? 0 : headDim, false, new Device("cpu"))));
+        ModelFile.Loaded loaded = ModelFile.load(
+                input,
+                nonFinite.apply(new ModelFile.LoadOptions(
+                        channels == null ? 0 : channels, headDim == null ? 0 : headDim, false, new Device("cpu"))));
         TarFlowConfig c = loaded.model().config();
         if (imageSize != null && imageSize != c.imageSize()) {
             throw new IllegalArgumentException("--image-size " + imageSize + " does not match " + input

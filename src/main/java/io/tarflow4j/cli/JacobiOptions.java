@@ -24,13 +24,19 @@ final class JacobiOptions {
     @Option(names = "--segments", paramLabel = "G", description = "jacobi: Gauss-Seidel segments per block")
     Integer segments;
 
-    @Option(names = "--tol", paramLabel = "E", description = "jacobi: stop a segment when no element changes by more than E")
+    @Option(
+            names = "--tol",
+            paramLabel = "E",
+            description = "jacobi: stop a segment when no element changes by more than E")
     Double tol;
 
     @Option(names = "--guess", paramLabel = "HOW", description = "jacobi: initial guess zeros or input")
     String guess;
 
-    @Option(names = "--strategy", paramLabel = "FILE", description = "jacobi: per-block strategy file (from tarflow calibrate)")
+    @Option(
+            names = "--strategy",
+            paramLabel = "FILE",
+            description = "jacobi: per-block strategy file (from tarflow calibrate)")
     Path strategyFile;
 
     /**
@@ -39,7 +45,8 @@ final class JacobiOptions {
      */
     JacobiStrategy strategy(TarFlowConfig config, SamplerType type) throws IOException {
         if (type != SamplerType.JACOBI && (perBlockFlags() || strategyFile != null)) {
-            throw new CommandLine.ParameterException(spec.commandLine(),
+            throw new CommandLine.ParameterException(
+                    spec.commandLine(),
                     "--max-iters/--segments/--tol/--guess/--strategy apply to --sampler jacobi only");
         }
         return strategy(config);
@@ -53,8 +60,8 @@ final class JacobiOptions {
     JacobiStrategy strategy(TarFlowConfig config) throws IOException {
         boolean perFlag = perBlockFlags();
         if (perFlag && strategyFile != null) {
-            throw new CommandLine.ParameterException(spec.commandLine(),
-                    "use either --strategy FILE or --max-iters/--segments/--tol/--guess, not both");
+            throw new CommandLine.ParameterException(
+                    spec.commandLine(), "use either --strategy FILE or --max-iters/--segments/--tol/--guess, not both");
         }
         if (strategyFile != null) {
             return JacobiStrategy.read(strategyFile);
@@ -62,13 +69,16 @@ final class JacobiOptions {
         if (!perFlag) {
             return null;
         }
-        BlockStrategy base = JacobiStrategy.defaultFor(config.numBlocks(), config.numTokens()).block(0);
+        BlockStrategy base = JacobiStrategy.defaultFor(config.numBlocks(), config.numTokens())
+                .block(0);
         try {
-            return JacobiStrategy.uniform(config.numBlocks(), new BlockStrategy(
-                    segments != null ? segments : base.segments(),
-                    maxIters != null ? maxIters : base.maxIterations(),
-                    guess != null ? InitialGuess.parse(guess) : base.guess(),
-                    tol != null ? tol : base.tolerance()));
+            return JacobiStrategy.uniform(
+                    config.numBlocks(),
+                    new BlockStrategy(
+                            segments != null ? segments : base.segments(),
+                            maxIters != null ? maxIters : base.maxIterations(),
+                            guess != null ? InitialGuess.parse(guess) : base.guess(),
+                            tol != null ? tol : base.tolerance()));
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
         }

@@ -8,7 +8,11 @@ import picocli.CommandLine.Option;
 
 /** The {@code --likelihood} and {@code --prior} flags of the scoring commands (a picocli mixin). */
 final class LikelihoodOptions {
-    @Option(names = "--likelihood", paramLabel = "L", defaultValue = "unconditional", converter = KindConverter.class,
+    @Option(
+            names = "--likelihood",
+            paramLabel = "L",
+            defaultValue = "unconditional",
+            converter = KindConverter.class,
             description = "which density of a class-conditional model: unconditional (default: the mean class"
                     + " embedding, the reference's evaluation), marginal (mean over classes of p(x|y)), or label"
                     + " (given each image's label; labelled datasets only)")
@@ -29,8 +33,10 @@ final class LikelihoodOptions {
      */
     Likelihood withoutLabels(CommandLine.Model.CommandSpec spec) {
         if (likelihood == Likelihood.LABEL) {
-            throw new CommandLine.ParameterException(spec.commandLine(), "--likelihood label needs labelled images;"
-                    + " " + spec.name() + " takes unconditional or marginal");
+            throw new CommandLine.ParameterException(
+                    spec.commandLine(),
+                    "--likelihood label needs labelled images;" + " " + spec.name()
+                            + " takes unconditional or marginal");
         }
         return likelihood;
     }

@@ -10,7 +10,10 @@ final class LimitOption {
     @CommandLine.Spec(CommandLine.Spec.Target.MIXEE)
     CommandLine.Model.CommandSpec spec;
 
-    @Option(names = "--limit", defaultValue = "0", paramLabel = "N",
+    @Option(
+            names = "--limit",
+            defaultValue = "0",
+            paramLabel = "N",
             description = "use the first N images of each dataset only (0: all)")
     int limit;
 

@@ -1,15 +1,18 @@
 package io.tarflow4j.cli;
 
 import io.tarflow4j.distributed.ParentWatch;
+import io.tarflow4j.tensor.NativeAccounting;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.NoSuchFileException;
-import io.tarflow4j.tensor.NativeAccounting;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 /** The {@code tarflow} command line: one subcommand per job. */
-@Command(name = "tarflow", mixinStandardHelpOptions = true, versionProvider = Version.class,
+@Command(
+        name = "tarflow",
+        mixinStandardHelpOptions = true,
+        versionProvider = Version.class,
         description = "TarFlow normalizing flows on libtorch: train, sample, score and evaluate image models.",
         subcommands = {
             TrainCommand.class,
@@ -65,9 +68,11 @@ public final class Main implements Runnable {
                 cause = cause.getCause();
             }
             if (cause instanceof NoSuchFileException n) {
-                cmd.getErr().println("error: file not found: " + n.getFile()
-                        + (n.getReason() == null ? "" : " (" + n.getReason() + ")"));
-            } else if (cause instanceof IOException || cause instanceof IllegalArgumentException
+                cmd.getErr()
+                        .println("error: file not found: " + n.getFile()
+                                + (n.getReason() == null ? "" : " (" + n.getReason() + ")"));
+            } else if (cause instanceof IOException
+                    || cause instanceof IllegalArgumentException
                     || cause instanceof IllegalStateException) {
                 cmd.getErr().println("error: " + cause.getMessage());
             } else {

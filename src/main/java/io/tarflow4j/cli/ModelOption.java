@@ -13,7 +13,10 @@ import picocli.CommandLine.Option;
  * {@code @Mixin ModelOption model = new ModelOption(1);} for sampling.
  */
 final class ModelOption {
-    @Option(names = "--model", required = true, paramLabel = "CKPT",
+    @Option(
+            names = "--model",
+            required = true,
+            paramLabel = "CKPT",
             description = "model file: a training checkpoint, a safetensors state dict or a PyTorch .pth")
     Path path;
 

@@ -5,7 +5,11 @@ import picocli.CommandLine.Option;
 
 /** The {@code --parallel} flag of the sampling commands (a picocli mixin). */
 final class ParallelOption {
-    @Option(names = "--parallel", defaultValue = "0", paramLabel = "G", converter = Converter.class,
+    @Option(
+            names = "--parallel",
+            defaultValue = "0",
+            paramLabel = "G",
+            converter = Converter.class,
             description = "groups of rows of each batch sampled at the same time, one thread each; default 0 ="
                     + " one per CPU core (the rows of a batch are independent, see docs/sampling.md)")
     int groups;

@@ -15,8 +15,11 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /** {@code tarflow prepare SRC... --out DIR}: writes a prepared image store for any --data. */
-@Command(name = "prepare", mixinStandardHelpOptions = true,
-        description = {"Prepares an image store: 8-bit pixels in files of at most 1 GiB, labels, class names and",
+@Command(
+        name = "prepare",
+        mixinStandardHelpOptions = true,
+        description = {
+            "Prepares an image store: 8-bit pixels in files of at most 1 GiB, labels, class names and",
             "a manifest (written last: an interrupted prepare leaves no store that opens; rerunning starts",
             "over). Every --data takes the store's folder and reads it image by image, so datasets of any",
             "size train with memory that does not grow with them.",
@@ -28,7 +31,8 @@ import picocli.CommandLine.Parameters;
             "Labels become classes label - base, named by the source's label value. With --label-base",
             "auto the base is 1 when the labels run up to exactly 1000 and none is 0 (downsampled",
             "ImageNet numbers its classes 1..1000: label 1 becomes class 0), else 0.",
-            "  tarflow prepare --verify DIR   re-reads a store and checks every file's checksum."})
+            "  tarflow prepare --verify DIR   re-reads a store and checks every file's checksum."
+        })
 final class PrepareCommand implements java.util.concurrent.Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -39,21 +43,33 @@ final class PrepareCommand implements java.util.concurrent.Callable<Integer> {
     @Option(names = "--out", paramLabel = "DIR", description = "the store folder (new, empty, or an unfinished store)")
     Path out;
 
-    @Option(names = "--image-size", paramLabel = "S", defaultValue = "0",
+    @Option(
+            names = "--image-size",
+            paramLabel = "S",
+            defaultValue = "0",
             description = "square size: shorter side resized to S, centre crop (default: the source's)")
     int imageSize;
 
     @Option(names = "--channels", paramLabel = "C", defaultValue = "0", description = "1 or 3 (default: the source's)")
     int channels;
 
-    @Option(names = "--layout", paramLabel = "L", defaultValue = "auto",
+    @Option(
+            names = "--layout",
+            paramLabel = "L",
+            defaultValue = "auto",
             description = "array layout: auto, nhwc, nchw or flat (default ${DEFAULT-VALUE}: from the shape)")
     String layout;
 
-    @Option(names = "--labels", paramLabel = "FILE", description = "labels (.npy or IDX) for a single .npy or IDX images file")
+    @Option(
+            names = "--labels",
+            paramLabel = "FILE",
+            description = "labels (.npy or IDX) for a single .npy or IDX images file")
     Path labels;
 
-    @Option(names = "--label-base", paramLabel = "B", defaultValue = "auto",
+    @Option(
+            names = "--label-base",
+            paramLabel = "B",
+            defaultValue = "auto",
             description = "the source's first label: 0, 1 or auto (default ${DEFAULT-VALUE})")
     String labelBase;
 
@@ -79,8 +95,12 @@ final class PrepareCommand implements java.util.concurrent.Callable<Integer> {
             long t0 = System.nanoTime();
             try (ImageStore store = ImageStore.open(sources.getFirst())) {
                 store.verify(threads == null ? cores : threads);
-                stdout.printf(Locale.ROOT, "%s: all %d files match their checksums (%s), %.1f s%n", store.dir(),
-                        store.manifest().pixelFiles().size() + 1, store.manifest().describe(),
+                stdout.printf(
+                        Locale.ROOT,
+                        "%s: all %d files match their checksums (%s), %.1f s%n",
+                        store.dir(),
+                        store.manifest().pixelFiles().size() + 1,
+                        store.manifest().describe(),
                         (System.nanoTime() - t0) / 1e9);
             }
             return 0;
@@ -90,11 +110,18 @@ final class PrepareCommand implements java.util.concurrent.Callable<Integer> {
         }
         StorePreparer.Options options;
         try {
-            options = new StorePreparer.Options(imageSize, channels, layout(cl), labelBase(cl), labels,
-                    threads == null ? cores : threads, StoreWriter.DEFAULT_FILE_BYTES, overwrite);
+            options = new StorePreparer.Options(
+                    imageSize,
+                    channels,
+                    layout(cl),
+                    labelBase(cl),
+                    labels,
+                    threads == null ? cores : threads,
+                    StoreWriter.DEFAULT_FILE_BYTES,
+                    overwrite);
         } catch (IllegalArgumentException e) {
-            throw new CommandLine.ParameterException(cl, "--image-size must be >= 0, --channels 1 or 3, --threads >= 1: "
-                    + e.getMessage());
+            throw new CommandLine.ParameterException(
+                    cl, "--image-size must be >= 0, --channels 1 or 3, --threads >= 1: " + e.getMessage());
         }
         long t0 = System.nanoTime();
         Bar bar = new Bar(stderr);
@@ -105,7 +132,12 @@ final class PrepareCommand implements java.util.concurrent.Callable<Integer> {
             bar.close();
         }
         double seconds = (System.nanoTime() - t0) / 1e9;
-        stdout.printf(Locale.ROOT, "store: %s (%s) in %.1f s, %.0f images/s%n", out, m.describe(), seconds,
+        stdout.printf(
+                Locale.ROOT,
+                "store: %s (%s) in %.1f s, %.0f images/s%n",
+                out,
+                m.describe(),
+                seconds,
                 m.images() / seconds);
         if (!m.skipped().isEmpty()) {
             stdout.println("skipped " + m.skipped().size() + " unreadable file(s), listed in "
@@ -118,7 +150,8 @@ final class PrepareCommand implements java.util.concurrent.Callable<Integer> {
         try {
             return StorePreparer.Layout.valueOf(layout.strip().toUpperCase(Locale.ROOT));
         } catch (IllegalArgumentException e) {
-            throw new CommandLine.ParameterException(cl, "--layout must be auto, nhwc, nchw or flat, got '" + layout + "'");
+            throw new CommandLine.ParameterException(
+                    cl, "--layout must be auto, nhwc, nchw or flat, got '" + layout + "'");
         }
     }
 
@@ -127,8 +160,9 @@ final class PrepareCommand implements java.util.concurrent.Callable<Integer> {
             case "auto" -> -1;
             case "0" -> 0;
             case "1" -> 1;
-            default -> throw new CommandLine.ParameterException(cl, "--label-base must be 0, 1 or auto, got '"
-                    + labelBase + "'");
+            default ->
+                throw new CommandLine.ParameterException(
+                        cl, "--label-base must be 0, 1 or auto, got '" + labelBase + "'");
         };
     }
 

@@ -15,7 +15,9 @@ final class ReportOption {
     @CommandLine.Spec(CommandLine.Spec.Target.MIXEE)
     CommandLine.Model.CommandSpec spec;
 
-    @Option(names = "--out", paramLabel = "FILE",
+    @Option(
+            names = "--out",
+            paramLabel = "FILE",
             description = "JSON result file (default: eval-${COMMAND-NAME}.json beside the model)")
     Path out;
 

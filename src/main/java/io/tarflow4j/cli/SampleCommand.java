@@ -15,8 +15,8 @@ import io.tarflow4j.sampling.SamplingOptions;
 import io.tarflow4j.sampling.SamplingProgress;
 import io.tarflow4j.tensor.RawTensors;
 import io.tarflow4j.tensor.Tensors;
-import java.io.PrintWriter;
 import java.io.IOException;
+import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -31,10 +31,15 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /** {@code tarflow sample}: draws images from a model into a PNG grid (and optionally more). */
-@Command(name = "sample", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Draws images from a TarFlow model: a PNG grid (one row per class when conditional),",
+@Command(
+        name = "sample",
+        mixinStandardHelpOptions = true,
+        sortOptions = false,
+        description = {
+            "Draws images from a TarFlow model: a PNG grid (one row per class when conditional),",
             "optionally one PNG per image, the raw tensors and the sampling trace.",
-            "A conditional model without --class/--classes samples every class."})
+            "A conditional model without --class/--classes samples every class."
+        })
 final class SampleCommand implements Callable<Integer> {
     /** Most samples shown in a trace figure (one row each). */
     static final int TRACE_ROWS = 16;
@@ -45,34 +50,61 @@ final class SampleCommand implements Callable<Integer> {
     @CommandLine.Mixin
     ModelOption model = new ModelOption(1);
 
-    @Option(names = "--n", defaultValue = "64", paramLabel = "N", description = "number of images (split evenly over the classes), default ${DEFAULT-VALUE}")
+    @Option(
+            names = "--n",
+            defaultValue = "64",
+            paramLabel = "N",
+            description = "number of images (split evenly over the classes), default ${DEFAULT-VALUE}")
     int count;
 
     @Option(names = "--class", paramLabel = "K", description = "sample this class only")
     Integer classLabel;
 
-    @Option(names = "--classes", split = ",", paramLabel = "K", description = "comma-separated classes, one grid row each")
+    @Option(
+            names = "--classes",
+            split = ",",
+            paramLabel = "K",
+            description = "comma-separated classes, one grid row each")
     List<Integer> classes;
 
     @CommandLine.Mixin
     GuidanceOptions guidance;
 
-    @Option(names = "--noise-temp", defaultValue = "1", paramLabel = "T", description = "multiplies the prior noise, default ${DEFAULT-VALUE}")
+    @Option(
+            names = "--noise-temp",
+            defaultValue = "1",
+            paramLabel = "T",
+            description = "multiplies the prior noise, default ${DEFAULT-VALUE}")
     double noiseTemp;
 
     @Option(names = "--denoise", description = "score-based denoising of the samples (needs the training noise sigma)")
     boolean denoise;
 
-    @Option(names = "--denoise-scale", defaultValue = "1", paramLabel = "S", description = "multiplies the denoising step, default ${DEFAULT-VALUE}")
+    @Option(
+            names = "--denoise-scale",
+            defaultValue = "1",
+            paramLabel = "S",
+            description = "multiplies the denoising step, default ${DEFAULT-VALUE}")
     double denoiseScale;
 
-    @Option(names = "--sigma", paramLabel = "SIGMA", description = "training noise std for --denoise (default: from the checkpoint)")
+    @Option(
+            names = "--sigma",
+            paramLabel = "SIGMA",
+            description = "training noise std for --denoise (default: from the checkpoint)")
     Double sigma;
 
-    @Option(names = "--seed", defaultValue = "0", paramLabel = "N", description = "noise seed, default ${DEFAULT-VALUE}")
+    @Option(
+            names = "--seed",
+            defaultValue = "0",
+            paramLabel = "N",
+            description = "noise seed, default ${DEFAULT-VALUE}")
     long seed;
 
-    @Option(names = "--sampler", defaultValue = "sequential", paramLabel = "KIND", description = "sequential or jacobi (GS-Jacobi), default ${DEFAULT-VALUE}")
+    @Option(
+            names = "--sampler",
+            defaultValue = "sequential",
+            paramLabel = "KIND",
+            description = "sequential or jacobi (GS-Jacobi), default ${DEFAULT-VALUE}")
     String sampler;
 
     @CommandLine.Mixin
@@ -87,13 +119,20 @@ final class SampleCommand implements Callable<Integer> {
     @Option(names = "--out", required = true, paramLabel = "PNG", description = "grid image to write")
     Path out;
 
-    @Option(names = "--raw", paramLabel = "FILE", description = "also write samples (N,C,H,W) and labels as safetensors")
+    @Option(
+            names = "--raw",
+            paramLabel = "FILE",
+            description = "also write samples (N,C,H,W) and labels as safetensors")
     Path raw;
 
     @Option(names = "--images", paramLabel = "DIR", description = "also write one PNG per image into DIR")
     Path imagesDir;
 
-    @Option(names = "--trace", paramLabel = "PNG", description = "also write the sampling trace: rows = samples (at most " + TRACE_ROWS + "), columns = noise, after each block, denoised")
+    @Option(
+            names = "--trace",
+            paramLabel = "PNG",
+            description = "also write the sampling trace: rows = samples (at most " + TRACE_ROWS
+                    + "), columns = noise, after each block, denoised")
     Path trace;
 
     @Override
@@ -117,10 +156,14 @@ final class SampleCommand implements Callable<Integer> {
             Files.createDirectories(imagesDir);
             int size = r.imageSize();
             for (int i = 0; i < r.count(); i++) {
-                String name = String.format(Locale.ROOT, "sample_%05d%s.png", i,
-                        r.labels() == null ? "" : "_class" + r.labels()[i]);
-                Png.writeImage(imagesDir.resolve(name), Arrays.copyOfRange(r.images(), i * size, (i + 1) * size),
-                        r.channels(), r.height(), r.width());
+                String name = String.format(
+                        Locale.ROOT, "sample_%05d%s.png", i, r.labels() == null ? "" : "_class" + r.labels()[i]);
+                Png.writeImage(
+                        imagesDir.resolve(name),
+                        Arrays.copyOfRange(r.images(), i * size, (i + 1) * size),
+                        r.channels(),
+                        r.height(),
+                        r.width());
             }
         }
         if (raw != null) {
@@ -129,11 +172,18 @@ final class SampleCommand implements Callable<Integer> {
         if (trace != null) {
             writeTrace(r);
         }
-        stdout.printf(Locale.ROOT, "sampled %d images in %.2f s (%.1f images/s), %s sampler, %s%n", r.count(),
-                r.seconds(), r.count() / r.seconds(), options.sampler().name().toLowerCase(Locale.ROOT),
+        stdout.printf(
+                Locale.ROOT,
+                "sampled %d images in %.2f s (%.1f images/s), %s sampler, %s%n",
+                r.count(),
+                r.seconds(),
+                r.count() / r.seconds(),
+                options.sampler().name().toLowerCase(Locale.ROOT),
                 r.stats().describe());
         stdout.println("wrote " + out);
-        if (options.sampler() == SamplerType.JACOBI && jacobi.strategyFile == null && loaded.model().device().is_cpu()) {
+        if (options.sampler() == SamplerType.JACOBI
+                && jacobi.strategyFile == null
+                && loaded.model().device().is_cpu()) {
             stdout.println("note: GS-Jacobi ran without a calibrated strategy; on a CPU the sequential sampler is"
                     + " usually faster, and `tarflow calibrate` picks, block by block, whichever is faster"
                     + " (docs/sampling.md)");
@@ -159,7 +209,9 @@ final class SampleCommand implements Callable<Integer> {
         } else if (classes != null) {
             chosen = classes;
         } else {
-            chosen = config.conditional() ? IntStream.range(0, config.numClasses()).boxed().toList() : List.of();
+            chosen = config.conditional()
+                    ? IntStream.range(0, config.numClasses()).boxed().toList()
+                    : List.of();
         }
         SamplerType type;
         try {
@@ -171,14 +223,29 @@ final class SampleCommand implements Callable<Integer> {
         JacobiStrategy strategy = jacobi.strategy(config, type);
         double sig = sigma != null ? sigma : checkpointSigma;
         if (denoise && Double.isNaN(sig)) {
-            throw new CommandLine.ParameterException(spec.commandLine(), "--denoise: " + model.path
-                    + " records no training noise (metadata \"noise\"); pass --sigma");
+            throw new CommandLine.ParameterException(
+                    spec.commandLine(),
+                    "--denoise: " + model.path + " records no training noise (metadata \"noise\"); pass --sigma");
         }
         try {
-            return SamplingOptions.builder().count(count).classes(chosen).guidance(g.weight()).guideTarget(g.target())
-                    .annealed(g.annealed()).attnTemp(g.attnTemp()).noiseTemperature(noiseTemp).denoise(denoise)
-                    .denoiseScale(denoiseScale).sigma(sig).seed(seed).sampler(type).strategy(strategy)
-                    .batchSize(batch.size()).trace(trace != null).parallelism(parallel.groups).build();
+            return SamplingOptions.builder()
+                    .count(count)
+                    .classes(chosen)
+                    .guidance(g.weight())
+                    .guideTarget(g.target())
+                    .annealed(g.annealed())
+                    .attnTemp(g.attnTemp())
+                    .noiseTemperature(noiseTemp)
+                    .denoise(denoise)
+                    .denoiseScale(denoiseScale)
+                    .sigma(sig)
+                    .seed(seed)
+                    .sampler(type)
+                    .strategy(strategy)
+                    .batchSize(batch.size())
+                    .trace(trace != null)
+                    .parallelism(parallel.groups)
+                    .build();
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
         }
@@ -188,7 +255,13 @@ final class SampleCommand implements Callable<Integer> {
         int size = r.imageSize();
         if (r.labels() == null || o.classes().size() == 1) {
             int columns = (int) Math.ceil(Math.sqrt(r.count()));
-            Png.writeGrid(out, r.images(), r.count(), r.channels(), r.height(), r.width(),
+            Png.writeGrid(
+                    out,
+                    r.images(),
+                    r.count(),
+                    r.channels(),
+                    r.height(),
+                    r.width(),
                     ImageGrid.forCount(r.count(), columns, 2));
             return;
         }
@@ -216,13 +289,15 @@ final class SampleCommand implements Callable<Integer> {
                 System.arraycopy(r.trace().get(s), i * size, cells, (i * columns + s) * size, size);
             }
         }
-        Png.writeGrid(trace, cells, rows * columns, r.channels(), r.height(), r.width(), new ImageGrid(rows, columns, 2));
+        Png.writeGrid(
+                trace, cells, rows * columns, r.channels(), r.height(), r.width(), new ImageGrid(rows, columns, 2));
     }
 
     private void writeRaw(SampleResult r, SamplingOptions o) throws IOException {
         Map<String, RawTensor> tensors = new LinkedHashMap<>();
-        tensors.put("samples", RawTensors.fromTensor(Tensors.fromFloats(r.images(), r.count(), r.channels(),
-                r.height(), r.width())));
+        tensors.put(
+                "samples",
+                RawTensors.fromTensor(Tensors.fromFloats(r.images(), r.count(), r.channels(), r.height(), r.width())));
         if (r.labels() != null) {
             tensors.put("labels", RawTensors.fromTensor(Tensors.labels(r.labels())));
         }

@@ -15,8 +15,8 @@ import io.tarflow4j.evaluation.ImageScorer;
 import io.tarflow4j.evaluation.Likelihood;
 import io.tarflow4j.evaluation.Prior;
 import io.tarflow4j.io.AtomicFiles;
-import java.io.PrintWriter;
 import java.io.IOException;
+import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -31,15 +31,19 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /** {@code tarflow score --model CKPT IMAGES...|DIR}: per-image bits/dim and anomaly scores. */
-@Command(name = "score", mixinStandardHelpOptions = true,
-        description = {"Scores images by exact likelihood: bits/dim per image (higher = less likely under the",
+@Command(
+        name = "score",
+        mixinStandardHelpOptions = true,
+        description = {
+            "Scores images by exact likelihood: bits/dim per image (higher = less likely under the",
             "model) and anomaly scores (--method), and for class-conditional models the unconditional and",
             "marginal bits/dim, the bits/dim given each class and the posterior p(class|image) (uniform prior).",
             "Integer pixels are dequantised with seeded uniform noise derived from each image (--seed), as",
             "eval bpd, serve and eval ood do, so a score does not depend on the other images; or at the bin",
             "centres with --center. Images of another size or channel count are converted with a note on",
             "stderr, or refused with --refuse-mismatch. A folder is scored recursively, in sorted order; a",
-            "store made by tarflow prepare image by image, each named STORE#index."})
+            "store made by tarflow prepare image by image, each named STORE#index."
+        })
 final class ScoreCommand implements java.util.concurrent.Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -49,7 +53,10 @@ final class ScoreCommand implements java.util.concurrent.Callable<Integer> {
     @CommandLine.Mixin
     ModelOption model;
 
-    @Parameters(arity = "1..*", paramLabel = "IMAGES", description = "image files, folders of images and/or prepared stores")
+    @Parameters(
+            arity = "1..*",
+            paramLabel = "IMAGES",
+            description = "image files, folders of images and/or prepared stores")
     List<Path> inputs;
 
     @Option(names = "--format", defaultValue = "csv", description = "csv or json (default ${DEFAULT-VALUE})")
@@ -98,8 +105,12 @@ final class ScoreCommand implements java.util.concurrent.Callable<Integer> {
         ModelFile.Loaded loaded = model.load();
         var config = loaded.model().config();
         ResizePolicy policy = mismatch.refuse ? ResizePolicy.REFUSE : ResizePolicy.RESIZE;
-        Scored scored = new Scored(loaded, methods, anomaly.reference(loaded, methods, likelihood, batchSize,
-                dequantization.seed, imageLimit.forModel(config)), dequantization.dequantizer());
+        Scored scored = new Scored(
+                loaded,
+                methods,
+                anomaly.reference(
+                        loaded, methods, likelihood, batchSize, dequantization.seed, imageLimit.forModel(config)),
+                dequantization.dequantizer());
         for (Path input : inputs) {
             if (ImageStore.isStore(input)) {
                 scoreStore(input, scored);
@@ -108,14 +119,24 @@ final class ScoreCommand implements java.util.concurrent.Callable<Integer> {
             List<String> names = new ArrayList<>();
             List<byte[]> read = new ArrayList<>();
             for (Path file : expand(List.of(input))) {
-                read.add(ImageFolderReader.readImage(file, config.inChannels(), config.imageSize(), policy, imageLimit.pixels(),
+                read.add(ImageFolderReader.readImage(
+                        file,
+                        config.inChannels(),
+                        config.imageSize(),
+                        policy,
+                        imageLimit.pixels(),
                         change -> stderr.println("note: " + file + ": " + change)));
                 names.add(file.toString());
             }
             scored.add(names, read);
         }
         List<String> files = scored.files;
-        Table table = new Table(files, scored.scores, scored.anomalies, classNames(loaded, config.numClasses()), methods,
+        Table table = new Table(
+                files,
+                scored.scores,
+                scored.anomalies,
+                classNames(loaded, config.numClasses()),
+                methods,
                 likelihood.likelihood);
         String text = fmt.equals("csv") ? csv(table) : json(table, dequantization.describe(), likelihood.prior());
         if (out == null) {
@@ -136,6 +157,7 @@ final class ScoreCommand implements java.util.concurrent.Callable<Integer> {
         final List<ImageScorer.Score> scores = new ArrayList<>();
         /** anomalies.get(i)[m]: image i's score under methods[m]. */
         final List<double[]> anomalies = new ArrayList<>();
+
         private final ModelFile.Loaded loaded;
         private final List<AnomalyMethod> methods;
         private final AnomalyReference reference;
@@ -150,14 +172,20 @@ final class ScoreCommand implements java.util.concurrent.Callable<Integer> {
 
         void add(List<String> names, List<byte[]> pixels) {
             var config = loaded.model().config();
-            List<ImageScorer.Score> batchScores = ImageScorer.score(loaded.model(), pixels, batch.size(), noise,
-                    likelihood.prior());
+            List<ImageScorer.Score> batchScores =
+                    ImageScorer.score(loaded.model(), pixels, batch.size(), noise, likelihood.prior());
             for (int i = 0; i < pixels.size(); i++) {
                 double bpd = batchScores.get(i).bitsPerDim(likelihood.likelihood);
                 double[] a = new double[methods.size()];
                 for (int m = 0; m < a.length; m++) {
-                    a[m] = methods.get(m).score(bpd, pixels.get(i), config.inChannels(), config.imageSize(),
-                            config.imageSize(), reference);
+                    a[m] = methods.get(m)
+                            .score(
+                                    bpd,
+                                    pixels.get(i),
+                                    config.inChannels(),
+                                    config.imageSize(),
+                                    config.imageSize(),
+                                    reference);
                 }
                 anomalies.add(a);
             }
@@ -193,8 +221,11 @@ final class ScoreCommand implements java.util.concurrent.Callable<Integer> {
         for (Path p : inputs) {
             if (Files.isDirectory(p)) {
                 try (Stream<Path> walk = Files.walk(p)) {
-                    List<Path> found = walk.filter(Files::isRegularFile).filter(ScoreCommand::isImageName)
-                            .filter(f -> !f.getFileName().toString().startsWith(".")).sorted().toList();
+                    List<Path> found = walk.filter(Files::isRegularFile)
+                            .filter(ScoreCommand::isImageName)
+                            .filter(f -> !f.getFileName().toString().startsWith("."))
+                            .sorted()
+                            .toList();
                     if (found.isEmpty()) {
                         throw new IOException(p + ": expected image files (" + String.join(", ", EXTENSIONS)
                                 + ") in the folder, found none");
@@ -228,8 +259,13 @@ final class ScoreCommand implements java.util.concurrent.Callable<Integer> {
     }
 
     /** What is printed: the images' names, their scores and anomaly scores, and the reported definitions. */
-    record Table(List<String> files, List<ImageScorer.Score> scores, List<double[]> anomalies, List<String> classNames,
-            List<AnomalyMethod> methods, Likelihood likelihood) {
+    record Table(
+            List<String> files,
+            List<ImageScorer.Score> scores,
+            List<double[]> anomalies,
+            List<String> classNames,
+            List<AnomalyMethod> methods,
+            Likelihood likelihood) {
         double anomaly(int i, int method) {
             return anomalies.get(i)[method];
         }

@@ -12,7 +12,9 @@ final class ThreadsOption {
     @CommandLine.Spec(CommandLine.Spec.Target.MIXEE)
     CommandLine.Model.CommandSpec spec;
 
-    @Option(names = "--threads", paramLabel = "N",
+    @Option(
+            names = "--threads",
+            paramLabel = "N",
             description = "libtorch intra-op threads, default ${DEFAULT-VALUE} (0: libtorch's default, one per core;"
                     + " sampling runs many small operations and defaults to 1, see docs/sampling.md)")
     int threads;
@@ -30,8 +32,8 @@ final class ThreadsOption {
     /** Sets libtorch's thread count when the flag (or the command's default) asks for one. */
     void apply() {
         if (threads < 0) {
-            throw new CommandLine.ParameterException(spec.commandLine(), "--threads must be >= 0 (0: libtorch's"
-                    + " default), got " + threads);
+            throw new CommandLine.ParameterException(
+                    spec.commandLine(), "--threads must be >= 0 (0: libtorch's" + " default), got " + threads);
         }
         if (threads > 0) {
             Runtime.setThreads(threads);

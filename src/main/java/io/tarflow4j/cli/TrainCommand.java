@@ -11,8 +11,8 @@ import io.tarflow4j.training.RunFolder;
 import io.tarflow4j.training.RunLock;
 import io.tarflow4j.training.TrainingOptions;
 import io.tarflow4j.training.TrainingRun;
-import java.io.PrintWriter;
 import java.io.IOException;
+import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -30,15 +30,20 @@ import picocli.CommandLine.Option;
  * processes running this same command; {@code --world-size W --rank R --master HOST:PORT} makes
  * this process one rank of a (multi-machine) run. {@code --batch} stays the global batch.
  */
-@Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Trains a TarFlow model; writes checkpoint.safetensors, metrics.jsonl, samples.png,",
+@Command(
+        name = "train",
+        mixinStandardHelpOptions = true,
+        sortOptions = false,
+        description = {
+            "Trains a TarFlow model; writes checkpoint.safetensors, metrics.jsonl, samples.png,",
             "samples/step-N.png and bpd.json (test bits/dim) to the run folder.",
             "Without arguments: the fmnist-small preset on the bundled Fashion-MNIST for 10 minutes.",
             "Resume with --resume DIR [--steps TOTAL]: architecture, data and recipe come from the checkpoint.",
             "Data-parallel: --nproc N (local workers) or --world-size W --rank R --master HOST:PORT on every node;",
             "--batch is the global batch (a multiple of the processes); see docs/distributed.md.",
             "Paper-size presets on a CPU: --batch 1 or 2 --activation-checkpointing --no-samples; the run prints the",
-            "memory it needs first and refuses to start when the machine does not have it."})
+            "memory it needs first and refuses to start when the machine does not have it."
+        })
 final class TrainCommand implements Callable<Integer> {
     @CommandLine.Mixin
     ImageLimitOption imageLimit;
@@ -52,23 +57,42 @@ final class TrainCommand implements Callable<Integer> {
     @CommandLine.Mixin
     DistributedFlags dist;
 
-    @Option(names = "--preset", paramLabel = "NAME", defaultValue = "fmnist-small",
+    @Option(
+            names = "--preset",
+            paramLabel = "NAME",
+            defaultValue = "fmnist-small",
             description = "fmnist-small (default), mnist-toy, imagenet64, imagenet128 or afhq256")
     String preset;
 
-    @Option(names = "--data", paramLabel = "SPEC", description = "fashion-mnist, an IDX images file or an image folder (default: the preset's)")
+    @Option(
+            names = "--data",
+            paramLabel = "SPEC",
+            description = "fashion-mnist, an IDX images file or an image folder (default: the preset's)")
     String data;
 
-    @Option(names = "--test-data", paramLabel = "SPEC", description = "data for the final bits/dim, or 'none' (default: fashion-mnist-test when training on fashion-mnist)")
+    @Option(
+            names = "--test-data",
+            paramLabel = "SPEC",
+            description =
+                    "data for the final bits/dim, or 'none' (default: fashion-mnist-test when training on fashion-mnist)")
     String testData;
 
-    @Option(names = "--steps", paramLabel = "N", description = "total optimizer steps (also when resuming: the new total)")
+    @Option(
+            names = "--steps",
+            paramLabel = "N",
+            description = "total optimizer steps (also when resuming: the new total)")
     Long steps;
 
-    @Option(names = "--minutes", paramLabel = "M", description = "time budget; the cosine schedule spans the steps that fit (fmnist-small: 10)")
+    @Option(
+            names = "--minutes",
+            paramLabel = "M",
+            description = "time budget; the cosine schedule spans the steps that fit (fmnist-small: 10)")
     Double minutes;
 
-    @Option(names = "--out", paramLabel = "DIR", description = "run folder (must be new or empty; default runs/PRESET or a fresh dated folder)")
+    @Option(
+            names = "--out",
+            paramLabel = "DIR",
+            description = "run folder (must be new or empty; default runs/PRESET or a fresh dated folder)")
     Path out;
 
     @Option(names = "--resume", paramLabel = "DIR", description = "continue the run in DIR exactly from its checkpoint")
@@ -134,11 +158,17 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--grad-clip", paramLabel = "NORM", description = "clip the gradient norm (default off)")
     Double gradClip;
 
-    @Option(names = "--ema", paramLabel = "DECAY", description = "keep an EMA of the weights with this decay, used for samples and bits/dim (default off)")
+    @Option(
+            names = "--ema",
+            paramLabel = "DECAY",
+            description = "keep an EMA of the weights with this decay, used for samples and bits/dim (default off)")
     Double ema;
 
-    @Option(names = "--flip", negatable = true, description = "random horizontal flips (default: on for imagenet64,"
-            + " imagenet128 and afhq256 as in the reference, off for the Fashion-MNIST presets)")
+    @Option(
+            names = "--flip",
+            negatable = true,
+            description = "random horizontal flips (default: on for imagenet64,"
+                    + " imagenet128 and afhq256 as in the reference, off for the Fashion-MNIST presets)")
     Boolean flip;
 
     @Option(names = "--sample-every", paramLabel = "N", description = "sample grid every N steps (0: only at the end)")
@@ -147,7 +177,11 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--checkpoint-every", paramLabel = "N", description = "checkpoint every N steps (default 500)")
     Long checkpointEvery;
 
-    @Option(names = "--eval-at", paramLabel = "STEPS", split = ",", description = "also measure the test bits/dim after these steps")
+    @Option(
+            names = "--eval-at",
+            paramLabel = "STEPS",
+            split = ",",
+            description = "also measure the test bits/dim after these steps")
     List<Long> evalAt;
 
     @Option(names = "--eval-batch", paramLabel = "B", description = "evaluation batch (default 250)")
@@ -156,22 +190,35 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--log-every", paramLabel = "N", description = "metrics line every N steps (default 10)")
     Integer logEvery;
 
-    @Option(names = "--threads", paramLabel = "T", description = "libtorch threads (default: the preset's; fmnist-small 1, others all cores; with --nproc N: per worker, default cores / N; giving it makes --nproc auto choose one process)")
+    @Option(
+            names = "--threads",
+            paramLabel = "T",
+            description =
+                    "libtorch threads (default: the preset's; fmnist-small 1, others all cores; with --nproc N: per worker, default cores / N; giving it makes --nproc auto choose one process)")
     Integer threads;
 
     @Option(names = "--device", paramLabel = "DEV", description = "cpu (default) or cuda[:N]")
     String device;
 
-    @Option(names = "--stop-after", paramLabel = "N", description = "stop after step N with a checkpoint, as if interrupted; continue later with --resume")
+    @Option(
+            names = "--stop-after",
+            paramLabel = "N",
+            description = "stop after step N with a checkpoint, as if interrupted; continue later with --resume")
     Long stopAfter;
 
     @Option(names = "--skip-nonfinite", description = "skip steps with a NaN/Inf loss or gradient instead of stopping")
     boolean skipNonFinite;
 
-    @Option(names = "--activation-checkpointing", description = "recompute each Transformer layer in the backward pass instead of keeping its activations: the same gradients in far less memory, for about one more forward pass of time (paper-size presets on a CPU)")
+    @Option(
+            names = "--activation-checkpointing",
+            description =
+                    "recompute each Transformer layer in the backward pass instead of keeping its activations: the same gradients in far less memory, for about one more forward pass of time (paper-size presets on a CPU)")
     boolean activationCheckpointing;
 
-    @Option(names = "--no-samples", description = "write no sample figures (neither the periodic grids nor the end-of-run figure, which takes hours for a paper-size model on a CPU)")
+    @Option(
+            names = "--no-samples",
+            description =
+                    "write no sample figures (neither the periodic grids nor the end-of-run figure, which takes hours for a paper-size model on a CPU)")
     boolean noSamples;
 
     @Override
@@ -182,8 +229,8 @@ final class TrainCommand implements Callable<Integer> {
             RunLock.refuseIfHeld(requested.resume()); // before loading data or starting workers
         }
         TrainingOptions o = TrainingRun.resolve(requested);
-        dist.chooseProcesses(cl, o.batch(), o.device() == null || o.device().strip().equalsIgnoreCase("cpu"),
-                threads != null);
+        dist.chooseProcesses(
+                cl, o.batch(), o.device() == null || o.device().strip().equalsIgnoreCase("cpu"), threads != null);
         boolean launch = dist.launchesLocalWorkers(cl);
         DistributedOptions distributed = launch ? null : dist.options(cl);
         int processes = launch ? dist.processes(cl) : distributed == null ? 1 : distributed.worldSize();
@@ -191,7 +238,8 @@ final class TrainCommand implements Callable<Integer> {
         if (launch) {
             return dist.launch(cl, threads == null ? 0 : threads);
         }
-        try (Distributed group = distributed == null ? Distributed.single()
+        try (Distributed group = distributed == null
+                ? Distributed.single()
                 : Distributed.init(distributed, Runtime.device(o.device()), Distributed.DEFAULT_BUCKET_BYTES)) {
             return train(o, group);
         }
@@ -204,8 +252,15 @@ final class TrainCommand implements Callable<Integer> {
         // the other ranks write nothing: they read the checkpoint when resuming, else need no folder
         Path dir = group.isMaster() ? RunFolder.choose(o, Path.of("runs")) : o.resume();
         PrintWriter stdout = spec.commandLine().getOut();
-        TrainingRun.Summary s = new TrainingRun(o, train, test, dir, WriterStream.of(spec.commandLine().getErr()),
-                ProgressLine.stderrIsTerminal(), group).run();
+        TrainingRun.Summary s = new TrainingRun(
+                        o,
+                        train,
+                        test,
+                        dir,
+                        WriterStream.of(spec.commandLine().getErr()),
+                        ProgressLine.stderrIsTerminal(),
+                        group)
+                .run();
         if (!group.isMaster()) {
             return 0;
         }
@@ -215,7 +270,8 @@ final class TrainCommand implements Callable<Integer> {
             stdout.println("samples:     " + s.figure());
         }
         if (s.step() < s.totalSteps()) {
-            stdout.println("stopped after step " + s.step() + " of " + s.totalSteps() + "; continue with: tarflow train --resume " + s.dir());
+            stdout.println("stopped after step " + s.step() + " of " + s.totalSteps()
+                    + "; continue with: tarflow train --resume " + s.dir());
         }
         stdout.println("metrics:     " + s.dir().resolve("metrics.jsonl"));
         if (!Double.isNaN(s.testBpd())) {
@@ -251,18 +307,45 @@ final class TrainCommand implements Callable<Integer> {
             List<String> fixed = new ArrayList<>();
             for (var opt : spec.options()) {
                 String name = opt.longestName();
-                boolean recipe = List.of("--preset", "--data", "--test-data", "--minutes", "--out", "--seed", "--batch",
-                        "--lr", "--warmup", "--noise", "--drop-label", "--unconditional", "--conditional",
-                        "--image-size", "--channels", "--patch", "--width", "--blocks", "--layers", "--head-dim",
-                        "--vp", "--weight-decay", "--beta1", "--beta2", "--grad-clip", "--ema", "--flip").contains(name);
+                boolean recipe = List.of(
+                                "--preset",
+                                "--data",
+                                "--test-data",
+                                "--minutes",
+                                "--out",
+                                "--seed",
+                                "--batch",
+                                "--lr",
+                                "--warmup",
+                                "--noise",
+                                "--drop-label",
+                                "--unconditional",
+                                "--conditional",
+                                "--image-size",
+                                "--channels",
+                                "--patch",
+                                "--width",
+                                "--blocks",
+                                "--layers",
+                                "--head-dim",
+                                "--vp",
+                                "--weight-decay",
+                                "--beta1",
+                                "--beta2",
+                                "--grad-clip",
+                                "--ema",
+                                "--flip")
+                        .contains(name);
                 if (recipe && cl.getParseResult().hasMatchedOption(name)) {
                     fixed.add(name);
                 }
             }
             if (!fixed.isEmpty()) {
-                throw new CommandLine.ParameterException(cl, String.join(", ", fixed) + " cannot be given with --resume:"
-                        + " the run continues with the settings recorded in its checkpoint (only --steps, --threads, --precision,"
-                        + " --device, --activation-checkpointing, --no-samples and the output intervals may change)");
+                throw new CommandLine.ParameterException(
+                        cl,
+                        String.join(", ", fixed) + " cannot be given with --resume:"
+                                + " the run continues with the settings recorded in its checkpoint (only --steps, --threads, --precision,"
+                                + " --device, --activation-checkpointing, --no-samples and the output intervals may change)");
             }
         }
         Preset p;

@@ -7,6 +7,7 @@ final class Version implements CommandLine.IVersionProvider {
     @Override
     public String[] getVersion() {
         String v = Main.class.getPackage().getImplementationVersion();
-        return new String[] {"tarflow4j " + (v == null ? "(development build)" : v), "libtorch 2.10.0 (Bytedeco 1.5.13)"};
+        return new String[] {"tarflow4j " + (v == null ? "(development build)" : v), "libtorch 2.10.0 (Bytedeco 1.5.13)"
+        };
     }
 }

@@ -17,8 +17,10 @@ import java.nio.charset.StandardCharsets;
  */
 final class WriterStream extends OutputStream {
     private final PrintWriter writer;
-    private final CharsetDecoder decoder = StandardCharsets.UTF_8.newDecoder()
-            .onMalformedInput(CodingErrorAction.REPLACE).onUnmappableCharacter(CodingErrorAction.REPLACE);
+    private final CharsetDecoder decoder = StandardCharsets.UTF_8
+            .newDecoder()
+            .onMalformedInput(CodingErrorAction.REPLACE)
+            .onUnmappableCharacter(CodingErrorAction.REPLACE);
     private final ByteBuffer bytes = ByteBuffer.allocate(8192);
     private final CharBuffer chars = CharBuffer.allocate(8192);
 

@@ -27,8 +27,16 @@ import java.util.Map;
  * @param adamwEps AdamW epsilon
  * @param adamwWeightDecay AdamW weight decay
  */
-public record FixtureSettings(TarFlowConfig config, double guidance, double attnTemp, double sigma,
-        double denoiseStep, double adamwLr, double adamwBeta1, double adamwBeta2, double adamwEps,
+public record FixtureSettings(
+        TarFlowConfig config,
+        double guidance,
+        double attnTemp,
+        double sigma,
+        double denoiseStep,
+        double adamwLr,
+        double adamwBeta1,
+        double adamwBeta2,
+        double adamwEps,
         double adamwWeightDecay) {
 
     /** Reads the settings of the fixture at {@code fixture}. */
@@ -47,11 +55,17 @@ public record FixtureSettings(TarFlowConfig config, double guidance, double attn
         }
         String[] betas = m.getOrDefault("adamw_betas", "0.9,0.95").split(",");
         try {
-            return new FixtureSettings(ReferenceKeys.toConfig(m),
-                    num(m, "guidance", 0), num(m, "attn_temp", 1), num(m, "sigma", 0),
-                    num(m, "denoise_step", 0), num(m, "adamw_lr", 0),
-                    Double.parseDouble(betas[0].strip()), Double.parseDouble(betas[1].strip()),
-                    num(m, "adamw_eps", 1e-8), num(m, "adamw_weight_decay", 0));
+            return new FixtureSettings(
+                    ReferenceKeys.toConfig(m),
+                    num(m, "guidance", 0),
+                    num(m, "attn_temp", 1),
+                    num(m, "sigma", 0),
+                    num(m, "denoise_step", 0),
+                    num(m, "adamw_lr", 0),
+                    Double.parseDouble(betas[0].strip()),
+                    Double.parseDouble(betas[1].strip()),
+                    num(m, "adamw_eps", 1e-8),
+                    num(m, "adamw_weight_decay", 0));
         } catch (RuntimeException e) {
             throw new IOException(fixture + ": bad settings: " + e.getMessage(), e);
         }
@@ -86,7 +100,8 @@ public record FixtureSettings(TarFlowConfig config, double guidance, double attn
         }
         JsonNode config = root.path("config");
         config.properties().forEach(e -> out.put(e.getKey(), text(e.getValue())));
-        for (String key : new String[] {"guidance", "attn_temp", "sigma", "denoise_step", "head_dim", "mlp_expansion"}) {
+        for (String key :
+                new String[] {"guidance", "attn_temp", "sigma", "denoise_step", "head_dim", "mlp_expansion"}) {
             if (root.has(key)) {
                 out.put(key, text(root.get(key)));
             }
@@ -103,7 +118,10 @@ public record FixtureSettings(TarFlowConfig config, double guidance, double attn
                 out.put("adamw_weight_decay", text(adamw.get("weight_decay")));
             }
             if (adamw.has("betas")) {
-                out.put("adamw_betas", text(adamw.get("betas").get(0)) + "," + text(adamw.get("betas").get(1)));
+                out.put(
+                        "adamw_betas",
+                        text(adamw.get("betas").get(0)) + ","
+                                + text(adamw.get("betas").get(1)));
             }
         }
     }

@@ -7,7 +7,6 @@ import io.tarflow4j.io.Safetensors;
 import io.tarflow4j.io.SafetensorsFile;
 import io.tarflow4j.model.CheckpointedForward;
 import io.tarflow4j.model.Guidance;
-import io.tarflow4j.model.ReferenceKeys;
 import io.tarflow4j.model.TarFlow;
 import io.tarflow4j.model.TarFlowConfig;
 import io.tarflow4j.sampling.Denoiser;
@@ -16,7 +15,6 @@ import io.tarflow4j.tensor.NativeScope;
 import io.tarflow4j.tensor.RawTensors;
 import io.tarflow4j.tensor.Tensors;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -77,7 +75,8 @@ public final class ReferenceCheck {
                 }
             }
         }
-        return new ReferenceCheck(tensors, settings, w).runAll(fixture.getFileName().toString());
+        return new ReferenceCheck(tensors, settings, w)
+                .runAll(fixture.getFileName().toString());
     }
 
     private Report runAll(String name) {
@@ -102,7 +101,10 @@ public final class ReferenceCheck {
             try (NativeScope scope = NativeScope.open()) {
                 Tensor images = BitsPerDim.dequantize(file.get("bpd.pixels"), file.get("bpd.uniform"));
                 // the reference's evaluation: no label, standard normal prior (= the learned one for NVP models)
-                compare(results, "bpd.value", BitsPerDim.perImage(model, images, null, Prior.STANDARD).detach());
+                compare(
+                        results,
+                        "bpd.value",
+                        BitsPerDim.perImage(model, images, null, Prior.STANDARD).detach());
             }
         }
         if (file.containsKey("reverse.noise")) {
@@ -157,8 +159,13 @@ public final class ReferenceCheck {
             }
             checkpointedGradientChecks(results, model, x, y);
             if (settings.adamwLr() > 0) {
-                try (AdamW opt = new AdamW(List.copyOf(model.parameters().values()), settings.adamwLr(),
-                        settings.adamwBeta1(), settings.adamwBeta2(), settings.adamwEps(), settings.adamwWeightDecay())) {
+                try (AdamW opt = new AdamW(
+                        List.copyOf(model.parameters().values()),
+                        settings.adamwLr(),
+                        settings.adamwBeta1(),
+                        settings.adamwBeta2(),
+                        settings.adamwEps(),
+                        settings.adamwWeightDecay())) {
                     opt.step();
                 }
                 for (var p : model.parameters().entrySet()) {
@@ -195,7 +202,8 @@ public final class ReferenceCheck {
         if (ref == null) {
             return;
         }
-        double scale = Math.max(1e-2, Tensors.item(ref.to(ScalarType.Double).abs().max()));
+        double scale =
+                Math.max(1e-2, Tensors.item(ref.to(ScalarType.Double).abs().max()));
         double tol = RELATIVE_TOLERANCE * scale;
         if (ours == null || !ours.defined()) {
             results.add(new Result(name + label, Double.POSITIVE_INFINITY, tol));
@@ -245,5 +253,4 @@ public final class ReferenceCheck {
             return results.stream().filter(r -> !r.passed()).toList();
         }
     }
-
 }

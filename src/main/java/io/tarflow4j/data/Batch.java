@@ -21,7 +21,9 @@ public record Batch(float[] images, int[] labels, int n, int epoch, long step, i
     public Batch {
         Objects.requireNonNull(images, "images");
         Objects.requireNonNull(indices, "indices");
-        if (indices.length != n || (labels != null && labels.length != n) || (n == 0 && images.length != 0)
+        if (indices.length != n
+                || (labels != null && labels.length != n)
+                || (n == 0 && images.length != 0)
                 || (n > 0 && images.length % n != 0)) {
             throw new IllegalArgumentException("batch of " + n + " images has " + images.length + " values, "
                     + indices.length + " indices and " + (labels == null ? "no" : labels.length) + " labels");
@@ -30,8 +32,12 @@ public record Batch(float[] images, int[] labels, int n, int epoch, long step, i
 
     @Override
     public boolean equals(Object o) {
-        return o instanceof Batch b && n == b.n && epoch == b.epoch && step == b.step
-                && Arrays.equals(images, b.images) && Arrays.equals(labels, b.labels)
+        return o instanceof Batch b
+                && n == b.n
+                && epoch == b.epoch
+                && step == b.step
+                && Arrays.equals(images, b.images)
+                && Arrays.equals(labels, b.labels)
                 && Arrays.equals(indices, b.indices);
     }
 

@@ -82,8 +82,8 @@ public final class BatchLoader implements AutoCloseable {
             }
             if (batch == END) {
                 Throwable cause = failure;
-                delivered = new IllegalStateException("batch loader thread " + thread.getName() + " failed: "
-                        + cause, cause);
+                delivered = new IllegalStateException(
+                        "batch loader thread " + thread.getName() + " failed: " + cause, cause);
                 throw delivered;
             }
             return batch;
@@ -206,8 +206,8 @@ public final class BatchLoader implements AutoCloseable {
          */
         public Builder shard(int rankIndex, int ranks) {
             if (ranks <= 0 || rankIndex < 0 || rankIndex >= ranks) {
-                throw new IllegalArgumentException("expected 0 <= rank < worldSize, got rank " + rankIndex
-                        + " of " + ranks);
+                throw new IllegalArgumentException(
+                        "expected 0 <= rank < worldSize, got rank " + rankIndex + " of " + ranks);
             }
             this.rank = rankIndex;
             this.worldSize = ranks;

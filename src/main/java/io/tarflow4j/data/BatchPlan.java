@@ -32,8 +32,7 @@ public final class BatchPlan {
     private final int stepsPerEpoch;
     private volatile Permutation cached;
 
-    private record Permutation(int epoch, int[] order) {
-    }
+    private record Permutation(int epoch, int[] order) {}
 
     /** A plan of the settings {@code b} holds (validated there). */
     BatchPlan(BatchLoader.Builder b) {

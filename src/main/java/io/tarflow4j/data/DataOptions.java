@@ -20,8 +20,8 @@ import java.util.Objects;
  * @param maxPixels the most pixels (width x height) an image file's header may declare; larger
  *     files are refused before decoding ({@code --max-image-pixels}, default {@link Images#MAX_PIXELS})
  */
-public record DataOptions(int imageSize, int channels, boolean skipBad, ResizePolicy resize, Path labels,
-        long maxPixels) {
+public record DataOptions(
+        int imageSize, int channels, boolean skipBad, ResizePolicy resize, Path labels, long maxPixels) {
 
     /** Validates the options. */
     public DataOptions {

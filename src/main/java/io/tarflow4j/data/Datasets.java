@@ -29,15 +29,13 @@ public final class Datasets {
     public static final String FASHION_MNIST_TEST = "fashion-mnist-test";
     /** The Fashion-MNIST class names, indexed by label. */
     public static final List<String> FASHION_MNIST_CLASSES = List.of(
-            "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-            "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot");
+            "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot");
 
     private static final String IMAGES_SUFFIX = "-images-idx3-ubyte";
     private static final String LABELS_SUFFIX = "-labels-idx1-ubyte";
     private static final String TRAIN_IMAGES = "train" + IMAGES_SUFFIX + ".gz";
 
-    private Datasets() {
-    }
+    private Datasets() {}
 
     /**
      * Opens a dataset.
@@ -58,8 +56,10 @@ public final class Datasets {
         if (spec.equals(FASHION_MNIST) || spec.equals(FASHION_MNIST_TEST)) {
             Path dir = locateFashionMnist();
             String split = spec.equals(FASHION_MNIST) ? "train" : "t10k";
-            ImageDataset data = IdxReader.read(dir.resolve(split + IMAGES_SUFFIX + ".gz"),
-                    dir.resolve(split + LABELS_SUFFIX + ".gz"), FASHION_MNIST_CLASSES);
+            ImageDataset data = IdxReader.read(
+                    dir.resolve(split + IMAGES_SUFFIX + ".gz"),
+                    dir.resolve(split + LABELS_SUFFIX + ".gz"),
+                    FASHION_MNIST_CLASSES);
             return adapt(data, options, dir.resolve(split + IMAGES_SUFFIX + ".gz"));
         }
         Path path;
@@ -183,16 +183,18 @@ public final class Datasets {
             return data;
         }
         if (resize && options.resize() == ResizePolicy.REFUSE) {
-            throw new DataException(source, "images are " + data.width() + "x" + data.height() + ", expected "
-                    + size + "x" + size + " (resize policy REFUSE)");
+            throw new DataException(
+                    source,
+                    "images are " + data.width() + "x" + data.height() + ", expected " + size + "x" + size
+                            + " (resize policy REFUSE)");
         }
         int h = resize ? size : data.height();
         int w = resize ? size : data.width();
         int n = data.size();
         byte[] out = new byte[Math.multiplyExact(n, channels * h * w)];
         for (int i = 0; i < n; i++) {
-            byte[] image = ImageOps.convertChannels(data.imageBytes(i), data.channels(), channels,
-                    data.height() * data.width());
+            byte[] image = ImageOps.convertChannels(
+                    data.imageBytes(i), data.channels(), channels, data.height() * data.width());
             if (resize) {
                 image = ImageOps.resizeAndCenterCrop(image, channels, data.height(), data.width(), size);
             }

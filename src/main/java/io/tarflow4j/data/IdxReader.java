@@ -24,8 +24,7 @@ public final class IdxReader {
     /** Magic number of an IDX file of unsigned-byte labels ({@code N}). */
     public static final int LABELS_MAGIC = 0x0801;
 
-    private IdxReader() {
-    }
+    private IdxReader() {}
 
     /**
      * Reads an images file into an unlabelled single-channel dataset.
@@ -41,14 +40,17 @@ public final class IdxReader {
             int[] dims = header.dims();
             for (int d = 0; d < 3; d++) {
                 if (dims[d] <= 0 && !(d == 0 && dims[d] == 0)) {
-                    throw new DataException(file, "expected positive image dimensions, found "
-                            + dims[0] + " x " + dims[1] + " x " + dims[2]);
+                    throw new DataException(
+                            file,
+                            "expected positive image dimensions, found " + dims[0] + " x " + dims[1] + " x " + dims[2]);
                 }
             }
             long length = (long) dims[0] * dims[1] * dims[2];
             if (length > Integer.MAX_VALUE - 8) {
-                throw new DataException(file, dims[0] + " images of " + dims[1] + "x" + dims[2]
-                        + " do not fit in one array (" + length + " bytes)");
+                throw new DataException(
+                        file,
+                        dims[0] + " images of " + dims[1] + "x" + dims[2] + " do not fit in one array (" + length
+                                + " bytes)");
             }
             byte[] pixels = readBody(file, in, header.bytes(), (int) length);
             return ImageDataset.unlabelled(pixels, 1, dims[1], dims[2]);
@@ -93,14 +95,17 @@ public final class IdxReader {
         }
         int[] values = readLabels(labels);
         if (values.length != dataset.size()) {
-            throw new DataException(labels, "expected " + dataset.size() + " labels (one per image in "
-                    + images + "), found " + values.length);
+            throw new DataException(
+                    labels,
+                    "expected " + dataset.size() + " labels (one per image in " + images + "), found " + values.length);
         }
         if (classNames != null) {
             for (int i = 0; i < values.length; i++) {
                 if (values[i] >= classNames.size()) {
-                    throw new DataException(labels, "label " + values[i] + " of item " + i
-                            + " has no class name; expected labels below " + classNames.size());
+                    throw new DataException(
+                            labels,
+                            "label " + values[i] + " of item " + i + " has no class name; expected labels below "
+                                    + classNames.size());
                 }
             }
         }
@@ -108,8 +113,7 @@ public final class IdxReader {
     }
 
     /** An IDX header: the dimensions and the header's length in bytes. */
-    record Header(int[] dims, long bytes) {
-    }
+    record Header(int[] dims, long bytes) {}
 
     /** Opens a raw or gzipped IDX file as a buffered stream at its first byte. */
     static InputStream open(Path file) throws IOException {
@@ -139,13 +143,14 @@ public final class IdxReader {
     }
 
     /** Reads and checks an IDX header's magic number and dimensions. */
-    static Header readHeader(Path file, InputStream in, int expectedMagic, int expectedDims)
-            throws IOException {
+    static Header readHeader(Path file, InputStream in, int expectedMagic, int expectedDims) throws IOException {
         byte[] magicBytes = readFully(file, in, 4, "the 4-byte IDX magic number");
         int magic = toInt(magicBytes, 0);
         if (magic != expectedMagic) {
-            throw new DataException(file, "expected IDX magic " + expectedMagic + " ("
-                    + describe(expectedMagic) + "), found " + magic + " (" + describe(magic) + ")");
+            throw new DataException(
+                    file,
+                    "expected IDX magic " + expectedMagic + " (" + describe(expectedMagic) + "), found " + magic + " ("
+                            + describe(magic) + ")");
         }
         byte[] dimBytes = readFully(file, in, 4 * expectedDims, "the IDX header's " + expectedDims + " dimension(s)");
         int[] dims = new int[expectedDims];
@@ -162,9 +167,11 @@ public final class IdxReader {
         return switch (magic) {
             case IMAGES_MAGIC -> "unsigned-byte images";
             case LABELS_MAGIC -> "unsigned-byte labels";
-            default -> (magic >>> 16) == 0
-                    ? "IDX type 0x" + Integer.toHexString((magic >>> 8) & 0xFF) + " with " + (magic & 0xFF) + " dimensions"
-                    : "not an IDX file";
+            default ->
+                (magic >>> 16) == 0
+                        ? "IDX type 0x" + Integer.toHexString((magic >>> 8) & 0xFF) + " with " + (magic & 0xFF)
+                                + " dimensions"
+                        : "not an IDX file";
         };
     }
 
@@ -181,24 +188,32 @@ public final class IdxReader {
                 read += n;
             }
         } catch (EOFException | ZipException e) {
-            throw new DataException(file, "truncated or corrupt: expected " + expectedTotal
-                    + " bytes of IDX data (header " + headerBytes + " + " + length + "), the stream ended after "
-                    + (headerBytes + read) + " bytes: " + e.getMessage(), e);
+            throw new DataException(
+                    file,
+                    "truncated or corrupt: expected " + expectedTotal
+                            + " bytes of IDX data (header " + headerBytes + " + " + length
+                            + "), the stream ended after "
+                            + (headerBytes + read) + " bytes: " + e.getMessage(),
+                    e);
         }
         if (read < length) {
-            throw new DataException(file, "truncated: expected " + expectedTotal + " bytes of IDX data (header "
-                    + headerBytes + " + " + length + "), found " + (headerBytes + read));
+            throw new DataException(
+                    file,
+                    "truncated: expected " + expectedTotal + " bytes of IDX data (header " + headerBytes + " + "
+                            + length + "), found " + (headerBytes + read));
         }
         long extra;
         try {
             extra = in.transferTo(OutputStream.nullOutputStream());
         } catch (EOFException | ZipException e) {
-            throw new DataException(file, "corrupt data after the expected " + expectedTotal + " bytes: "
-                    + e.getMessage(), e);
+            throw new DataException(
+                    file, "corrupt data after the expected " + expectedTotal + " bytes: " + e.getMessage(), e);
         }
         if (extra > 0) {
-            throw new DataException(file, "expected " + expectedTotal + " bytes of IDX data (header " + headerBytes
-                    + " + " + length + "), found " + (expectedTotal + extra));
+            throw new DataException(
+                    file,
+                    "expected " + expectedTotal + " bytes of IDX data (header " + headerBytes + " + " + length
+                            + "), found " + (expectedTotal + extra));
         }
         return body;
     }
@@ -211,8 +226,9 @@ public final class IdxReader {
             throw new DataException(file, "truncated or corrupt while reading " + what + ": " + e.getMessage(), e);
         }
         if (bytes.length < n) {
-            throw new DataException(file, "truncated: expected " + what + ", the file ended after "
-                    + bytes.length + " of " + n + " bytes");
+            throw new DataException(
+                    file,
+                    "truncated: expected " + what + ", the file ended after " + bytes.length + " of " + n + " bytes");
         }
         return bytes;
     }

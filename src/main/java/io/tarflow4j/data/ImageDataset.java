@@ -44,10 +44,18 @@ public final class ImageDataset {
      * @param skipped how many source files were skipped as unreadable while loading
      * @throws IllegalArgumentException when the sizes do not agree or a label is out of range
      */
-    public ImageDataset(byte[] pixels, int[] labels, int channels, int height, int width,
-                        List<String> classNames, int skipped) {
-        this(pixels, null, imageCount(pixels.length, channels, height, width), labels, channels, height, width,
-                classNames, skipped);
+    public ImageDataset(
+            byte[] pixels, int[] labels, int channels, int height, int width, List<String> classNames, int skipped) {
+        this(
+                pixels,
+                null,
+                imageCount(pixels.length, channels, height, width),
+                labels,
+                channels,
+                height,
+                width,
+                classNames,
+                skipped);
     }
 
     /**
@@ -56,16 +64,24 @@ public final class ImageDataset {
      * @param store the open store; its images, labels and class names make the dataset
      */
     public ImageDataset(ImageStore store) {
-        this(null, store, store.size(), store.labels(), store.channels(), store.height(), store.width(),
-                store.classNames(), store.skipped());
+        this(
+                null,
+                store,
+                store.size(),
+                store.labels(),
+                store.channels(),
+                store.height(),
+                store.width(),
+                store.classNames(),
+                store.skipped());
     }
 
     private static int imageCount(long bytes, int channels, int height, int width) {
         checkShape(channels, height, width);
         long imageBytes = (long) channels * height * width;
         if (imageBytes <= 0 || bytes % imageBytes != 0) {
-            throw new IllegalArgumentException("pixel array of " + bytes
-                    + " bytes is not a whole number of " + channels + "x" + height + "x" + width + " images");
+            throw new IllegalArgumentException("pixel array of " + bytes + " bytes is not a whole number of " + channels
+                    + "x" + height + "x" + width + " images");
         }
         return (int) (bytes / imageBytes);
     }
@@ -79,8 +95,16 @@ public final class ImageDataset {
         }
     }
 
-    private ImageDataset(byte[] pixels, ImageStore store, int n, int[] labels, int channels, int height, int width,
-                         List<String> classNames, int skipped) {
+    private ImageDataset(
+            byte[] pixels,
+            ImageStore store,
+            int n,
+            int[] labels,
+            int channels,
+            int height,
+            int width,
+            List<String> classNames,
+            int skipped) {
         checkShape(channels, height, width);
         List<String> names = List.copyOf(classNames);
         if (labels != null) {
@@ -89,8 +113,8 @@ public final class ImageDataset {
             }
             for (int i = 0; i < n; i++) {
                 if (labels[i] < 0 || labels[i] >= names.size()) {
-                    throw new IllegalArgumentException("label " + labels[i] + " of image " + i
-                            + " is outside [0, " + names.size() + ") for classes " + names);
+                    throw new IllegalArgumentException("label " + labels[i] + " of image " + i + " is outside [0, "
+                            + names.size() + ") for classes " + names);
                 }
             }
         } else if (!names.isEmpty()) {
@@ -133,8 +157,16 @@ public final class ImageDataset {
      * @return the labelled dataset, sharing this dataset's pixels
      */
     public ImageDataset withLabels(int[] newLabels, List<String> names) {
-        return new ImageDataset(pixels, store, count, newLabels, channels, height, width,
-                names != null ? names : numericNames(newLabels), skipped);
+        return new ImageDataset(
+                pixels,
+                store,
+                count,
+                newLabels,
+                channels,
+                height,
+                width,
+                names != null ? names : numericNames(newLabels),
+                skipped);
     }
 
     /**

@@ -26,8 +26,7 @@ public final class ImageFolderReader {
     private static final List<String> EXTENSIONS = List.of(".png", ".jpg", ".jpeg", ".bmp", ".gif");
     private static final int NAMES_IN_WARNING = 5;
 
-    private ImageFolderReader() {
-    }
+    private ImageFolderReader() {}
 
     /**
      * Reads an image folder.
@@ -54,17 +53,28 @@ public final class ImageFolderReader {
             }
         }
         if (!loader.bad.isEmpty()) {
-            LOG.warn("{}: skipped {} unreadable image file(s): {}{}", dir, loader.bad.size(),
+            LOG.warn(
+                    "{}: skipped {} unreadable image file(s): {}{}",
+                    dir,
+                    loader.bad.size(),
                     String.join(", ", loader.bad.subList(0, Math.min(NAMES_IN_WARNING, loader.bad.size()))),
                     loader.bad.size() > NAMES_IN_WARNING ? ", ..." : "");
         }
         if (labels.isEmpty()) {
-            throw new DataException(dir, "expected readable image files, found none (" + loader.bad.size()
-                    + " unreadable skipped)");
+            throw new DataException(
+                    dir, "expected readable image files, found none (" + loader.bad.size() + " unreadable skipped)");
         }
-        int[] labelArray = classNames.isEmpty() ? null : labels.stream().mapToInt(Integer::intValue).toArray();
-        ImageDataset dataset = new ImageDataset(loader.pixels.toByteArray(), labelArray, loader.channels,
-                loader.height, loader.width, classNames, loader.bad.size());
+        int[] labelArray = classNames.isEmpty()
+                ? null
+                : labels.stream().mapToInt(Integer::intValue).toArray();
+        ImageDataset dataset = new ImageDataset(
+                loader.pixels.toByteArray(),
+                labelArray,
+                loader.channels,
+                loader.height,
+                loader.width,
+                classNames,
+                loader.bad.size());
         LOG.info("{}: read {}", dir, dataset);
         return dataset;
     }
@@ -82,8 +92,9 @@ public final class ImageFolderReader {
      * @return {@code channels * size * size} bytes
      * @throws DataException naming the file when it is unreadable, or differs under REFUSE
      */
-    public static byte[] readImage(Path file, int channels, int size, ResizePolicy resize,
-            java.util.function.Consumer<String> changes) throws DataException {
+    public static byte[] readImage(
+            Path file, int channels, int size, ResizePolicy resize, java.util.function.Consumer<String> changes)
+            throws DataException {
         return readImage(file, channels, size, resize, Images.MAX_PIXELS, changes);
     }
 
@@ -91,8 +102,14 @@ public final class ImageFolderReader {
      * {@link #readImage(Path, int, int, ResizePolicy, java.util.function.Consumer)} with a limit on
      * the pixels the file's header may declare ({@code --max-image-pixels}).
      */
-    public static byte[] readImage(Path file, int channels, int size, ResizePolicy resize, long maxPixels,
-            java.util.function.Consumer<String> changes) throws DataException {
+    public static byte[] readImage(
+            Path file,
+            int channels,
+            int size,
+            ResizePolicy resize,
+            long maxPixels,
+            java.util.function.Consumer<String> changes)
+            throws DataException {
         if (channels != 1 && channels != 3) {
             throw new IllegalArgumentException("channels must be 1 or 3, got " + channels);
         }
@@ -109,8 +126,10 @@ public final class ImageFolderReader {
         int h = image.getHeight();
         int stored = ImageOps.channelsOf(image);
         if (resize == ResizePolicy.REFUSE && (stored != channels || w != size || h != size)) {
-            throw new DataException(file, "image is " + w + "x" + h + " with " + stored + " channel(s), expected "
-                    + size + "x" + size + " with " + channels + " (conversion refused)");
+            throw new DataException(
+                    file,
+                    "image is " + w + "x" + h + " with " + stored + " channel(s), expected " + size + "x" + size
+                            + " with " + channels + " (conversion refused)");
         }
         byte[] chw = ImageOps.convertChannels(ImageOps.toChw(image), stored, channels, h * w);
         if (stored != channels && changes != null) {
@@ -132,8 +151,7 @@ public final class ImageFolderReader {
      * @param classNames the class sub-folders' names in sorted order; empty for an unlabelled folder
      * @param files the image files of each class in sorted order (one list when unlabelled)
      */
-    record Listing(List<String> classNames, List<List<Path>> files) {
-    }
+    record Listing(List<String> classNames, List<List<Path>> files) {}
 
     /**
      * Lists a folder's image files as {@link #read} reads them.
@@ -145,7 +163,8 @@ public final class ImageFolderReader {
      */
     static Listing listing(Path dir) throws IOException {
         if (!Files.isDirectory(dir)) {
-            throw new DataException(dir, "expected a folder of images, found " + (Files.exists(dir) ? "a file" : "nothing"));
+            throw new DataException(
+                    dir, "expected a folder of images, found " + (Files.exists(dir) ? "a file" : "nothing"));
         }
         List<Path> classDirs = list(dir).stream().filter(Files::isDirectory).toList();
         List<String> classNames = new ArrayList<>();
@@ -155,8 +174,11 @@ public final class ImageFolderReader {
         } else {
             List<Path> loose = imageFiles(dir);
             if (!loose.isEmpty()) {
-                LOG.warn("{}: ignoring {} image file(s) outside the class sub-folders, e.g. {}",
-                        dir, loose.size(), loose.getFirst().getFileName());
+                LOG.warn(
+                        "{}: ignoring {} image file(s) outside the class sub-folders, e.g. {}",
+                        dir,
+                        loose.size(),
+                        loose.getFirst().getFileName());
             }
             for (Path classDir : classDirs) {
                 classNames.add(classDir.getFileName().toString());
@@ -164,8 +186,10 @@ public final class ImageFolderReader {
             }
         }
         if (files.stream().allMatch(List::isEmpty)) {
-            throw new DataException(dir, "expected image files (" + String.join(", ", EXTENSIONS) + ")"
-                    + (classDirs.isEmpty() ? "" : " in class sub-folders " + classNames) + ", found none");
+            throw new DataException(
+                    dir,
+                    "expected image files (" + String.join(", ", EXTENSIONS) + ")"
+                            + (classDirs.isEmpty() ? "" : " in class sub-folders " + classNames) + ", found none");
         }
         return new Listing(classNames, files);
     }
@@ -177,19 +201,24 @@ public final class ImageFolderReader {
         } catch (ImageException e) {
             throw e;
         } catch (IOException | RuntimeException e) {
-            throw new ImageException(ImageException.Problem.CORRUPT, file.toString(),
-                    "unreadable image: " + e.getMessage(), e);
+            throw new ImageException(
+                    ImageException.Problem.CORRUPT, file.toString(), "unreadable image: " + e.getMessage(), e);
         }
     }
 
     private static List<Path> list(Path dir) throws IOException {
         try (Stream<Path> entries = Files.list(dir)) {
-            return entries.filter(p -> !p.getFileName().toString().startsWith(".")).sorted().toList();
+            return entries.filter(p -> !p.getFileName().toString().startsWith("."))
+                    .sorted()
+                    .toList();
         }
     }
 
     private static List<Path> imageFiles(Path dir) throws IOException {
-        return list(dir).stream().filter(Files::isRegularFile).filter(ImageFolderReader::isImageName).toList();
+        return list(dir).stream()
+                .filter(Files::isRegularFile)
+                .filter(ImageFolderReader::isImageName)
+                .toList();
     }
 
     private static boolean isImageName(Path file) {
@@ -234,16 +263,20 @@ public final class ImageFolderReader {
             byte[] chw = ImageOps.convertChannels(ImageOps.toChw(image), stored, channels, h * w);
             if (h != height || w != width) {
                 if (options.resize() == ResizePolicy.REFUSE) {
-                    throw new DataException(file, "image is " + w + "x" + h + ", expected " + width + "x" + height
-                            + " (resize policy REFUSE)");
+                    throw new DataException(
+                            file,
+                            "image is " + w + "x" + h + ", expected " + width + "x" + height
+                                    + " (resize policy REFUSE)");
                 }
                 chw = height == width
                         ? ImageOps.resizeAndCenterCrop(chw, channels, h, w, height)
                         : ImageOps.resize(chw, channels, h, w, height, width);
             }
             if (pixels.size() > Integer.MAX_VALUE - 8 - chw.length) {
-                throw new DataException(file, "the folder's images exceed the 2 GB a dataset in memory holds;"
-                        + " prepare a store once (tarflow prepare FOLDER --out STORE) and give the store as --data");
+                throw new DataException(
+                        file,
+                        "the folder's images exceed the 2 GB a dataset in memory holds;"
+                                + " prepare a store once (tarflow prepare FOLDER --out STORE) and give the store as --data");
             }
             pixels.write(chw, 0, chw.length);
             return true;

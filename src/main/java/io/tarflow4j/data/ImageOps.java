@@ -11,8 +11,7 @@ import java.awt.image.Raster;
  * package that prepares single images the way datasets are prepared (the web server's uploads).
  */
 public final class ImageOps {
-    private ImageOps() {
-    }
+    private ImageOps() {}
 
     /**
      * Converts a decoded image to CHW bytes, keeping gray images gray (their stored sample values,
@@ -61,8 +60,10 @@ public final class ImageOps {
 
     private static boolean isGray(BufferedImage image) {
         ColorModel cm = image.getColorModel();
-        return cm.getColorSpace().getType() == ColorSpace.TYPE_GRAY && cm.getNumColorComponents() == 1
-                && image.getRaster().getNumBands() >= 1 && cm.getComponentSize(0) <= 16;
+        return cm.getColorSpace().getType() == ColorSpace.TYPE_GRAY
+                && cm.getNumColorComponents() == 1
+                && image.getRaster().getNumBands() >= 1
+                && cm.getComponentSize(0) <= 16;
     }
 
     private static int scaleTo8Bits(int sample, int bits) {
@@ -97,8 +98,8 @@ public final class ImageOps {
         if (from == 3 && to == 1) {
             byte[] out = new byte[plane];
             for (int k = 0; k < plane; k++) {
-                double gray = 0.299 * (chw[k] & 0xFF) + 0.587 * (chw[plane + k] & 0xFF)
-                        + 0.114 * (chw[2 * plane + k] & 0xFF);
+                double gray =
+                        0.299 * (chw[k] & 0xFF) + 0.587 * (chw[plane + k] & 0xFF) + 0.114 * (chw[2 * plane + k] & 0xFF);
                 out[k] = (byte) Math.min(255, Math.round(gray));
             }
             return out;

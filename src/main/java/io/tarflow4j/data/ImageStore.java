@@ -43,6 +43,7 @@ import java.util.zip.CRC32C;
 public final class ImageStore implements AutoCloseable {
     /** Bytes per image in {@code index.bin}: int32 label, uint32 CRC32C. */
     public static final int INDEX_ENTRY_BYTES = 8;
+
     private static final int VERIFY_CHUNK = 4 << 20;
 
     private final Path dir;
@@ -106,12 +107,16 @@ public final class ImageStore implements AutoCloseable {
         try {
             size = Files.size(file);
         } catch (NoSuchFileException e) {
-            throw new DataException(file, "missing: the store's manifest lists it with " + entry.bytes()
-                    + " bytes; prepare the store again (tarflow prepare)");
+            throw new DataException(
+                    file,
+                    "missing: the store's manifest lists it with " + entry.bytes()
+                            + " bytes; prepare the store again (tarflow prepare)");
         }
         if (size != entry.bytes()) {
-            throw new DataException(file, "is " + size + " bytes, the store's manifest says " + entry.bytes()
-                    + " (truncated or replaced); prepare the store again (tarflow prepare)");
+            throw new DataException(
+                    file,
+                    "is " + size + " bytes, the store's manifest says " + entry.bytes()
+                            + " (truncated or replaced); prepare the store again (tarflow prepare)");
         }
     }
 
@@ -126,8 +131,10 @@ public final class ImageStore implements AutoCloseable {
                 buffer.limit((int) Math.min(buffer.capacity(), (long) (m.images() - i) * INDEX_ENTRY_BYTES));
                 while (buffer.hasRemaining()) {
                     if (ch.read(buffer) < 0) {
-                        throw new DataException(file, "ended after " + ch.position() + " bytes, expected "
-                                + m.index().bytes());
+                        throw new DataException(
+                                file,
+                                "ended after " + ch.position() + " bytes, expected "
+                                        + m.index().bytes());
                     }
                 }
                 crc.update(buffer.array(), 0, buffer.limit());
@@ -139,17 +146,24 @@ public final class ImageStore implements AutoCloseable {
             }
         }
         if (crc.getValue() != m.index().crc32c()) {
-            throw new DataException(file, String.format("checksum mismatch: CRC32C %08x, the store's manifest says %08x"
-                    + " (the file was modified or damaged); prepare the store again (tarflow prepare)",
-                    crc.getValue(), m.index().crc32c()));
+            throw new DataException(
+                    file,
+                    String.format(
+                            "checksum mismatch: CRC32C %08x, the store's manifest says %08x"
+                                    + " (the file was modified or damaged); prepare the store again (tarflow prepare)",
+                            crc.getValue(), m.index().crc32c()));
         }
         for (int i = 0; i < labels.length; i++) {
             int label = labels[i];
             if (m.labelled() ? label < 0 || label >= classes : label != -1) {
-                throw new DataException(file, "label " + label + " of image " + i + " is outside "
-                        + (m.labelled() ? "[0, " + classes + ") for the " + classes + " classes of "
-                                + StoreManifest.FILE : "an unlabelled store (expected -1)")
-                        + "; prepare the store again (tarflow prepare)");
+                throw new DataException(
+                        file,
+                        "label " + label + " of image " + i + " is outside "
+                                + (m.labelled()
+                                        ? "[0, " + classes + ") for the " + classes + " classes of "
+                                                + StoreManifest.FILE
+                                        : "an unlabelled store (expected -1)")
+                                + "; prepare the store again (tarflow prepare)");
             }
         }
     }
@@ -229,9 +243,12 @@ public final class ImageStore implements AutoCloseable {
         }
         int c = channels == 0 ? channels() : channels;
         int s = size == 0 ? height() : size;
-        throw new DataException(dir, "the store holds " + channels() + "x" + height() + "x" + width() + " images, "
-                + wanter + " " + c + "x" + s + "x" + s + "; prepare a store of that shape (tarflow prepare --image-size "
-                + s + " --channels " + c + ")");
+        throw new DataException(
+                dir,
+                "the store holds " + channels() + "x" + height() + "x" + width() + " images, "
+                        + wanter + " " + c + "x" + s + "x" + s
+                        + "; prepare a store of that shape (tarflow prepare --image-size "
+                        + s + " --channels " + c + ")");
     }
 
     /**
@@ -255,21 +272,28 @@ public final class ImageStore implements AutoCloseable {
             FileChannel ch = channel(k);
             while (buffer.hasRemaining()) {
                 if (ch.read(buffer, position + buffer.position() - offset) < 0) {
-                    throw new DataException(file(k), "ended while reading image " + index + " (it was truncated"
-                            + " after the store was opened)");
+                    throw new DataException(
+                            file(k),
+                            "ended while reading image " + index + " (it was truncated"
+                                    + " after the store was opened)");
                 }
             }
         } catch (IOException e) {
-            throw new UncheckedIOException(e instanceof DataException ? e
-                    : new DataException(file(k), "cannot read image " + index + ": " + e, e));
+            throw new UncheckedIOException(
+                    e instanceof DataException
+                            ? e
+                            : new DataException(file(k), "cannot read image " + index + ": " + e, e));
         }
         CRC32C crc = new CRC32C();
         crc.update(dst, offset, len);
         if ((int) crc.getValue() != checksums[index]) {
-            throw new UncheckedIOException(new DataException(file(k), String.format("checksum mismatch in image %d"
-                    + " (bytes %d to %d): CRC32C %08x, the store's index says %08x (the file was modified or damaged);"
-                    + " prepare the store again (tarflow prepare)", index, position, position + len,
-                    crc.getValue(), checksums[index])));
+            throw new UncheckedIOException(new DataException(
+                    file(k),
+                    String.format(
+                            "checksum mismatch in image %d"
+                                    + " (bytes %d to %d): CRC32C %08x, the store's index says %08x (the file was modified or damaged);"
+                                    + " prepare the store again (tarflow prepare)",
+                            index, position, position + len, crc.getValue(), checksums[index])));
         }
     }
 
@@ -314,9 +338,13 @@ public final class ImageStore implements AutoCloseable {
                 long expected = manifest.pixelFiles().get(k).crc32c();
                 long actual = sums.get(k).get();
                 if (actual != expected) {
-                    throw new DataException(file(k), String.format("checksum mismatch: CRC32C %08x, the store's"
-                            + " manifest says %08x (the file was modified or damaged); prepare the store again"
-                            + " (tarflow prepare)", actual, expected));
+                    throw new DataException(
+                            file(k),
+                            String.format(
+                                    "checksum mismatch: CRC32C %08x, the store's"
+                                            + " manifest says %08x (the file was modified or damaged); prepare the store again"
+                                            + " (tarflow prepare)",
+                                    actual, expected));
                 }
             }
         } catch (ExecutionException e) {

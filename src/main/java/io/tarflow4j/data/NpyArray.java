@@ -41,17 +41,22 @@ record NpyArray(String name, String dtype, boolean fortranOrder, long[] shape) {
         int major = start[6];
         int headerLength;
         if (major == 1) {
-            headerLength = ByteBuffer.wrap(readFully(in, 2, name)).order(ByteOrder.LITTLE_ENDIAN).getShort() & 0xFFFF;
+            headerLength = ByteBuffer.wrap(readFully(in, 2, name))
+                            .order(ByteOrder.LITTLE_ENDIAN)
+                            .getShort()
+                    & 0xFFFF;
         } else if (major == 2 || major == 3) {
-            headerLength = ByteBuffer.wrap(readFully(in, 4, name)).order(ByteOrder.LITTLE_ENDIAN).getInt();
+            headerLength = ByteBuffer.wrap(readFully(in, 4, name))
+                    .order(ByteOrder.LITTLE_ENDIAN)
+                    .getInt();
             if (headerLength < 0 || headerLength > 1 << 20) {
                 throw new DataException(name + ": implausible .npy header length " + headerLength);
             }
         } else {
             throw new DataException(name + ": .npy format version " + major + " (expected 1, 2 or 3)");
         }
-        String header = new String(readFully(in, headerLength, name),
-                major == 3 ? StandardCharsets.UTF_8 : StandardCharsets.ISO_8859_1);
+        String header = new String(
+                readFully(in, headerLength, name), major == 3 ? StandardCharsets.UTF_8 : StandardCharsets.ISO_8859_1);
         Matcher descr = DESCR.matcher(header);
         Matcher fortran = FORTRAN.matcher(header);
         Matcher shape = SHAPE.matcher(header);
@@ -59,13 +64,17 @@ record NpyArray(String name, String dtype, boolean fortranOrder, long[] shape) {
             throw new DataException(name + ": .npy header lacks descr, fortran_order or shape: " + header.strip());
         }
         String[] parts = shape.group(1).split(",");
-        long[] dims = Arrays.stream(parts).map(String::strip).filter(s -> !s.isEmpty()).mapToLong(s -> {
-            try {
-                return Long.parseLong(s.endsWith("L") ? s.substring(0, s.length() - 1) : s);
-            } catch (NumberFormatException e) {
-                return -1;
-            }
-        }).toArray();
+        long[] dims = Arrays.stream(parts)
+                .map(String::strip)
+                .filter(s -> !s.isEmpty())
+                .mapToLong(s -> {
+                    try {
+                        return Long.parseLong(s.endsWith("L") ? s.substring(0, s.length() - 1) : s);
+                    } catch (NumberFormatException e) {
+                        return -1;
+                    }
+                })
+                .toArray();
         if (Arrays.stream(dims).anyMatch(d -> d < 0)) {
             throw new DataException(name + ": .npy shape (" + shape.group(1) + ") is not a list of sizes");
         }
@@ -153,8 +162,8 @@ record NpyArray(String name, String dtype, boolean fortranOrder, long[] shape) {
                 default -> data.getLong();
             };
             if (v < Integer.MIN_VALUE || v > Integer.MAX_VALUE || (unsigned && width == 8 && v < 0)) {
-                throw new DataException(name + ": label " + Long.toUnsignedString(v) + " of item " + i
-                        + " does not fit a 32-bit int");
+                throw new DataException(
+                        name + ": label " + Long.toUnsignedString(v) + " of item " + i + " does not fit a 32-bit int");
             }
             out[i] = (int) v;
         }

@@ -32,8 +32,17 @@ import java.util.Locale;
  * @param source what the store was prepared from, in words
  * @param skipped the source files that could not be read and were left out
  */
-public record StoreManifest(int images, int channels, int height, int width, List<String> classNames,
-        boolean labelled, int imagesPerFile, List<FileEntry> pixelFiles, FileEntry index, String source,
+public record StoreManifest(
+        int images,
+        int channels,
+        int height,
+        int width,
+        List<String> classNames,
+        boolean labelled,
+        int imagesPerFile,
+        List<FileEntry> pixelFiles,
+        FileEntry index,
+        String source,
         List<String> skipped) {
 
     /** The manifest's file name in the store folder. */
@@ -53,8 +62,7 @@ public record StoreManifest(int images, int channels, int height, int width, Lis
      * @param bytes its exact size
      * @param crc32c the CRC32C of its whole content
      */
-    public record FileEntry(String name, int images, long bytes, long crc32c) {
-    }
+    public record FileEntry(String name, int images, long bytes, long crc32c) {}
 
     /** Copies the lists. */
     public StoreManifest {
@@ -126,9 +134,12 @@ public record StoreManifest(int images, int channels, int height, int width, Lis
         try {
             bytes = Files.readAllBytes(file);
         } catch (NoSuchFileException e) {
-            throw new DataException(file, "missing: " + (StoreWriter.holdsStoreFiles(dir)
-                    ? "the folder is an unfinished image store (tarflow prepare was interrupted or failed); run tarflow prepare again"
-                    : "expected a store made by tarflow prepare"));
+            throw new DataException(
+                    file,
+                    "missing: "
+                            + (StoreWriter.holdsStoreFiles(dir)
+                                    ? "the folder is an unfinished image store (tarflow prepare was interrupted or failed); run tarflow prepare again"
+                                    : "expected a store made by tarflow prepare"));
         }
         JsonNode root;
         try {
@@ -137,13 +148,19 @@ public record StoreManifest(int images, int channels, int height, int width, Lis
             throw new DataException(file, "not valid JSON: " + e.getMessage(), e);
         }
         if (root == null || !FORMAT.equals(root.path("format").asText())) {
-            throw new DataException(file, "expected format '" + FORMAT + "', found "
-                    + (root == null ? "nothing" : "'" + root.path("format").asText() + "'"));
+            throw new DataException(
+                    file,
+                    "expected format '" + FORMAT + "', found "
+                            + (root == null
+                                    ? "nothing"
+                                    : "'" + root.path("format").asText() + "'"));
         }
         int version = root.path("version").asInt(-1);
         if (version != VERSION) {
-            throw new DataException(file, "store layout version " + version + ", this tarflow4j reads version "
-                    + VERSION + ": prepare the store again with this version (tarflow prepare)");
+            throw new DataException(
+                    file,
+                    "store layout version " + version + ", this tarflow4j reads version " + VERSION
+                            + ": prepare the store again with this version (tarflow prepare)");
         }
         try {
             List<String> classes = new ArrayList<>();
@@ -154,10 +171,18 @@ public record StoreManifest(int images, int channels, int height, int width, Lis
             }
             List<String> skipped = new ArrayList<>();
             root.path("skipped").forEach(n -> skipped.add(n.asText()));
-            StoreManifest m = new StoreManifest(required(root, "images").intValue(), required(root, "channels").intValue(),
-                    required(root, "height").intValue(), required(root, "width").intValue(), classes,
-                    required(root, "labelled").booleanValue(), required(root, "images_per_file").intValue(), pixels,
-                    fileEntry(required(root, "index_file")), root.path("source").asText(""), skipped);
+            StoreManifest m = new StoreManifest(
+                    required(root, "images").intValue(),
+                    required(root, "channels").intValue(),
+                    required(root, "height").intValue(),
+                    required(root, "width").intValue(),
+                    classes,
+                    required(root, "labelled").booleanValue(),
+                    required(root, "images_per_file").intValue(),
+                    pixels,
+                    fileEntry(required(root, "index_file")),
+                    root.path("source").asText(""),
+                    skipped);
             m.check();
             return m;
         } catch (IllegalArgumentException e) {
@@ -184,7 +209,8 @@ public record StoreManifest(int images, int channels, int height, int width, Lis
         } catch (NumberFormatException e) {
             throw new IllegalArgumentException("crc32c of " + name + " is not hexadecimal: " + n.get("crc32c"));
         }
-        return new FileEntry(name, required(n, "images").intValue(), required(n, "bytes").longValue(), crc);
+        return new FileEntry(
+                name, required(n, "images").intValue(), required(n, "bytes").longValue(), crc);
     }
 
     /** Checks that the counts and sizes agree with each other. */
@@ -194,7 +220,8 @@ public record StoreManifest(int images, int channels, int height, int width, Lis
                     + images + " x " + channels + "x" + height + "x" + width);
         }
         if (labelled == classNames.isEmpty()) {
-            throw new IllegalArgumentException(labelled ? "labelled but lists no classes" : "unlabelled but lists classes");
+            throw new IllegalArgumentException(
+                    labelled ? "labelled but lists no classes" : "unlabelled but lists classes");
         }
         if (imagesPerFile <= 0 || pixelFiles.size() != (images + (long) imagesPerFile - 1) / imagesPerFile) {
             throw new IllegalArgumentException(images + " images at " + imagesPerFile + " per file need "
@@ -221,8 +248,15 @@ public record StoreManifest(int images, int channels, int height, int width, Lis
      * @return e.g. {@code 11000 x 3x256x256, 3 classes, 3 pixel files}
      */
     public String describe() {
-        return String.format(Locale.ROOT, "%d x %dx%dx%d, %s, %d pixel file(s), %.2f GB", images, channels, height,
-                width, labelled ? classNames.size() + " classes" : "unlabelled", pixelFiles.size(),
+        return String.format(
+                Locale.ROOT,
+                "%d x %dx%dx%d, %s, %d pixel file(s), %.2f GB",
+                images,
+                channels,
+                height,
+                width,
+                labelled ? classNames.size() + " classes" : "unlabelled",
+                pixelFiles.size(),
                 (double) images * imageLength() / 1e9);
     }
 

@@ -14,7 +14,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.function.Consumer;
-import java.util.function.LongConsumer;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipException;
 import java.util.zip.ZipFile;
@@ -39,8 +38,7 @@ public final class StorePreparer {
     private static final List<String> LABEL_KEYS = List.of("labels", "y", "arr_1");
     private static final int DECODE_PER_THREAD = 8;
 
-    private StorePreparer() {
-    }
+    private StorePreparer() {}
 
     /** How an array's dimensions after N are read. */
     public enum Layout {
@@ -67,12 +65,24 @@ public final class StorePreparer {
      * @param maxFileBytes the largest pixel file
      * @param overwrite whether an existing finished store may be replaced
      */
-    public record Options(int imageSize, int channels, Layout layout, int labelBase, Path labels, int threads,
-            long maxFileBytes, boolean overwrite) {
+    public record Options(
+            int imageSize,
+            int channels,
+            Layout layout,
+            int labelBase,
+            Path labels,
+            int threads,
+            long maxFileBytes,
+            boolean overwrite) {
         /** Validates the options. */
         public Options {
-            if (imageSize < 0 || channels != 0 && channels != 1 && channels != 3 || threads < 1
-                    || labelBase < -1 || labelBase > 1 || maxFileBytes < 1 || layout == null) {
+            if (imageSize < 0
+                    || channels != 0 && channels != 1 && channels != 3
+                    || threads < 1
+                    || labelBase < -1
+                    || labelBase > 1
+                    || maxFileBytes < 1
+                    || layout == null) {
                 throw new IllegalArgumentException("bad prepare options: size " + imageSize + ", channels " + channels
                         + ", threads " + threads + ", label base " + labelBase + ", file bytes " + maxFileBytes);
             }
@@ -85,8 +95,15 @@ public final class StorePreparer {
          * @return the options
          */
         public static Options defaults() {
-            return new Options(0, 0, Layout.AUTO, -1, null, java.lang.Runtime.getRuntime().availableProcessors(),
-                    StoreWriter.DEFAULT_FILE_BYTES, false);
+            return new Options(
+                    0,
+                    0,
+                    Layout.AUTO,
+                    -1,
+                    null,
+                    java.lang.Runtime.getRuntime().availableProcessors(),
+                    StoreWriter.DEFAULT_FILE_BYTES,
+                    false);
         }
     }
 
@@ -119,8 +136,9 @@ public final class StorePreparer {
      * @throws DataException naming the file at fault when a source is bad
      * @throws IOException when a file cannot be read or written
      */
-    public static StoreManifest prepare(List<Path> sources, Path out, Options options, Progress progress,
-            Consumer<String> notes) throws IOException {
+    public static StoreManifest prepare(
+            List<Path> sources, Path out, Options options, Progress progress, Consumer<String> notes)
+            throws IOException {
         if (sources.isEmpty()) {
             throw new IllegalArgumentException("no source given");
         }
@@ -162,12 +180,16 @@ public final class StorePreparer {
         // the first readable image fixes the size and channels when the options do not
         while (channels == 0 || size == 0) {
             if (first == files.size()) {
-                throw new DataException(dir, "expected readable image files, found none (" + skipped.size()
-                        + " unreadable: " + String.join(", ", skipped.subList(0, Math.min(5, skipped.size()))) + ")");
+                throw new DataException(
+                        dir,
+                        "expected readable image files, found none (" + skipped.size() + " unreadable: "
+                                + String.join(", ", skipped.subList(0, Math.min(5, skipped.size()))) + ")");
             }
             try {
-                java.awt.image.BufferedImage image = io.tarflow4j.io.Images.decode(files.get(first),
-                        io.tarflow4j.io.Images.COMMON, io.tarflow4j.io.Images.MAX_PIXELS); // header size checked first
+                java.awt.image.BufferedImage image = io.tarflow4j.io.Images.decode(
+                        files.get(first),
+                        io.tarflow4j.io.Images.COMMON,
+                        io.tarflow4j.io.Images.MAX_PIXELS); // header size checked first
                 if (image != null) {
                     channels = channels == 0 ? ImageOps.channelsOf(image) : channels;
                     size = size == 0 ? Math.min(image.getWidth(), image.getHeight()) : size;
@@ -204,8 +226,8 @@ public final class StorePreparer {
                         if (!(cause instanceof DataException)) {
                             throw cause instanceof IOException io ? io : new IOException(cause);
                         }
-                        skipped.add(relative(dir, files.get(i)) + " (" + cause.getMessage()
-                                .replace(files.get(i) + ": ", "") + ")");
+                        skipped.add(relative(dir, files.get(i)) + " ("
+                                + cause.getMessage().replace(files.get(i) + ": ", "") + ")");
                     }
                     progress.done(i + 1);
                 }
@@ -216,7 +238,8 @@ public final class StorePreparer {
                         + (skipped.size() > 5 ? "; ... (all listed in " + StoreManifest.FILE + ")" : ""));
             }
             if (writer.count() == 0) {
-                throw new DataException(dir, "expected readable image files, found none (" + skipped.size() + " unreadable)");
+                throw new DataException(
+                        dir, "expected readable image files, found none (" + skipped.size() + " unreadable)");
             }
             return writer.finish(dir.toAbsolutePath().normalize().toString(), skipped);
         } catch (InterruptedException e) {
@@ -234,8 +257,7 @@ public final class StorePreparer {
     // ---- arrays: .npy, .npz, IDX -------------------------------------------------------------
 
     /** One source file of images: how to open its pixel data, its image shape, its labels. */
-    private record Part(Path file, String what, ArrayShape shape, int count, int[] labels, PixelStream open) {
-    }
+    private record Part(Path file, String what, ArrayShape shape, int count, int[] labels, PixelStream open) {}
 
     /** Opens a stream at the first pixel byte of a part. */
     @FunctionalInterface
@@ -254,11 +276,11 @@ public final class StorePreparer {
         }
     }
 
-    private static StoreManifest fromArrays(List<Path> sources, Path out, Options o, Progress progress,
-            Consumer<String> notes) throws IOException {
+    private static StoreManifest fromArrays(
+            List<Path> sources, Path out, Options o, Progress progress, Consumer<String> notes) throws IOException {
         if (o.labels() != null && sources.size() > 1) {
-            throw new DataException(o.labels(), "a labels file goes with a single images file, " + sources.size()
-                    + " given");
+            throw new DataException(
+                    o.labels(), "a labels file goes with a single images file, " + sources.size() + " given");
         }
         List<Part> parts = new ArrayList<>();
         for (Path file : sources) {
@@ -268,18 +290,23 @@ public final class StorePreparer {
         long total = 0;
         for (Part p : parts) {
             if (!p.shape().equals(head.shape())) {
-                throw new DataException(p.file(), "images are " + p.shape().describe() + ", but " + head.file()
-                        + " has " + head.shape().describe() + "; all sources must have one image shape");
+                throw new DataException(
+                        p.file(),
+                        "images are " + p.shape().describe() + ", but " + head.file() + " has "
+                                + head.shape().describe() + "; all sources must have one image shape");
             }
             if ((p.labels() == null) != (head.labels() == null)) {
-                throw new DataException(p.file(), (p.labels() == null ? "has no labels" : "has labels") + ", but "
-                        + head.file() + (head.labels() == null ? " has none" : " has them")
-                        + "; give all sources labels or none");
+                throw new DataException(
+                        p.file(),
+                        (p.labels() == null ? "has no labels" : "has labels") + ", but "
+                                + head.file() + (head.labels() == null ? " has none" : " has them")
+                                + "; give all sources labels or none");
             }
             total += p.count();
         }
         if (total > Integer.MAX_VALUE) {
-            throw new DataException(head.file(), total + " images are more than a store holds (" + Integer.MAX_VALUE + ")");
+            throw new DataException(
+                    head.file(), total + " images are more than a store holds (" + Integer.MAX_VALUE + ")");
         }
         List<String> classes = null;
         int base = 0;
@@ -295,17 +322,27 @@ public final class StorePreparer {
             base = o.labelBase() >= 0 ? o.labelBase() : (min >= 1 && max == IMAGENET_CLASSES ? 1 : 0);
             if (min < base) {
                 int lowest = min;
-                Part at = parts.stream().filter(p -> Arrays.stream(p.labels()).anyMatch(l -> l == lowest))
-                        .findFirst().orElse(head);
-                throw new DataException(at.file(), "holds label " + min + ", below the label base " + base
-                        + (min < 0 ? " (labels must be 0 or more)" : " (give --label-base 0)"));
+                Part at = parts.stream()
+                        .filter(p -> Arrays.stream(p.labels()).anyMatch(l -> l == lowest))
+                        .findFirst()
+                        .orElse(head);
+                throw new DataException(
+                        at.file(),
+                        "holds label " + min + ", below the label base " + base
+                                + (min < 0 ? " (labels must be 0 or more)" : " (give --label-base 0)"));
             }
             classes = new ArrayList<>();
             for (int k = base; k <= max; k++) {
                 classes.add(Integer.toString(k));
             }
-            notes.accept(String.format(Locale.ROOT, "labels %d..%d -> classes %d..%d (label base %d%s); class names are"
-                    + " the source's label values", min, max, min - base, max - base, base,
+            notes.accept(String.format(
+                    Locale.ROOT,
+                    "labels %d..%d -> classes %d..%d (label base %d%s); class names are" + " the source's label values",
+                    min,
+                    max,
+                    min - base,
+                    max - base,
+                    base,
                     o.labelBase() < 0 ? ", decided from the labels: give --label-base to choose" : ""));
         }
         int channels = o.channels() == 0 ? head.shape().channels() : o.channels();
@@ -319,7 +356,8 @@ public final class StorePreparer {
         }
         progress.start(total);
         long done = 0;
-        try (StoreWriter writer = StoreWriter.create(out, channels, size, size, classes, o.maxFileBytes(), o.overwrite())) {
+        try (StoreWriter writer =
+                StoreWriter.create(out, channels, size, size, classes, o.maxFileBytes(), o.overwrite())) {
             ArrayShape shape = head.shape();
             byte[] raw = new byte[shape.length()];
             byte[] chw = shape.hwc() ? new byte[raw.length] : raw;
@@ -327,14 +365,14 @@ public final class StorePreparer {
                 try (InputStream in = p.open().open()) {
                     for (int i = 0; i < p.count(); i++) {
                         if (in.readNBytes(raw, 0, raw.length) < raw.length) {
-                            throw new DataException(p.what() + ": truncated: the data ends in image " + i + " of "
-                                    + p.count());
+                            throw new DataException(
+                                    p.what() + ": truncated: the data ends in image " + i + " of " + p.count());
                         }
                         if (shape.hwc()) {
                             toChw(raw, chw, shape);
                         }
-                        byte[] image = ImageOps.convertChannels(chw, shape.channels(), channels,
-                                shape.height() * shape.width());
+                        byte[] image = ImageOps.convertChannels(
+                                chw, shape.channels(), channels, shape.height() * shape.width());
                         if (shape.height() != size || shape.width() != size) {
                             image = ImageOps.resizeAndCenterCrop(image, channels, shape.height(), shape.width(), size);
                         }
@@ -345,7 +383,11 @@ public final class StorePreparer {
                     throw new DataException(p.file(), "corrupt zip data: " + e.getMessage(), e);
                 }
             }
-            String names = String.join(", ", sources.stream().map(f -> f.toAbsolutePath().normalize().toString()).toList());
+            String names = String.join(
+                    ", ",
+                    sources.stream()
+                            .map(f -> f.toAbsolutePath().normalize().toString())
+                            .toList());
             return writer.finish(names, List.of());
         }
     }
@@ -371,11 +413,17 @@ public final class StorePreparer {
                 header = NpyArray.read(in, file.toString());
             }
             int[] labels = o.labels() == null ? null : readLabels(o.labels());
-            return arrayPart(file, file.toString(), header, labels, () -> {
-                InputStream in = buffered(Files.newInputStream(file));
-                NpyArray.read(in, file.toString());
-                return in;
-            }, o);
+            return arrayPart(
+                    file,
+                    file.toString(),
+                    header,
+                    labels,
+                    () -> {
+                        InputStream in = buffered(Files.newInputStream(file));
+                        NpyArray.read(in, file.toString());
+                        return in;
+                    },
+                    o);
         }
         return idxPart(file, o);
     }
@@ -385,7 +433,8 @@ public final class StorePreparer {
             ZipEntry images = entry(zip, IMAGE_KEYS);
             if (images == null) {
                 List<String> keys = zip.stream().map(ZipEntry::getName).toList();
-                throw new DataException(file, "expected an images array named one of " + IMAGE_KEYS + ", found " + keys);
+                throw new DataException(
+                        file, "expected an images array named one of " + IMAGE_KEYS + ", found " + keys);
             }
             String what = file + "[" + images.getName() + "]";
             NpyArray header;
@@ -405,21 +454,27 @@ public final class StorePreparer {
                 labels = null;
             }
             String entryName = images.getName();
-            return arrayPart(file, what, header, labels, () -> {
-                ZipFile z = openZip(file);
-                InputStream in = buffered(z.getInputStream(z.getEntry(entryName)));
-                NpyArray.read(in, what);
-                return new java.io.FilterInputStream(in) {
-                    @Override
-                    public void close() throws IOException {
-                        try {
-                            super.close();
-                        } finally {
-                            z.close();
-                        }
-                    }
-                };
-            }, o);
+            return arrayPart(
+                    file,
+                    what,
+                    header,
+                    labels,
+                    () -> {
+                        ZipFile z = openZip(file);
+                        InputStream in = buffered(z.getInputStream(z.getEntry(entryName)));
+                        NpyArray.read(in, what);
+                        return new java.io.FilterInputStream(in) {
+                            @Override
+                            public void close() throws IOException {
+                                try {
+                                    super.close();
+                                } finally {
+                                    z.close();
+                                }
+                            }
+                        };
+                    },
+                    o);
         }
     }
 
@@ -448,12 +503,12 @@ public final class StorePreparer {
                     + " array.astype(numpy.uint8) after scaling to 0..255)");
         }
         if (a.fortranOrder()) {
-            throw new DataException(what + ": the array is in Fortran order; save it in C order"
-                    + " (numpy.ascontiguousarray)");
+            throw new DataException(
+                    what + ": the array is in Fortran order; save it in C order" + " (numpy.ascontiguousarray)");
         }
         if (a.shape().length < 2 || a.shape().length > 4) {
-            throw new DataException(what + ": images of shape " + a.shapeText() + ", expected (N, H, W, C), (N, C, H, W),"
-                    + " (N, H, W) or (N, C*H*W)");
+            throw new DataException(what + ": images of shape " + a.shapeText()
+                    + ", expected (N, H, W, C), (N, C, H, W)," + " (N, H, W) or (N, C*H*W)");
         }
         if (a.shape()[0] > Integer.MAX_VALUE) {
             throw new DataException(what + ": " + a.shape()[0] + " images are more than a store holds");
@@ -489,14 +544,16 @@ public final class StorePreparer {
             }
             case 2 -> {
                 if (layout != Layout.AUTO) {
-                    throw new DataException(what + ": shape " + a.shapeText() + " is (N, H, W), not " + layout + expected);
+                    throw new DataException(
+                            what + ": shape " + a.shapeText() + " is (N, H, W), not " + layout + expected);
                 }
                 return new ArrayShape(1, (int) d[0], (int) d[1], false);
             }
             default -> {
                 boolean last = d[2] == 1 || d[2] == 3;
                 boolean first = d[0] == 1 || d[0] == 3;
-                Layout chosen = layout == Layout.AUTO ? (last ? Layout.NHWC : first ? Layout.NCHW : Layout.AUTO) : layout;
+                Layout chosen =
+                        layout == Layout.AUTO ? (last ? Layout.NHWC : first ? Layout.NCHW : Layout.AUTO) : layout;
                 if (chosen == Layout.NHWC && last) {
                     return new ArrayShape((int) d[2], (int) d[0], (int) d[1], true);
                 }

@@ -32,6 +32,7 @@ public final class StoreWriter implements AutoCloseable {
     public static final long DEFAULT_FILE_BYTES = 1L << 30;
     /** The index file's name. */
     public static final String INDEX = "index.bin";
+
     private static final String PARTIAL = ".partial";
     private static final Pattern STORE_FILE = Pattern.compile(
             "(pixels-\\d{5}\\.u8|index\\.bin)(\\.partial)?|manifest\\.json|\\.manifest\\.json\\..*\\.tmp");
@@ -64,8 +65,8 @@ public final class StoreWriter implements AutoCloseable {
         this.classNames = classNames == null ? null : List.copyOf(classNames);
         long imageBytes = (long) channels * height * width;
         this.imagesPerFile = (int) Math.min(Integer.MAX_VALUE, Math.max(1, maxFileBytes / imageBytes));
-        this.index = FileChannel.open(dir.resolve(INDEX + PARTIAL), StandardOpenOption.CREATE_NEW,
-                StandardOpenOption.WRITE);
+        this.index =
+                FileChannel.open(dir.resolve(INDEX + PARTIAL), StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
     }
 
     /**
@@ -82,11 +83,18 @@ public final class StoreWriter implements AutoCloseable {
      * @throws DataException when {@code dir} holds other files, or a finished store and not {@code overwrite}
      * @throws IOException when the folder cannot be prepared
      */
-    public static StoreWriter create(Path dir, int channels, int height, int width, List<String> classNames,
-            long maxFileBytes, boolean overwrite) throws IOException {
+    public static StoreWriter create(
+            Path dir,
+            int channels,
+            int height,
+            int width,
+            List<String> classNames,
+            long maxFileBytes,
+            boolean overwrite)
+            throws IOException {
         if (channels != 1 && channels != 3 || height <= 0 || width <= 0) {
-            throw new IllegalArgumentException("expected 1 or 3 channels and a positive size, got " + channels
-                    + "x" + height + "x" + width);
+            throw new IllegalArgumentException(
+                    "expected 1 or 3 channels and a positive size, got " + channels + "x" + height + "x" + width);
         }
         if (classNames != null && classNames.isEmpty()) {
             throw new IllegalArgumentException("a labelled store needs at least one class name");
@@ -101,8 +109,10 @@ public final class StoreWriter implements AutoCloseable {
         }
         for (Path p : entries) {
             if (!STORE_FILE.matcher(p.getFileName().toString()).matches()) {
-                throw new DataException(dir, "holds files that are not part of an image store (e.g. "
-                        + p.getFileName() + "); choose a new or empty folder");
+                throw new DataException(
+                        dir,
+                        "holds files that are not part of an image store (e.g. " + p.getFileName()
+                                + "); choose a new or empty folder");
             }
         }
         Path manifest = dir.resolve(StoreManifest.FILE);
@@ -130,7 +140,8 @@ public final class StoreWriter implements AutoCloseable {
             return false;
         }
         try (Stream<Path> s = Files.list(dir)) {
-            return s.anyMatch(p -> STORE_FILE.matcher(p.getFileName().toString()).matches());
+            return s.anyMatch(
+                    p -> STORE_FILE.matcher(p.getFileName().toString()).matches());
         } catch (IOException e) {
             return false;
         }
@@ -170,15 +181,15 @@ public final class StoreWriter implements AutoCloseable {
             throw new IllegalStateException("store writer is finished");
         }
         if (classNames != null && (label < 0 || label >= classNames.size())) {
-            throw new IllegalArgumentException("label " + label + " of image " + count + " is outside [0, "
-                    + classNames.size() + ")");
+            throw new IllegalArgumentException(
+                    "label " + label + " of image " + count + " is outside [0, " + classNames.size() + ")");
         }
         if (count == Integer.MAX_VALUE) {
             throw new IllegalStateException("a store holds at most " + Integer.MAX_VALUE + " images");
         }
         if (pixels == null) {
-            pixels = FileChannel.open(partial(pixelName(written.size())), StandardOpenOption.CREATE_NEW,
-                    StandardOpenOption.WRITE);
+            pixels = FileChannel.open(
+                    partial(pixelName(written.size())), StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
             fileCrc.reset();
         }
         for (int off = 0; off < len; ) {
@@ -221,10 +232,19 @@ public final class StoreWriter implements AutoCloseable {
         index.force(true);
         index.close();
         rename(partial(INDEX), dir.resolve(INDEX));
-        StoreManifest m = new StoreManifest(count, channels, height, width,
-                classNames == null ? List.of() : classNames, classNames != null, imagesPerFile, written,
-                new StoreManifest.FileEntry(INDEX, count, (long) count * ImageStore.INDEX_ENTRY_BYTES,
-                        indexCrc.getValue()), source, skipped);
+        StoreManifest m = new StoreManifest(
+                count,
+                channels,
+                height,
+                width,
+                classNames == null ? List.of() : classNames,
+                classNames != null,
+                imagesPerFile,
+                written,
+                new StoreManifest.FileEntry(
+                        INDEX, count, (long) count * ImageStore.INDEX_ENTRY_BYTES, indexCrc.getValue()),
+                source,
+                skipped);
         AtomicFiles.write(dir.resolve(StoreManifest.FILE), m.toJson());
         finished = true;
         return m;
@@ -237,8 +257,8 @@ public final class StoreWriter implements AutoCloseable {
         pixels = null;
         String name = pixelName(written.size());
         rename(partial(name), dir.resolve(name));
-        written.add(new StoreManifest.FileEntry(name, inFile, (long) inFile * channels * height * width,
-                fileCrc.getValue()));
+        written.add(new StoreManifest.FileEntry(
+                name, inFile, (long) inFile * channels * height * width, fileCrc.getValue()));
         inFile = 0;
     }
 

@@ -67,11 +67,18 @@ public final class Distributed implements AutoCloseable {
     private final long bucketBytes;
     /** Where the tensors to communicate live: scalars are reduced there (NCCL reduces only CUDA tensors). */
     private final Device device;
+
     private FlatBuckets layout;
     private boolean closed;
 
-    private Distributed(int rank, int worldSize, DistributedOptions options, TCPStore store, Backend group,
-            long bucketBytes, Device device) {
+    private Distributed(
+            int rank,
+            int worldSize,
+            DistributedOptions options,
+            TCPStore store,
+            Backend group,
+            long bucketBytes,
+            Device device) {
         this.rank = rank;
         this.worldSize = worldSize;
         this.options = options;
@@ -128,10 +135,12 @@ public final class Distributed implements AutoCloseable {
             throw e;
         } catch (RuntimeException e) {
             store.releaseReference();
-            throw new DistributedException("rank " + options.rank() + ": not all " + options.worldSize()
-                    + " ranks joined through " + options.master() + " within " + seconds(options.timeout())
-                    + " (" + DistributedException.nativeSummary(e) + "); start the same command on every rank"
-                    + " with its own --rank, or raise --dist-timeout", e);
+            throw new DistributedException(
+                    "rank " + options.rank() + ": not all " + options.worldSize()
+                            + " ranks joined through " + options.master() + " within " + seconds(options.timeout())
+                            + " (" + DistributedException.nativeSummary(e) + "); start the same command on every rank"
+                            + " with its own --rank, or raise --dist-timeout",
+                    e);
         }
         return new Distributed(options.rank(), options.worldSize(), options, store, group, bucketBytes, device);
     }
@@ -176,7 +185,8 @@ public final class Distributed implements AutoCloseable {
         if (worldSize == 1 || tensors.isEmpty()) {
             return;
         }
-        try (NativeScope scope = NativeScope.open(); GradMode g = GradMode.off()) {
+        try (NativeScope scope = NativeScope.open();
+                GradMode g = GradMode.off()) {
             FlatBuckets buckets = layoutFor(tensors);
             for (FlatBuckets.Bucket b : buckets.buckets()) {
                 if (rank == root) {
@@ -203,7 +213,8 @@ public final class Distributed implements AutoCloseable {
         if (worldSize == 1 || tensors.isEmpty()) {
             return;
         }
-        try (NativeScope scope = NativeScope.open(); GradMode g = GradMode.off()) {
+        try (NativeScope scope = NativeScope.open();
+                GradMode g = GradMode.off()) {
             FlatBuckets buckets = layoutFor(tensors);
             List<Work> pending = new ArrayList<>();
             for (FlatBuckets.Bucket b : buckets.buckets()) {
@@ -247,7 +258,8 @@ public final class Distributed implements AutoCloseable {
         if (worldSize == 1) {
             return tensor;
         }
-        try (NativeScope scope = NativeScope.open(); GradMode g = GradMode.off()) {
+        try (NativeScope scope = NativeScope.open();
+                GradMode g = GradMode.off()) {
             Tensor buffer = tensor.is_contiguous() ? tensor : tensor.contiguous();
             await(group.allreduce(new TensorVector(buffer), sumOptions()), "all-reduce");
             buffer.div_(new org.bytedeco.pytorch.Scalar((double) worldSize));
@@ -268,7 +280,8 @@ public final class Distributed implements AutoCloseable {
             return value;
         }
         try (NativeScope scope = NativeScope.open()) {
-            Tensor t = Tensors.fromFloats(new float[] {0f}, 1).to(device, ScalarType.Double)
+            Tensor t = Tensors.fromFloats(new float[] {0f}, 1)
+                    .to(device, ScalarType.Double)
                     .fill_(new org.bytedeco.pytorch.Scalar(value));
             return Tensors.item(allReduceMean(t));
         }
@@ -344,13 +357,15 @@ public final class Distributed implements AutoCloseable {
         try {
             done = work._wait(new Milliseconds(timeout.toMillis()));
         } catch (RuntimeException e) {
-            throw new DistributedException("rank " + rank + ": " + what + " failed: "
-                    + DistributedException.nativeSummary(e) + " (another rank died or stopped responding;"
-                    + " see its output)", e);
+            throw new DistributedException(
+                    "rank " + rank + ": " + what + " failed: "
+                            + DistributedException.nativeSummary(e) + " (another rank died or stopped responding;"
+                            + " see its output)",
+                    e);
         }
         if (!done) {
-            throw new DistributedException("rank " + rank + ": " + what + " did not complete within "
-                    + seconds(timeout) + " (another rank stopped responding)");
+            throw new DistributedException("rank " + rank + ": " + what + " did not complete within " + seconds(timeout)
+                    + " (another rank stopped responding)");
         }
     }
 
@@ -379,9 +394,11 @@ public final class Distributed implements AutoCloseable {
                         : cause;
                 throw new DistributedException("rank 0 cannot listen on " + options.master() + ": " + why, e);
             }
-            throw new DistributedException("rank " + options.rank() + " could not reach the master at "
-                    + options.master() + " within " + seconds(options.timeout()) + " (" + cause + "): is rank 0"
-                    + " running, is the address right and is port " + options.masterPort() + " open?", e);
+            throw new DistributedException(
+                    "rank " + options.rank() + " could not reach the master at "
+                            + options.master() + " within " + seconds(options.timeout()) + " (" + cause + "): is rank 0"
+                            + " running, is the address right and is port " + options.masterPort() + " open?",
+                    e);
         }
     }
 
@@ -397,8 +414,10 @@ public final class Distributed implements AutoCloseable {
                 try {
                     devices.push_back(ProcessGroupGloo.createDeviceForInterface(name.strip()));
                 } catch (RuntimeException e) {
-                    throw new IllegalArgumentException("GLOO_SOCKET_IFNAME: cannot use network interface '"
-                            + name.strip() + "': " + DistributedException.nativeSummary(e), e);
+                    throw new IllegalArgumentException(
+                            "GLOO_SOCKET_IFNAME: cannot use network interface '" + name.strip() + "': "
+                                    + DistributedException.nativeSummary(e),
+                            e);
                 }
             }
         } else if (isLoopback(masterHost)) {

@@ -18,8 +18,8 @@ import java.util.Objects;
  * @param backend collective backend
  * @param timeout how long connecting and any collective may take before every rank fails
  */
-public record DistributedOptions(int worldSize, int rank, String masterHost, int masterPort, CommBackend backend,
-        Duration timeout) {
+public record DistributedOptions(
+        int worldSize, int rank, String masterHost, int masterPort, CommBackend backend, Duration timeout) {
     /** The default timeout: long enough for a slow step on a busy machine, short enough not to look hung. */
     public static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(60);
 
@@ -36,8 +36,8 @@ public record DistributedOptions(int worldSize, int rank, String masterHost, int
             throw new IllegalArgumentException("--world-size must be at least 1, got " + worldSize);
         }
         if (rank < 0 || rank >= worldSize) {
-            throw new IllegalArgumentException("--rank must be in [0, " + worldSize + ") for --world-size "
-                    + worldSize + ", got " + rank);
+            throw new IllegalArgumentException(
+                    "--rank must be in [0, " + worldSize + ") for --world-size " + worldSize + ", got " + rank);
         }
         Objects.requireNonNull(masterHost, "masterHost");
         if (masterHost.isBlank()) {
@@ -58,8 +58,7 @@ public record DistributedOptions(int worldSize, int rank, String masterHost, int
      *
      * @param master {@code host:port} (IPv6 as {@code [addr]:port})
      */
-    public static DistributedOptions of(int worldSize, int rank, String master, CommBackend backend,
-            Duration timeout) {
+    public static DistributedOptions of(int worldSize, int rank, String master, CommBackend backend, Duration timeout) {
         HostPort hp = HostPort.parse(master);
         return new DistributedOptions(worldSize, rank, hp.host(), hp.port(), backend, timeout);
     }
@@ -69,8 +68,7 @@ public record DistributedOptions(int worldSize, int rank, String masterHost, int
      * {@code TARFLOW_MASTER}, else torchrun's {@code RANK}, {@code WORLD_SIZE},
      * {@code MASTER_ADDR} and {@code MASTER_PORT}. Returns null when no world size is set.
      */
-    public static DistributedOptions fromEnvironment(Map<String, String> env, CommBackend backend,
-            Duration timeout) {
+    public static DistributedOptions fromEnvironment(Map<String, String> env, CommBackend backend, Duration timeout) {
         String world = firstOf(env, ENV_WORLD_SIZE, "WORLD_SIZE");
         if (world == null) {
             return null;

@@ -67,8 +67,11 @@ final class FlatBuckets implements AutoCloseable {
     static String signatureOf(List<Tensor> tensors) {
         StringBuilder sb = new StringBuilder();
         for (Tensor t : tensors) {
-            sb.append(Arrays.toString(Tensors.shape(t))).append(Tensors.dtype(t)).append('@')
-                    .append(t.device().str().getString()).append(';');
+            sb.append(Arrays.toString(Tensors.shape(t)))
+                    .append(Tensors.dtype(t))
+                    .append('@')
+                    .append(t.device().str().getString())
+                    .append(';');
         }
         return sb.toString();
     }
@@ -110,7 +113,8 @@ final class FlatBuckets implements AutoCloseable {
     }
 
     private static boolean sameKind(Tensor a, Tensor b) {
-        return Tensors.dtype(a) == Tensors.dtype(b) && a.device().str().getString().equals(b.device().str().getString());
+        return Tensors.dtype(a) == Tensors.dtype(b)
+                && a.device().str().getString().equals(b.device().str().getString());
     }
 
     private static Bucket allocate(List<Tensor> like, List<Integer> members) {
@@ -122,7 +126,8 @@ final class FlatBuckets implements AutoCloseable {
         }
         Tensor first = like.get(members.get(0));
         ScalarType dtype = Tensors.dtype(first);
-        TensorOptions options = new TensorOptions(dtype).device(new org.bytedeco.pytorch.DeviceOptional(first.device()));
+        TensorOptions options =
+                new TensorOptions(dtype).device(new org.bytedeco.pytorch.DeviceOptional(first.device()));
         Tensor flat = torch.empty(new long[] {total}, options, new MemoryFormatOptional());
         flat.retainReference(); // outlives the NativeScope it was made in; released by close()
         return new Bucket(flat, members.stream().mapToInt(Integer::intValue).toArray(), offsets);

@@ -10,13 +10,13 @@ import java.lang.management.ManagementFactory;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.TimeUnit;
-import java.nio.file.Path;
 
 /**
  * Starts {@code N} worker JVMs on this machine for one data-parallel run and supervises them.
@@ -45,7 +45,8 @@ public final class LocalLauncher {
         this.mainClass = b.mainClass;
         this.args = List.copyOf(b.args);
         this.processes = b.processes;
-        this.threadsPerProcess = b.threads > 0 ? b.threads
+        this.threadsPerProcess = b.threads > 0
+                ? b.threads
                 : Math.max(1, java.lang.Runtime.getRuntime().availableProcessors() / b.processes);
         this.backend = b.backend;
         this.timeout = b.timeout;
@@ -113,8 +114,10 @@ public final class LocalLauncher {
     /** The full command line of worker {@code rank}. */
     List<String> command(int rank, String master) {
         List<String> cmd = new ArrayList<>();
-        cmd.add(ProcessHandle.current().info().command().orElse(
-                Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+        cmd.add(ProcessHandle.current()
+                .info()
+                .command()
+                .orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
         for (String flag : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
             // a debugger agent would make every worker listen on the same port
             if (!flag.startsWith("-agentlib:jdwp") && !flag.startsWith("-Xrunjdwp")) {
@@ -125,10 +128,19 @@ public final class LocalLauncher {
         cmd.add(System.getProperty("java.class.path"));
         cmd.add(mainClass);
         cmd.addAll(args);
-        cmd.addAll(List.of("--world-size", Integer.toString(processes), "--rank", Integer.toString(rank),
-                "--master", master, "--backend", backend.flagValue(),
-                "--dist-timeout", Long.toString(timeout.toSeconds()),
-                "--threads", Integer.toString(threadsPerProcess)));
+        cmd.addAll(List.of(
+                "--world-size",
+                Integer.toString(processes),
+                "--rank",
+                Integer.toString(rank),
+                "--master",
+                master,
+                "--backend",
+                backend.flagValue(),
+                "--dist-timeout",
+                Long.toString(timeout.toSeconds()),
+                "--threads",
+                Integer.toString(threadsPerProcess)));
         return cmd;
     }
 
@@ -150,8 +162,8 @@ public final class LocalLauncher {
                     running.remove(i--);
                     if (status != 0) {
                         int rank = workers.indexOf(p);
-                        err.println("launcher: rank " + rank + " exited with status " + status
-                                + "; stopping the other " + running.size() + " worker(s)");
+                        err.println("launcher: rank " + rank + " exited with status " + status + "; stopping the other "
+                                + running.size() + " worker(s)");
                         running.forEach(LocalLauncher::stop);
                         return status;
                     }
@@ -180,18 +192,20 @@ public final class LocalLauncher {
     }
 
     private static Thread pump(InputStream in, PrintStream to, String prefix) {
-        Thread t = new Thread(() -> {
-            try (BufferedReader r = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8))) {
-                String line;
-                while ((line = r.readLine()) != null) {
-                    synchronized (to) {
-                        to.println(prefix + line);
+        Thread t = new Thread(
+                () -> {
+                    try (BufferedReader r = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8))) {
+                        String line;
+                        while ((line = r.readLine()) != null) {
+                            synchronized (to) {
+                                to.println(prefix + line);
+                            }
+                        }
+                    } catch (IOException e) {
+                        throw new UncheckedIOException(e);
                     }
-                }
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
-        }, "tarflow-launcher-output");
+                },
+                "tarflow-launcher-output");
         t.setDaemon(true);
         t.start();
         return t;

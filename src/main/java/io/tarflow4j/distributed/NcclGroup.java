@@ -18,8 +18,8 @@ final class NcclGroup {
             options.timeout(new Milliseconds(timeout.toMillis()));
             return new org.bytedeco.pytorch.nccl.ProcessGroupNCCL(store, rank, worldSize, options);
         } catch (LinkageError e) {
-            throw new DistributedException("backend nccl: this build has no NCCL natives (build with -Pcuda): "
-                    + e.getMessage(), e);
+            throw new DistributedException(
+                    "backend nccl: this build has no NCCL natives (build with -Pcuda): " + e.getMessage(), e);
         }
     }
 }

@@ -31,21 +31,23 @@ public final class ParentWatch {
         if (!"1".equals(env.get(ENV))) {
             return false;
         }
-        Thread t = new Thread(() -> {
-            byte[] discard = new byte[256];
-            try {
-                while (in.read(discard) >= 0) {
-                    // the launcher never writes; anything read is ignored
-                }
-            } catch (IOException e) {
-                // a broken pipe means the same as end-of-file
-            }
-            err.println("worker " + ProcessHandle.current().pid() + ": the launcher is gone; stopping");
-            err.flush();
-            // halt, not exit: no shutdown hook may keep an orphan alive; files written atomically
-            // are intact and the run folder's lock goes with the process
-            java.lang.Runtime.getRuntime().halt(STATUS);
-        }, "tarflow-parent-watch");
+        Thread t = new Thread(
+                () -> {
+                    byte[] discard = new byte[256];
+                    try {
+                        while (in.read(discard) >= 0) {
+                            // the launcher never writes; anything read is ignored
+                        }
+                    } catch (IOException e) {
+                        // a broken pipe means the same as end-of-file
+                    }
+                    err.println("worker " + ProcessHandle.current().pid() + ": the launcher is gone; stopping");
+                    err.flush();
+                    // halt, not exit: no shutdown hook may keep an orphan alive; files written atomically
+                    // are intact and the run folder's lock goes with the process
+                    java.lang.Runtime.getRuntime().halt(STATUS);
+                },
+                "tarflow-parent-watch");
         t.setDaemon(true);
         t.start();
         return true;

@@ -58,8 +58,8 @@ public enum AnomalyMethod {
     public abstract double score(double bitsPerDim, double compressedBitsPerDim, AnomalyReference reference);
 
     /** The score of one image given its 8-bit CHW pixels (compressed here). */
-    public double score(double bitsPerDim, byte[] pixels, int channels, int height, int width,
-            AnomalyReference reference) {
+    public double score(
+            double bitsPerDim, byte[] pixels, int channels, int height, int width, AnomalyReference reference) {
         return score(bitsPerDim, ContextCoder.bitsPerDim(pixels, channels, height, width), reference);
     }
 

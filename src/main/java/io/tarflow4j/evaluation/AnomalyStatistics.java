@@ -18,10 +18,22 @@ public record AnomalyStatistics(double[] bitsPerDim, double[] compressedBitsPerD
      *
      * @param progress told the number of images done after each batch (may be null)
      */
-    public static AnomalyStatistics of(TarFlow model, ImageDataset data, int batchSize, Dequantizer noise,
-            Likelihood kind, Prior prior, LongConsumer progress) {
-        double[] bpd = DatasetBpd.evaluate(model, data, DatasetBpd.Options.of(batchSize, noise)
-                .withLikelihood(kind).withPrior(prior).withProgress(progress)).perImage();
+    public static AnomalyStatistics of(
+            TarFlow model,
+            ImageDataset data,
+            int batchSize,
+            Dequantizer noise,
+            Likelihood kind,
+            Prior prior,
+            LongConsumer progress) {
+        double[] bpd = DatasetBpd.evaluate(
+                        model,
+                        data,
+                        DatasetBpd.Options.of(batchSize, noise)
+                                .withLikelihood(kind)
+                                .withPrior(prior)
+                                .withProgress(progress))
+                .perImage();
         double[] compressed = new double[data.size()];
         for (int i = 0; i < compressed.length; i++) {
             compressed[i] = ContextCoder.bitsPerDim(data.imageBytes(i), data.channels(), data.height(), data.width());

@@ -1,8 +1,8 @@
 package io.tarflow4j.evaluation;
 
 import io.tarflow4j.data.Batch;
-import io.tarflow4j.data.SequentialBatches;
 import io.tarflow4j.data.ImageDataset;
+import io.tarflow4j.data.SequentialBatches;
 import io.tarflow4j.model.TarFlow;
 import io.tarflow4j.tensor.NativeScope;
 import java.util.function.LongConsumer;
@@ -48,8 +48,8 @@ public final class BayesClassifier {
      * @throws IllegalArgumentException when the model is unconditional, the data unlabelled, or a
      *     label is outside the model's classes
      */
-    public static Result evaluate(TarFlow model, ImageDataset data, int batchSize, Dequantizer noise,
-            LongConsumer progress) {
+    public static Result evaluate(
+            TarFlow model, ImageDataset data, int batchSize, Dequantizer noise, LongConsumer progress) {
         return evaluate(model, data, batchSize, noise, Prior.LEARNED, progress);
     }
 
@@ -59,18 +59,20 @@ public final class BayesClassifier {
      * @throws IllegalArgumentException when the model is unconditional, the data unlabelled, or a
      *     label is outside the model's classes
      */
-    public static Result evaluate(TarFlow model, ImageDataset data, int batchSize, Dequantizer noise, Prior prior,
-            LongConsumer progress) {
+    public static Result evaluate(
+            TarFlow model, ImageDataset data, int batchSize, Dequantizer noise, Prior prior, LongConsumer progress) {
         int k = model.config().numClasses();
         if (k < 1) {
-            throw new IllegalArgumentException("the model is unconditional: Bayes classification needs a"
-                    + " class-conditional model");
+            throw new IllegalArgumentException(
+                    "the model is unconditional: Bayes classification needs a" + " class-conditional model");
         }
         if (!data.hasLabels()) {
-            throw new IllegalArgumentException("the dataset has no labels: classification accuracy needs labelled data");
+            throw new IllegalArgumentException(
+                    "the dataset has no labels: classification accuracy needs labelled data");
         }
         if (data.numClasses() > k) {
-            throw new IllegalArgumentException("the dataset has " + data.numClasses() + " classes, the model only " + k);
+            throw new IllegalArgumentException(
+                    "the dataset has " + data.numClasses() + " classes, the model only " + k);
         }
         if (batchSize < 1) {
             throw new IllegalArgumentException("batch size must be >= 1, got " + batchSize);
@@ -90,7 +92,8 @@ public final class BayesClassifier {
                     for (int from = 0; from < batch.n(); from += pass) {
                         int rows = Math.min(pass, batch.n() - from);
                         try (NativeScope forward = NativeScope.open()) {
-                            ClassLikelihoods.Scores scores = ClassLikelihoods.evaluate(model, images.narrow(0, from, rows), prior);
+                            ClassLikelihoods.Scores scores =
+                                    ClassLikelihoods.evaluate(model, images.narrow(0, from, rows), prior);
                             for (int i = 0; i < rows; i++) {
                                 int label = batch.labels()[from + i];
                                 int predicted = scores.predicted(i);

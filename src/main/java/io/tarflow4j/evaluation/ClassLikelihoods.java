@@ -77,18 +77,25 @@ public final class ClassLikelihoods {
         long b = images.size(0);
         int dims = model.config().dims();
         try (GradMode g = GradMode.off()) {
-            Tensor repeated = images.repeat_interleave(k, new org.bytedeco.pytorch.LongOptional(0), new org.bytedeco.pytorch.LongOptional());
+            Tensor repeated = images.repeat_interleave(
+                    k, new org.bytedeco.pytorch.LongOptional(0), new org.bytedeco.pytorch.LongOptional());
             Tensor labels = torch.arange(s(k), new org.bytedeco.pytorch.TensorOptions(ScalarType.Long))
-                    .repeat(b).to(model.device(), ScalarType.Long);
-            Tensor bpd = BitsPerDim.perImage(model, model.place(repeated), labels, prior).reshape(b, k)
+                    .repeat(b)
+                    .to(model.device(), ScalarType.Long);
+            Tensor bpd = BitsPerDim.perImage(model, model.place(repeated), labels, prior)
+                    .reshape(b, k)
                     .to(ScalarType.Double);
             Tensor logLik = bpd.mul(s(-BitsPerDim.LN2 * dims)); // BitsPerDim.logProbability, per row
             Tensor logPosterior = torch.log_softmax(logLik, 1);
             // -log2 mean_k p(x|k) per dimension: logsumexp over classes minus ln K
-            Tensor marginal = torch.logsumexp(logLik, new long[] {1}, false).sub(s(Math.log(k)))
+            Tensor marginal = torch.logsumexp(logLik, new long[] {1}, false)
+                    .sub(s(Math.log(k)))
                     .div(s(-BitsPerDim.LN2 * dims));
-            return new Scores(toRows(bpd, (int) b, k), toRows(logPosterior, (int) b, k),
-                    column(toRows(marginal.reshape(b, 1), (int) b, 1)), dims);
+            return new Scores(
+                    toRows(bpd, (int) b, k),
+                    toRows(logPosterior, (int) b, k),
+                    column(toRows(marginal.reshape(b, 1), (int) b, 1)),
+                    dims);
         }
     }
 

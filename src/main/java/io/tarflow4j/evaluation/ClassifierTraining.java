@@ -2,8 +2,8 @@ package io.tarflow4j.evaluation;
 
 import io.tarflow4j.data.Batch;
 import io.tarflow4j.data.BatchLoader;
-import io.tarflow4j.data.SequentialBatches;
 import io.tarflow4j.data.ImageDataset;
+import io.tarflow4j.data.SequentialBatches;
 import io.tarflow4j.tensor.AdamW;
 import io.tarflow4j.tensor.GradMode;
 import io.tarflow4j.tensor.NativeScope;
@@ -64,10 +64,14 @@ public final class ClassifierTraining {
         FmnistClassifier model = FmnistClassifier.initialised();
         long start = System.nanoTime();
         long steps;
-        try (AdamW opt = new AdamW(new ArrayList<>(model.parameters().values()), settings.learningRate(), 0.9, 0.999,
-                1e-8, 1e-4);
-                BatchLoader loader = BatchLoader.builder(train).batchSize(settings.batchSize()).seed(settings.seed())
-                        .flip(true).dropLast(true).build()) {
+        try (AdamW opt = new AdamW(
+                        new ArrayList<>(model.parameters().values()), settings.learningRate(), 0.9, 0.999, 1e-8, 1e-4);
+                BatchLoader loader = BatchLoader.builder(train)
+                        .batchSize(settings.batchSize())
+                        .seed(settings.seed())
+                        .flip(true)
+                        .dropLast(true)
+                        .build()) {
             long perEpoch = loader.plan().stepsPerEpoch();
             steps = perEpoch * settings.epochs();
             double running = 0;
@@ -75,8 +79,8 @@ public final class ClassifierTraining {
                 Batch batch = loader.next();
                 opt.setLearningRate(settings.learningRate() * 0.5 * (1 + Math.cos(Math.PI * step / steps)));
                 try (NativeScope scope = NativeScope.open()) {
-                    Tensor x = Tensors.fromFloats(batch.images(), batch.n(), 1, FmnistClassifier.SIZE,
-                            FmnistClassifier.SIZE);
+                    Tensor x = Tensors.fromFloats(
+                            batch.images(), batch.n(), 1, FmnistClassifier.SIZE, FmnistClassifier.SIZE);
                     Tensor loss = torch.cross_entropy_loss(model.logits(x), Tensors.labels(batch.labels()));
                     opt.zeroGrad();
                     loss.backward();
@@ -84,7 +88,8 @@ public final class ClassifierTraining {
                     running += Tensors.item(loss);
                 }
                 if ((step + 1) % perEpoch == 0 && log != null) {
-                    log.accept(String.format("epoch %d/%d: mean training loss %.4f, test accuracy %.4f",
+                    log.accept(String.format(
+                            "epoch %d/%d: mean training loss %.4f, test accuracy %.4f",
                             (step + 1) / perEpoch, settings.epochs(), running / perEpoch, accuracy(model, test)));
                     running = 0;
                 }
@@ -101,9 +106,10 @@ public final class ClassifierTraining {
         try (GradMode g = GradMode.off()) {
             for (Batch batch : SequentialBatches.of(data, 1000)) {
                 try (NativeScope scope = NativeScope.open()) {
-                    Tensor x = Tensors.fromFloats(batch.images(), batch.n(), 1, FmnistClassifier.SIZE,
-                            FmnistClassifier.SIZE);
-                    long[] predicted = Tensors.toLongs(model.logits(x).argmax(new org.bytedeco.pytorch.LongOptional(1), false));
+                    Tensor x = Tensors.fromFloats(
+                            batch.images(), batch.n(), 1, FmnistClassifier.SIZE, FmnistClassifier.SIZE);
+                    long[] predicted =
+                            Tensors.toLongs(model.logits(x).argmax(new org.bytedeco.pytorch.LongOptional(1), false));
                     for (int i = 0; i < batch.n(); i++) {
                         if (predicted[i] == batch.labels()[i]) {
                             correct++;
@@ -116,7 +122,9 @@ public final class ClassifierTraining {
     }
 
     private static void checkData(ImageDataset data) {
-        if (!data.hasLabels() || data.channels() != 1 || data.height() != FmnistClassifier.SIZE
+        if (!data.hasLabels()
+                || data.channels() != 1
+                || data.height() != FmnistClassifier.SIZE
                 || data.width() != FmnistClassifier.SIZE) {
             throw new IllegalArgumentException("the classifier trains on labelled 1x28x28 images, got " + data);
         }

@@ -1,8 +1,8 @@
 package io.tarflow4j.evaluation;
 
 import io.tarflow4j.data.Batch;
-import io.tarflow4j.data.SequentialBatches;
 import io.tarflow4j.data.ImageDataset;
+import io.tarflow4j.data.SequentialBatches;
 import io.tarflow4j.model.TarFlow;
 import io.tarflow4j.tensor.GradMode;
 import io.tarflow4j.tensor.NativeScope;
@@ -55,8 +55,14 @@ public final class DatasetBpd {
      *     does not depend on it (images are independent).
      * @param progress told the number of images done after each batch, or null
      */
-    public record Options(int batchSize, Dequantizer noise, int draws, Likelihood likelihood, Prior prior,
-            int rowsPerPass, LongConsumer progress) {
+    public record Options(
+            int batchSize,
+            Dequantizer noise,
+            int draws,
+            Likelihood likelihood,
+            Prior prior,
+            int rowsPerPass,
+            LongConsumer progress) {
         /** Validates every field. */
         public Options {
             if (batchSize < 1) {
@@ -72,7 +78,8 @@ public final class DatasetBpd {
             Objects.requireNonNull(likelihood, "likelihood");
             Objects.requireNonNull(prior, "prior");
             if (!noise.random() && draws > 1) {
-                throw new IllegalArgumentException("several draws need random noise; the bin centre is one fixed point");
+                throw new IllegalArgumentException(
+                        "several draws need random noise; the bin centre is one fixed point");
             }
         }
 
@@ -133,8 +140,10 @@ public final class DatasetBpd {
         int draws = options.draws();
         int batchSize = options.batchSize();
         Dequantizer noise = options.noise();
-        int pass = Math.max(1, (options.rowsPerPass() == 0 ? autoRowsPerPass(model.config()) : options.rowsPerPass())
-                / ImageScorer.rowsPerImage(model.config(), kind));
+        int pass = Math.max(
+                1,
+                (options.rowsPerPass() == 0 ? autoRowsPerPass(model.config()) : options.rowsPerPass())
+                        / ImageScorer.rowsPerImage(model.config(), kind));
         if (kind == Likelihood.LABEL && !data.hasLabels()) {
             throw new IllegalArgumentException("the likelihood given the label needs a labelled dataset; this one"
                     + " has no labels (use unconditional or marginal)");
@@ -144,7 +153,8 @@ public final class DatasetBpd {
         double[] bpd = new double[n];
         int perImage = data.imageLength();
         int done = 0;
-        try (GradMode g = GradMode.off(); InputBuffer input = new InputBuffer(batchSize, perImage, data)) {
+        try (GradMode g = GradMode.off();
+                InputBuffer input = new InputBuffer(batchSize, perImage, data)) {
             for (Batch batch : SequentialBatches.of(data, batchSize)) {
                 try (NativeScope scope = NativeScope.open()) {
                     Tensor pixels = input.pixels(batch);
@@ -154,8 +164,12 @@ public final class DatasetBpd {
                         for (int from = 0; from < batch.n(); from += pass) {
                             int rows = Math.min(pass, batch.n() - from);
                             try (NativeScope forward = NativeScope.open()) {
-                                double[] values = ImageScorer.bitsPerDim(model, images.narrow(0, from, rows), kind,
-                                        y == null ? null : y.narrow(0, from, rows), options.prior());
+                                double[] values = ImageScorer.bitsPerDim(
+                                        model,
+                                        images.narrow(0, from, rows),
+                                        kind,
+                                        y == null ? null : y.narrow(0, from, rows),
+                                        options.prior());
                                 for (int i = 0; i < rows; i++) {
                                     bpd[done + from + i] += values[i] / draws;
                                 }

@@ -68,8 +68,8 @@ public final class Dequantizer {
     public void fillImage(float[] pixels, int from, int len, int draw, float[] u, int uFrom) {
         if (recorded != null) {
             if (position + len > recorded.length) {
-                throw new IllegalStateException("asked for " + (position + len) + " recorded offsets, only "
-                        + recorded.length + " were given");
+                throw new IllegalStateException(
+                        "asked for " + (position + len) + " recorded offsets, only " + recorded.length + " were given");
             }
             System.arraycopy(recorded, position, u, uFrom, len);
             position += len;

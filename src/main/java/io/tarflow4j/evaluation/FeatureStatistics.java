@@ -5,7 +5,6 @@ import static io.tarflow4j.tensor.Ops.s;
 import io.tarflow4j.tensor.GradMode;
 import io.tarflow4j.tensor.NativeScope;
 import io.tarflow4j.tensor.Tensors;
-import org.bytedeco.pytorch.MemoryFormatOptional;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.global.torch;
@@ -24,8 +23,8 @@ public record FeatureStatistics(double[] mean, double[] covariance, long count) 
     /** Checks the sizes. */
     public FeatureStatistics {
         if ((long) mean.length * mean.length != covariance.length) {
-            throw new IllegalArgumentException("covariance has " + covariance.length + " values, expected "
-                    + mean.length + "^2");
+            throw new IllegalArgumentException(
+                    "covariance has " + covariance.length + " values, expected " + mean.length + "^2");
         }
     }
 
@@ -84,13 +83,14 @@ public record FeatureStatistics(double[] mean, double[] covariance, long count) 
         /** Adds the rows of a (n, d) tensor. */
         public void add(Tensor features) {
             if (features.dim() != 2 || features.size(1) != d) {
-                throw new IllegalArgumentException("features have shape " + java.util.Arrays.toString(Tensors.shape(features))
-                        + ", expected (n, " + d + ")");
+                throw new IllegalArgumentException("features have shape "
+                        + java.util.Arrays.toString(Tensors.shape(features)) + ", expected (n, " + d + ")");
             }
             if (features.size(0) == 0) {
                 return;
             }
-            try (GradMode g = GradMode.off(); NativeScope scope = NativeScope.open()) {
+            try (GradMode g = GradMode.off();
+                    NativeScope scope = NativeScope.open()) {
                 Tensor x = features.detach().to(ScalarType.Double).cpu();
                 if (!Double.isFinite(Tensors.item(x.sum()))) {
                     throw new IllegalArgumentException("features contain NaN or infinite values");
@@ -123,7 +123,8 @@ public record FeatureStatistics(double[] mean, double[] covariance, long count) 
             if (count < 2) {
                 throw new IllegalArgumentException("a covariance needs at least 2 feature vectors, got " + count);
             }
-            try (GradMode g = GradMode.off(); NativeScope scope = NativeScope.open()) {
+            try (GradMode g = GradMode.off();
+                    NativeScope scope = NativeScope.open()) {
                 Tensor m = sum.div(s(count));
                 Tensor cov = outer.sub(torch.outer(m, m).mul(s(count))).div(s(count - 1));
                 cov = cov.add(cov.t()).mul(s(0.5));

@@ -87,7 +87,9 @@ public final class FmnistClassifier {
                     fanIn *= w[i];
                 }
                 double bound = 1 / Math.sqrt(fanIn);
-                Tensor t = torch.rand(shape, new TensorOptions(ScalarType.Float)).mul(Ops.s(2 * bound)).sub(Ops.s(bound));
+                Tensor t = torch.rand(shape, new TensorOptions(ScalarType.Float))
+                        .mul(Ops.s(2 * bound))
+                        .sub(Ops.s(bound));
                 p.put(e.getKey(), t);
             }
         }
@@ -99,7 +101,8 @@ public final class FmnistClassifier {
     public static FmnistClassifier fromState(Map<String, Tensor> state) {
         List<String> problems = StateDicts.problems(SHAPES, StateDicts.shapes(state), name -> false, name -> false);
         if (!problems.isEmpty()) {
-            throw new IllegalArgumentException("not a Fashion-MNIST classifier state: " + StateDicts.summary(problems, 20));
+            throw new IllegalArgumentException(
+                    "not a Fashion-MNIST classifier state: " + StateDicts.summary(problems, 20));
         }
         Map<String, Tensor> p = new LinkedHashMap<>();
         for (String k : SHAPES.keySet()) {
@@ -115,7 +118,9 @@ public final class FmnistClassifier {
     /** Loads weights written by {@link #save}. */
     public static FmnistClassifier load(Path path) throws IOException {
         if (!Files.isRegularFile(path)) {
-            throw new NoSuchFileException(path.toString(), null,
+            throw new NoSuchFileException(
+                    path.toString(),
+                    null,
                     "classifier weights not found (make them with: tarflow train-classifier --out " + path + ")");
         }
         try (SafetensorsFile f = Safetensors.read(path)) {
@@ -142,7 +147,9 @@ public final class FmnistClassifier {
                 return p;
             }
         }
-        throw new NoSuchFileException(candidates.toString(), null,
+        throw new NoSuchFileException(
+                candidates.toString(),
+                null,
                 "bundled Fashion-MNIST classifier not found; pass --classifier FILE or run tarflow train-classifier");
     }
 
@@ -165,8 +172,8 @@ public final class FmnistClassifier {
     public Tensor features(Tensor images) {
         long[] s = Tensors.shape(images);
         if (s.length != 4 || s[1] != 1 || s[2] != SIZE || s[3] != SIZE) {
-            throw new IllegalArgumentException("the Fashion-MNIST classifier takes images (B, 1, 28, 28), got "
-                    + Arrays.toString(s));
+            throw new IllegalArgumentException(
+                    "the Fashion-MNIST classifier takes images (B, 1, 28, 28), got " + Arrays.toString(s));
         }
         Tensor x = images.to(ScalarType.Float);
         x = pool(torch.relu(conv(x, "conv1")));
@@ -186,8 +193,14 @@ public final class FmnistClassifier {
     }
 
     private Tensor conv(Tensor x, String name) {
-        return torch.conv2d(x, parameters.get(name + ".weight"), new TensorOptional(parameters.get(name + ".bias")),
-                new long[] {1, 1}, new long[] {1, 1}, new long[] {1, 1}, 1);
+        return torch.conv2d(
+                x,
+                parameters.get(name + ".weight"),
+                new TensorOptional(parameters.get(name + ".bias")),
+                new long[] {1, 1},
+                new long[] {1, 1},
+                new long[] {1, 1},
+                1);
     }
 
     private static Tensor pool(Tensor x) {

@@ -30,14 +30,16 @@ public final class FrechetDistance {
         if (a.dimension() != b.dimension()) {
             throw new IllegalArgumentException("feature dimensions differ: " + a.dimension() + " vs " + b.dimension());
         }
-        try (GradMode g = GradMode.off(); NativeScope scope = NativeScope.open()) {
+        try (GradMode g = GradMode.off();
+                NativeScope scope = NativeScope.open()) {
             return distance(a.meanTensor(), a.covarianceTensor(), b.meanTensor(), b.covarianceTensor());
         }
     }
 
     /** d^2 from float64 means (d) and symmetric covariances (d, d). */
     public static double distance(Tensor mu1, Tensor s1, Tensor mu2, Tensor s2) {
-        try (GradMode g = GradMode.off(); NativeScope scope = NativeScope.open()) {
+        try (GradMode g = GradMode.off();
+                NativeScope scope = NativeScope.open()) {
             Tensor m1 = mu1.to(ScalarType.Double);
             Tensor m2 = mu2.to(ScalarType.Double);
             Tensor c1 = symmetric(s1.to(ScalarType.Double));
@@ -68,8 +70,8 @@ public final class FrechetDistance {
 
     private static Tensor symmetric(Tensor m) {
         if (m.dim() != 2 || m.size(0) != m.size(1)) {
-            throw new IllegalArgumentException("expected a square matrix, got shape "
-                    + java.util.Arrays.toString(Tensors.shape(m)));
+            throw new IllegalArgumentException(
+                    "expected a square matrix, got shape " + java.util.Arrays.toString(Tensors.shape(m)));
         }
         return m.add(m.t()).mul(s(0.5));
     }

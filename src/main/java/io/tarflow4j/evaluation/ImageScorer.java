@@ -39,8 +39,9 @@ public final class ImageScorer {
             return switch (kind) {
                 case UNCONDITIONAL -> unconditional;
                 case MARGINAL -> marginal;
-                case LABEL -> throw new IllegalArgumentException("a single image has no label: choose the"
-                        + " unconditional or marginal likelihood, or read the class figures");
+                case LABEL ->
+                    throw new IllegalArgumentException("a single image has no label: choose the"
+                            + " unconditional or marginal likelihood, or read the class figures");
             };
         }
 
@@ -93,8 +94,10 @@ public final class ImageScorer {
                 noise.fill(p, n, len, 0, u);
                 try (NativeScope scope = NativeScope.open()) {
                     long[] shape = {n, c.inChannels(), c.imageSize(), c.imageSize()};
-                    out.addAll(List.of(scoreImages(model,
-                            BitsPerDim.dequantize(Tensors.fromFloats(p, shape), Tensors.fromFloats(u, shape)), prior)));
+                    out.addAll(List.of(scoreImages(
+                            model,
+                            BitsPerDim.dequantize(Tensors.fromFloats(p, shape), Tensors.fromFloats(u, shape)),
+                            prior)));
                 }
             }
         }
@@ -106,8 +109,8 @@ public final class ImageScorer {
         try (GradMode g = GradMode.off()) {
             Tensor placed = model.place(images);
             double[] unconditional = bitsPerDim(model, placed, Likelihood.UNCONDITIONAL, null, prior);
-            ClassLikelihoods.Scores cls = model.config().conditional()
-                    ? ClassLikelihoods.evaluate(model, placed, prior) : null;
+            ClassLikelihoods.Scores cls =
+                    model.config().conditional() ? ClassLikelihoods.evaluate(model, placed, prior) : null;
             Score[] out = new Score[unconditional.length];
             for (int i = 0; i < out.length; i++) {
                 if (cls == null) {

@@ -100,20 +100,31 @@ public final class InceptionV3Fid {
         if (inputSize < 75) {
             throw new IllegalArgumentException("Inception-v3 needs inputs of at least 75x75, got " + inputSize);
         }
-        List<String> problems = StateDicts.problems(SHAPES, StateDicts.shapes(state), name -> false,
+        List<String> problems = StateDicts.problems(
+                SHAPES,
+                StateDicts.shapes(state),
+                name -> false,
                 name -> name.equals("fc.weight") || name.equals("fc.bias") || name.endsWith(".num_batches_tracked"));
         if (!problems.isEmpty()) {
             throw new IllegalArgumentException(problems.size() + " problem(s): " + StateDicts.summary(problems, 8));
         }
         Map<String, Tensor> w = new LinkedHashMap<>();
-        SHAPES.keySet().forEach(name -> w.put(name, state.get(name).to(ScalarType.Float).contiguous()));
+        SHAPES.keySet()
+                .forEach(
+                        name -> w.put(name, state.get(name).to(ScalarType.Float).contiguous()));
         // fold BatchNorm into a scale and shift per channel: y = conv(x) * scale + shift
         Map<String, Tensor> folded = new LinkedHashMap<>();
         try (GradMode g = GradMode.off()) {
             for (String conv : convNames()) {
-                Tensor scale = w.get(conv + ".bn.weight").div(w.get(conv + ".bn.running_var").add(Ops.s(BN_EPS)).sqrt());
-                Tensor shift = w.get(conv + ".bn.bias").sub(w.get(conv + ".bn.running_mean").mul(scale));
-                folded.put(conv + ".weight", w.get(conv + ".conv.weight").mul(scale.reshape(-1, 1, 1, 1)).contiguous());
+                Tensor scale = w.get(conv + ".bn.weight")
+                        .div(w.get(conv + ".bn.running_var").add(Ops.s(BN_EPS)).sqrt());
+                Tensor shift = w.get(conv + ".bn.bias")
+                        .sub(w.get(conv + ".bn.running_mean").mul(scale));
+                folded.put(
+                        conv + ".weight",
+                        w.get(conv + ".conv.weight")
+                                .mul(scale.reshape(-1, 1, 1, 1))
+                                .contiguous());
                 folded.put(conv + ".bias", shift.contiguous());
             }
         }
@@ -131,8 +142,8 @@ public final class InceptionV3Fid {
             if (s[1] == 1) {
                 x = x.repeat(1, 3, 1, 1);
             }
-            x = torch.upsample_bilinear2d(x, new long[] {inputSize, inputSize}, false, new DoubleOptional(),
-                    new DoubleOptional());
+            x = torch.upsample_bilinear2d(
+                    x, new long[] {inputSize, inputSize}, false, new DoubleOptional(), new DoubleOptional());
             x = conv(x, "Conv2d_1a_3x3", 2, 0, 0);
             x = conv(x, "Conv2d_2a_3x3", 1, 0, 0);
             x = conv(x, "Conv2d_2b_3x3", 1, 1, 1);
@@ -157,34 +168,48 @@ public final class InceptionV3Fid {
 
     /** BasicConv2d with BatchNorm folded in: conv, per-channel scale and shift, ReLU. */
     Tensor conv(Tensor x, String name, long stride, long padH, long padW) {
-        return torch.relu(torch.conv2d(x, weights.get(name + ".weight"), new TensorOptional(weights.get(name + ".bias")),
-                new long[] {stride, stride}, new long[] {padH, padW}, new long[] {1, 1}, 1));
+        return torch.relu(torch.conv2d(
+                x,
+                weights.get(name + ".weight"),
+                new TensorOptional(weights.get(name + ".bias")),
+                new long[] {stride, stride},
+                new long[] {padH, padW},
+                new long[] {1, 1},
+                1));
     }
 
     /** Average pool 3x3, stride 1, padding 1, the padding not counted (TensorFlow's pool). */
     static Tensor avgPoolNoPad(Tensor x) {
-        return torch.avg_pool2d(x, new long[] {3, 3}, new long[] {1, 1}, new long[] {1, 1}, false, false,
-                new LongOptional());
+        return torch.avg_pool2d(
+                x, new long[] {3, 3}, new long[] {1, 1}, new long[] {1, 1}, false, false, new LongOptional());
     }
 
     private static Tensor maxPool(Tensor x, long stride, long pad) {
-        return torch.max_pool2d(x, new long[] {3, 3}, new long[] {stride, stride}, new long[] {pad, pad},
-                new long[] {1, 1}, false);
+        return torch.max_pool2d(
+                x, new long[] {3, 3}, new long[] {stride, stride}, new long[] {pad, pad}, new long[] {1, 1}, false);
     }
 
     private Tensor blockA(Tensor x, String p) {
         Tensor b1 = conv(x, p + ".branch1x1", 1, 0, 0);
         Tensor b5 = conv(conv(x, p + ".branch5x5_1", 1, 0, 0), p + ".branch5x5_2", 1, 2, 2);
-        Tensor b3 = conv(conv(conv(x, p + ".branch3x3dbl_1", 1, 0, 0), p + ".branch3x3dbl_2", 1, 1, 1),
-                p + ".branch3x3dbl_3", 1, 1, 1);
+        Tensor b3 = conv(
+                conv(conv(x, p + ".branch3x3dbl_1", 1, 0, 0), p + ".branch3x3dbl_2", 1, 1, 1),
+                p + ".branch3x3dbl_3",
+                1,
+                1,
+                1);
         Tensor bp = conv(avgPoolNoPad(x), p + ".branch_pool", 1, 0, 0);
         return Ops.cat(1, b1, b5, b3, bp);
     }
 
     private Tensor blockB(Tensor x, String p) {
         Tensor b3 = conv(x, p + ".branch3x3", 2, 0, 0);
-        Tensor bd = conv(conv(conv(x, p + ".branch3x3dbl_1", 1, 0, 0), p + ".branch3x3dbl_2", 1, 1, 1),
-                p + ".branch3x3dbl_3", 2, 0, 0);
+        Tensor bd = conv(
+                conv(conv(x, p + ".branch3x3dbl_1", 1, 0, 0), p + ".branch3x3dbl_2", 1, 1, 1),
+                p + ".branch3x3dbl_3",
+                2,
+                0,
+                0);
         return Ops.cat(1, b3, bd, maxPool(x, 2, 0));
     }
 

@@ -22,8 +22,8 @@ public record OodMetrics(double auroc, double aupr, double fpr95) {
      */
     public static OodMetrics of(double[] in, double[] out) {
         if (in.length == 0 || out.length == 0) {
-            throw new IllegalArgumentException("need in- and out-of-distribution scores, got " + in.length + " and "
-                    + out.length);
+            throw new IllegalArgumentException(
+                    "need in- and out-of-distribution scores, got " + in.length + " and " + out.length);
         }
         for (double[] set : new double[][] {in, out}) {
             for (double v : set) {

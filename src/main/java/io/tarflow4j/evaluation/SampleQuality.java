@@ -3,11 +3,11 @@ package io.tarflow4j.evaluation;
 import static io.tarflow4j.tensor.Ops.s;
 
 import io.tarflow4j.data.Batch;
-import io.tarflow4j.data.SequentialBatches;
 import io.tarflow4j.data.ImageDataset;
+import io.tarflow4j.data.SequentialBatches;
 import io.tarflow4j.model.Guidance;
-import io.tarflow4j.model.TarFlow;
 import io.tarflow4j.model.KvCache;
+import io.tarflow4j.model.TarFlow;
 import io.tarflow4j.sampling.Denoiser;
 import io.tarflow4j.sampling.Inversion;
 import io.tarflow4j.sampling.Sampler;
@@ -56,7 +56,8 @@ public final class SampleQuality {
         /** Validates. */
         public Settings {
             if (count < 2 || batchSize < 1) {
-                throw new IllegalArgumentException("need at least 2 samples and batch >= 1, got " + count + ", " + batchSize);
+                throw new IllegalArgumentException(
+                        "need at least 2 samples and batch >= 1, got " + count + ", " + batchSize);
             }
             if (denoise && !(sigma > 0)) {
                 throw new IllegalArgumentException("denoising needs the training noise sigma > 0, got " + sigma);
@@ -75,8 +76,14 @@ public final class SampleQuality {
      * @param realImages number of real images the reference statistics came from
      * @param samplingSeconds wall time spent sampling
      */
-    public record Result(double frechetFmnist, double classAccuracy, double[] perClassAccuracy, double fid, int samples,
-            int realImages, double samplingSeconds) {}
+    public record Result(
+            double frechetFmnist,
+            double classAccuracy,
+            double[] perClassAccuracy,
+            double fid,
+            int samples,
+            int realImages,
+            double samplingSeconds) {}
 
     /**
      * Samples {@code settings.count()} images and measures them against {@code real}.
@@ -85,8 +92,14 @@ public final class SampleQuality {
      * @param progress told the number of samples done
      * @param samplesOut receives each batch of samples (B*C*H*W floats in [-1, 1], the labels); may be null
      */
-    public static Result evaluate(TarFlow model, FmnistClassifier classifier, InceptionV3Fid inception,
-            ImageDataset real, Settings settings, LongConsumer progress, SampleSink samplesOut) {
+    public static Result evaluate(
+            TarFlow model,
+            FmnistClassifier classifier,
+            InceptionV3Fid inception,
+            ImageDataset real,
+            Settings settings,
+            LongConsumer progress,
+            SampleSink samplesOut) {
         return evaluate(model, classifier, inception, real, settings, progress, Duration.ZERO, null, samplesOut);
     }
 
@@ -95,9 +108,16 @@ public final class SampleQuality {
      * that also tells {@code sampling} (when not null) the batch, block and token being sampled
      * and the time left, at most every {@code interval} (see {@link SamplingProgress}).
      */
-    public static Result evaluate(TarFlow model, FmnistClassifier classifier, InceptionV3Fid inception,
-            ImageDataset real, Settings settings, LongConsumer progress, Duration interval,
-            Consumer<SamplingProgress.Snapshot> sampling, SampleSink samplesOut) {
+    public static Result evaluate(
+            TarFlow model,
+            FmnistClassifier classifier,
+            InceptionV3Fid inception,
+            ImageDataset real,
+            Settings settings,
+            LongConsumer progress,
+            Duration interval,
+            Consumer<SamplingProgress.Snapshot> sampling,
+            SampleSink samplesOut) {
         var c = model.config();
         if (c.inChannels() != 1 || c.imageSize() != FmnistClassifier.SIZE) {
             throw new IllegalArgumentException("sample quality uses the Fashion-MNIST classifier: the model must make"
@@ -111,8 +131,8 @@ public final class SampleQuality {
             try (GradMode g = GradMode.off()) {
                 for (Batch batch : SequentialBatches.of(real, 500)) {
                     try (NativeScope scope = NativeScope.open()) {
-                        Tensor x = Tensors.fromFloats(batch.images(), batch.n(), 1, FmnistClassifier.SIZE,
-                                FmnistClassifier.SIZE);
+                        Tensor x = Tensors.fromFloats(
+                                batch.images(), batch.n(), 1, FmnistClassifier.SIZE, FmnistClassifier.SIZE);
                         realFd.add(classifier.features(x));
                         if (inception != null) {
                             realFid.add(inception.features(x));
@@ -121,9 +141,14 @@ public final class SampleQuality {
                 }
             }
             Runtime.seed(settings.seed());
-            SamplingProgress tracker = sampling == null ? null : new SamplingProgress(
-                    (settings.count() + settings.batchSize() - 1) / settings.batchSize(), c.numBlocks(), c.numTokens(),
-                    interval, sampling);
+            SamplingProgress tracker = sampling == null
+                    ? null
+                    : new SamplingProgress(
+                            (settings.count() + settings.batchSize() - 1) / settings.batchSize(),
+                            c.numBlocks(),
+                            c.numTokens(),
+                            interval,
+                            sampling);
             Sampler sampler = new Sampler(model);
             Map<Long, KvCache> caches = new HashMap<>();
             long[] correct = new long[Math.max(k, 1)];
@@ -132,7 +157,8 @@ public final class SampleQuality {
             int done = 0;
             while (done < settings.count()) {
                 int n = Math.min(settings.batchSize(), settings.count() - done);
-                KvCache cache = caches.computeIfAbsent(settings.guidance().active() ? 2L * n : n,
+                KvCache cache = caches.computeIfAbsent(
+                        settings.guidance().active() ? 2L * n : n,
                         rows -> KvCache.forModel(model, rows)); // outside the batch's scope: reused
                 if (tracker != null) {
                     tracker.startBatch(done / settings.batchSize());
@@ -155,8 +181,8 @@ public final class SampleQuality {
                             fakeFid.add(inception.features(x));
                         }
                         if (k > 0) {
-                            long[] predicted = Tensors.toLongs(classifier.logitsFromFeatures(features)
-                                    .argmax(new LongOptional(1), false));
+                            long[] predicted = Tensors.toLongs(
+                                    classifier.logitsFromFeatures(features).argmax(new LongOptional(1), false));
                             for (int i = 0; i < n; i++) {
                                 total[labels[i]]++;
                                 if (predicted[i] == labels[i]) {
@@ -175,7 +201,8 @@ public final class SampleQuality {
                 }
             }
             double fd = FrechetDistance.distance(realFd.statistics(), fakeFd.statistics());
-            double fid = inception == null ? Double.NaN
+            double fid = inception == null
+                    ? Double.NaN
                     : FrechetDistance.distance(realFid.statistics(), fakeFid.statistics());
             double accuracy = Double.NaN;
             double[] perClass = new double[0];
@@ -196,10 +223,21 @@ public final class SampleQuality {
      * Draws images from noise: the sequential sampler with guidance (parallel row groups), then
      * denoising when asked. The one place sampling happens here.
      */
-    static Tensor sample(TarFlow model, Sampler sampler, Tensor noise, Tensor y, Settings settings, KvCache cache,
+    static Tensor sample(
+            TarFlow model,
+            Sampler sampler,
+            Tensor noise,
+            Tensor y,
+            Settings settings,
+            KvCache cache,
             SamplingProgress progress) {
-        Tensor images = sampler.reverse(noise, y, cache,
-                Inversion.sequential(settings.guidance(), new SamplingStats(model.config().numBlocks()))
+        Tensor images = sampler.reverse(
+                noise,
+                y,
+                cache,
+                Inversion.sequential(
+                                settings.guidance(),
+                                new SamplingStats(model.config().numBlocks()))
                         .withProgress(progress));
         if (settings.denoise()) {
             images = Denoiser.denoise(model, images, y, settings.sigma(), 1.0);
@@ -210,7 +248,11 @@ public final class SampleQuality {
     /** Clamps to [-1, 1] and rounds to the 256 levels of an 8-bit image. */
     static Tensor quantize(Tensor x) {
         return x.clamp(new org.bytedeco.pytorch.ScalarOptional(s(-1)), new org.bytedeco.pytorch.ScalarOptional(s(1)))
-                .add(s(1)).mul(s(127.5)).round().div(s(127.5)).sub(s(1));
+                .add(s(1))
+                .mul(s(127.5))
+                .round()
+                .div(s(127.5))
+                .sub(s(1));
     }
 
     /** Receives generated samples batch by batch. */

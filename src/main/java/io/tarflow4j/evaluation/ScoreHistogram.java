@@ -48,7 +48,8 @@ public final class ScoreHistogram {
     }
 
     static BufferedImage render(Map<String, Panel> panels, String inName, String outName) {
-        BufferedImage img = new BufferedImage(PANEL_W, PANEL_H * Math.max(1, panels.size()), BufferedImage.TYPE_INT_RGB);
+        BufferedImage img =
+                new BufferedImage(PANEL_W, PANEL_H * Math.max(1, panels.size()), BufferedImage.TYPE_INT_RGB);
         Graphics2D g = img.createGraphics();
         try {
             g.setColor(Color.WHITE);
@@ -100,8 +101,16 @@ public final class ScoreHistogram {
         g.setColor(Color.DARK_GRAY);
         g.setStroke(new BasicStroke(1));
         g.drawLine(x0, y0, x0 + w, y0);
-        g.drawString(String.format(Locale.ROOT, "%s   AUROC %.3f  AUPR %.3f  FPR95 %.3f", name, p.metrics().auroc(),
-                p.metrics().aupr(), p.metrics().fpr95()), x0, top + 16);
+        g.drawString(
+                String.format(
+                        Locale.ROOT,
+                        "%s   AUROC %.3f  AUPR %.3f  FPR95 %.3f",
+                        name,
+                        p.metrics().auroc(),
+                        p.metrics().aupr(),
+                        p.metrics().fpr95()),
+                x0,
+                top + 16);
         g.drawString(String.format(Locale.ROOT, "%.3g", lo), x0, y0 + 16);
         String right = String.format(Locale.ROOT, "%.3g", hi);
         g.drawString(right, x0 + w - g.getFontMetrics().stringWidth(right), y0 + 16);

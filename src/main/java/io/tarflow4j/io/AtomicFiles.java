@@ -55,11 +55,10 @@ public final class AtomicFiles {
         void writeTo(FileChannel channel) throws IOException;
     }
 
-    private static final Pattern TEMPORARY = Pattern.compile(
-            "\\..+\\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\\.tmp");
+    private static final Pattern TEMPORARY =
+            Pattern.compile("\\..+\\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\\.tmp");
 
-    private AtomicFiles() {
-    }
+    private AtomicFiles() {}
 
     /**
      * Atomically replaces {@code target} with the given bytes.
@@ -104,7 +103,8 @@ public final class AtomicFiles {
         Path absolute = target.toAbsolutePath().normalize();
         Path dir = absolute.getParent();
         if (dir == null || !Files.isDirectory(dir)) {
-            throw new IOException("cannot write " + target + ": directory " + dir + " does not exist or is not a directory");
+            throw new IOException(
+                    "cannot write " + target + ": directory " + dir + " does not exist or is not a directory");
         }
         if (Files.isDirectory(absolute)) {
             throw new IOException("cannot write " + target + ": it is a directory");
@@ -205,8 +205,8 @@ public final class AtomicFiles {
                     throw new IOException("cannot write " + target + ": no free temporary name", e);
                 }
             } catch (IOException e) {
-                throw new IOException("cannot write " + target + ": cannot create a temporary file in "
-                        + dir + " (" + e + ")", e);
+                throw new IOException(
+                        "cannot write " + target + ": cannot create a temporary file in " + dir + " (" + e + ")", e);
             }
         }
     }

@@ -106,6 +106,7 @@ public final class ByteRegion {
     private final Piece[] pieces;
     /** starts[i] is the offset of piece i; starts[pieces.length] is the size. */
     private final long[] starts;
+
     private final Object owner;
 
     private ByteRegion(Piece[] pieces, long[] starts, Object owner) {
@@ -143,7 +144,8 @@ public final class ByteRegion {
     public static ByteRegion of(List<ByteBuffer> buffers, Object owner) {
         List<Piece> pieces = new ArrayList<>(buffers.size());
         for (ByteBuffer b : buffers) {
-            pieces.add(new BufferPiece(Objects.requireNonNull(b, "buffer").slice().order(ByteOrder.LITTLE_ENDIAN)));
+            pieces.add(
+                    new BufferPiece(Objects.requireNonNull(b, "buffer").slice().order(ByteOrder.LITTLE_ENDIAN)));
         }
         return ofPieces(pieces, owner);
     }

@@ -21,8 +21,8 @@ public record ImageGrid(int rows, int columns, int padding) {
      */
     public ImageGrid {
         if (rows < 1 || columns < 1 || padding < 0) {
-            throw new IllegalArgumentException("grid needs rows >= 1, columns >= 1, padding >= 0, got "
-                    + rows + ", " + columns + ", " + padding);
+            throw new IllegalArgumentException(
+                    "grid needs rows >= 1, columns >= 1, padding >= 0, got " + rows + ", " + columns + ", " + padding);
         }
     }
 
@@ -76,21 +76,21 @@ public record ImageGrid(int rows, int columns, int padding) {
             throw new IllegalArgumentException("channels must be 1 or 3, got " + channels);
         }
         if (count < 0 || height < 1 || width < 1) {
-            throw new IllegalArgumentException("need count >= 0 and positive height and width, got "
-                    + count + ", " + height + ", " + width);
+            throw new IllegalArgumentException(
+                    "need count >= 0 and positive height and width, got " + count + ", " + height + ", " + width);
         }
         if (count > (long) rows * columns) {
             throw new IllegalArgumentException(count + " images do not fit a " + rows + " x " + columns + " grid");
         }
         long expected = (long) count * channels * height * width;
         if (pixels.length != expected) {
-            throw new IllegalArgumentException("expected " + expected + " values for (" + count + ", " + channels
-                    + ", " + height + ", " + width + "), got " + pixels.length);
+            throw new IllegalArgumentException("expected " + expected + " values for (" + count + ", " + channels + ", "
+                    + height + ", " + width + "), got " + pixels.length);
         }
         int gridWidth = Math.toIntExact((long) columns * (width + padding) + padding);
         int gridHeight = Math.toIntExact((long) rows * (height + padding) + padding);
-        BufferedImage img = new BufferedImage(gridWidth, gridHeight,
-                channels == 1 ? BufferedImage.TYPE_BYTE_GRAY : BufferedImage.TYPE_INT_RGB);
+        BufferedImage img = new BufferedImage(
+                gridWidth, gridHeight, channels == 1 ? BufferedImage.TYPE_BYTE_GRAY : BufferedImage.TYPE_INT_RGB);
         int plane = height * width;
         for (int n = 0; n < count; n++) {
             int x0 = padding + (n % columns) * (width + padding);

@@ -29,8 +29,7 @@ public final class Images {
     /** ImageIO format names of the formats image folders may hold: PNG, JPEG, BMP, GIF. */
     public static final Set<String> COMMON = Set.of("png", "jpeg", "jpg", "bmp", "gif");
 
-    private Images() {
-    }
+    private Images() {}
 
     /**
      * Reads a PNG or JPEG image. Gray images (with or without alpha) give 1 channel, all others
@@ -92,8 +91,11 @@ public final class Images {
             }
         }
         if (reader == null) {
-            throw new ImageException(ImageException.Problem.UNSUPPORTED, source, "not a readable image: expected "
-                    + describe(formats) + " image, found " + found, null);
+            throw new ImageException(
+                    ImageException.Problem.UNSUPPORTED,
+                    source,
+                    "not a readable image: expected " + describe(formats) + " image, found " + found,
+                    null);
         }
         try {
             reader.setInput(in, true, true);
@@ -102,8 +104,11 @@ public final class Images {
         } catch (ImageException e) {
             throw e;
         } catch (IOException | RuntimeException e) {
-            throw new ImageException(ImageException.Problem.CORRUPT, source, "cannot decode the "
-                    + formatName(reader).toUpperCase(Locale.ROOT) + " image: " + e.getMessage(), e);
+            throw new ImageException(
+                    ImageException.Problem.CORRUPT,
+                    source,
+                    "cannot decode the " + formatName(reader).toUpperCase(Locale.ROOT) + " image: " + e.getMessage(),
+                    e);
         } finally {
             reader.dispose();
         }
@@ -118,9 +123,13 @@ public final class Images {
      */
     public static void checkPixels(String source, long width, long height, long maxPixels) throws ImageException {
         if (width < 1 || height < 1 || width > maxPixels || height > maxPixels || width * height > maxPixels) {
-            throw new ImageException(ImageException.Problem.TOO_LARGE, source, "the image header declares "
-                    + width + "x" + height + " pixels, more than the limit of " + maxPixels
-                    + " (--max-image-pixels raises it)", null);
+            throw new ImageException(
+                    ImageException.Problem.TOO_LARGE,
+                    source,
+                    "the image header declares "
+                            + width + "x" + height + " pixels, more than the limit of " + maxPixels
+                            + " (--max-image-pixels raises it)",
+                    null);
         }
     }
 

@@ -22,12 +22,12 @@ public record PixelImage(int width, int height, int channels, byte[] pixels) {
     public PixelImage {
         Objects.requireNonNull(pixels, "pixels");
         if (width < 0 || height < 0 || (channels != 1 && channels != 3)) {
-            throw new IllegalArgumentException("need width, height >= 0 and 1 or 3 channels, got "
-                    + width + ", " + height + ", " + channels);
+            throw new IllegalArgumentException(
+                    "need width, height >= 0 and 1 or 3 channels, got " + width + ", " + height + ", " + channels);
         }
         if (pixels.length != (long) width * height * channels) {
-            throw new IllegalArgumentException("expected " + (long) width * height * channels + " bytes for "
-                    + width + "x" + height + "x" + channels + ", got " + pixels.length);
+            throw new IllegalArgumentException("expected " + (long) width * height * channels + " bytes for " + width
+                    + "x" + height + "x" + channels + ", got " + pixels.length);
         }
         pixels = pixels.clone();
     }
@@ -66,7 +66,10 @@ public record PixelImage(int width, int height, int channels, byte[] pixels) {
      */
     @Override
     public boolean equals(Object o) {
-        return o instanceof PixelImage p && width == p.width && height == p.height && channels == p.channels
+        return o instanceof PixelImage p
+                && width == p.width
+                && height == p.height
+                && channels == p.channels
                 && Arrays.equals(pixels, p.pixels);
     }
 

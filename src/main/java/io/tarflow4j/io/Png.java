@@ -12,8 +12,7 @@ import javax.imageio.stream.MemoryCacheImageOutputStream;
 /** Writes PNG files atomically (see {@link AtomicFiles}) from images or from [-1, 1] pixel data. */
 public final class Png {
 
-    private Png() {
-    }
+    private Png() {}
 
     /**
      * Writes a grid of images laid out (N, C, H, W); see {@link ImageGrid#render}.
@@ -27,8 +26,9 @@ public final class Png {
      * @param grid rows, columns and padding
      * @throws IOException naming the path if it cannot be written; an existing file is kept
      */
-    public static void writeGrid(Path path, float[] pixels, int count, int channels, int height, int width,
-            ImageGrid grid) throws IOException {
+    public static void writeGrid(
+            Path path, float[] pixels, int count, int channels, int height, int width, ImageGrid grid)
+            throws IOException {
         write(path, grid.render(pixels, count, channels, height, width));
     }
 
@@ -42,8 +42,7 @@ public final class Png {
      * @param width image width
      * @throws IOException naming the path if it cannot be written; an existing file is kept
      */
-    public static void writeImage(Path path, float[] pixels, int channels, int height, int width)
-            throws IOException {
+    public static void writeImage(Path path, float[] pixels, int channels, int height, int width) throws IOException {
         writeGrid(path, pixels, 1, channels, height, width, new ImageGrid(1, 1, 0));
     }
 

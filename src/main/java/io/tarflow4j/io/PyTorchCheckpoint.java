@@ -33,11 +33,24 @@ public final class PyTorchCheckpoint {
 
     private static final byte[] ZIP_MAGIC = {'P', 'K', 3, 4};
     /** Pickle of the legacy magic number 0x1950a86a20f9469cfc6c (protocol 2, LONG1 of 10 bytes). */
-    private static final byte[] LEGACY_MAGIC = {(byte) 0x80, 0x02, (byte) 0x8a, 0x0a,
-        0x6c, (byte) 0xfc, (byte) 0x9c, 0x46, (byte) 0xf9, 0x20, 0x6a, (byte) 0xa8, 0x50, 0x19};
+    private static final byte[] LEGACY_MAGIC = {
+        (byte) 0x80,
+        0x02,
+        (byte) 0x8a,
+        0x0a,
+        0x6c,
+        (byte) 0xfc,
+        (byte) 0x9c,
+        0x46,
+        (byte) 0xf9,
+        0x20,
+        0x6a,
+        (byte) 0xa8,
+        0x50,
+        0x19
+    };
 
-    private PyTorchCheckpoint() {
-    }
+    private PyTorchCheckpoint() {}
 
     /**
      * Reads a state dict.
@@ -85,11 +98,15 @@ public final class PyTorchCheckpoint {
             return;
         }
         if (Arrays.equals(h, LEGACY_MAGIC)) {
-            throw new FormatException(path, "legacy PyTorch format not supported, re-save with "
-                    + "torch.save(..., _use_new_zipfile_serialization=True)");
+            throw new FormatException(
+                    path,
+                    "legacy PyTorch format not supported, re-save with "
+                            + "torch.save(..., _use_new_zipfile_serialization=True)");
         }
-        throw new FormatException(path, "not a PyTorch zip checkpoint: expected the zip signature 504b0304, found "
-                + (h.length == 0 ? "an empty file" : HexFormat.of().formatHex(h, 0, Math.min(4, h.length))));
+        throw new FormatException(
+                path,
+                "not a PyTorch zip checkpoint: expected the zip signature 504b0304, found "
+                        + (h.length == 0 ? "an empty file" : HexFormat.of().formatHex(h, 0, Math.min(4, h.length))));
     }
 
     private static String archivePrefix(Path path, ZipArchive zip) throws FormatException {
@@ -105,8 +122,8 @@ public final class PyTorchCheckpoint {
     private static byte[] readEntry(Path path, ZipArchive zip, ZipArchive.Entry entry, long maxBytes)
             throws IOException {
         if (entry.size() > maxBytes) {
-            throw new FormatException(path, entry.name() + " has " + entry.size() + " bytes, expected at most "
-                    + maxBytes);
+            throw new FormatException(
+                    path, entry.name() + " has " + entry.size() + " bytes, expected at most " + maxBytes);
         }
         ByteBuffer b = zip.read(entry).asBuffer();
         byte[] bytes = new byte[b.remaining()];
@@ -116,18 +133,23 @@ public final class PyTorchCheckpoint {
 
     private static LinkedHashMap<String, RawTensor> toStateDict(Path path, Object result) throws FormatException {
         if (!(result instanceof Map<?, ?> map)) {
-            throw new FormatException(path, "data.pkl holds a " + StateDictUnpickler.typeName(result)
-                    + ", expected a state dict (a dict of tensors)");
+            throw new FormatException(
+                    path,
+                    "data.pkl holds a " + StateDictUnpickler.typeName(result)
+                            + ", expected a state dict (a dict of tensors)");
         }
         LinkedHashMap<String, RawTensor> out = new LinkedHashMap<>();
         for (Map.Entry<?, ?> e : map.entrySet()) {
             if (!(e.getKey() instanceof String name)) {
-                throw new FormatException(path, "state dict key of type "
-                        + StateDictUnpickler.typeName(e.getKey()) + ", expected a string");
+                throw new FormatException(
+                        path,
+                        "state dict key of type " + StateDictUnpickler.typeName(e.getKey()) + ", expected a string");
             }
             if (!(e.getValue() instanceof RawTensor t)) {
-                throw new FormatException(path, "state dict entry \"" + name + "\" is a "
-                        + StateDictUnpickler.typeName(e.getValue()) + ", expected a tensor");
+                throw new FormatException(
+                        path,
+                        "state dict entry \"" + name + "\" is a " + StateDictUnpickler.typeName(e.getValue())
+                                + ", expected a tensor");
             }
             out.put(name, t);
         }
@@ -153,8 +175,8 @@ public final class PyTorchCheckpoint {
             String where = "storage \"" + ref.key() + "\"";
             StateDictUnpickler.StorageRef first = declared.putIfAbsent(ref.key(), ref);
             if (first != null && !first.equals(ref)) {
-                throw new FormatException(path, where + " is declared twice with different types or sizes: "
-                        + first + " and " + ref);
+                throw new FormatException(
+                        path, where + " is declared twice with different types or sizes: " + first + " and " + ref);
             }
             int elem = ref.dtype().byteSize();
             long storageBytes;
@@ -172,21 +194,28 @@ public final class PyTorchCheckpoint {
                 }
                 Math.multiplyExact(numel, (long) elem);
             } catch (ArithmeticException | IllegalArgumentException e) {
-                throw new FormatException(path, where + ": tensor size " + Arrays.toString(size) + " with stride "
-                        + Arrays.toString(stride) + " overflows");
+                throw new FormatException(
+                        path,
+                        where + ": tensor size " + Arrays.toString(size) + " with stride " + Arrays.toString(stride)
+                                + " overflows");
             }
             if (extent > ref.numel()) {
-                throw new FormatException(path, where + " has " + ref.numel() + " elements, the tensor "
-                        + Arrays.toString(size) + " with stride " + Arrays.toString(stride) + " and offset " + offset
-                        + " needs " + extent);
+                throw new FormatException(
+                        path,
+                        where + " has " + ref.numel() + " elements, the tensor "
+                                + Arrays.toString(size) + " with stride " + Arrays.toString(stride) + " and offset "
+                                + offset
+                                + " needs " + extent);
             }
             ByteRegion storage = load(ref, storageBytes);
             if (isContiguous(size, stride)) {
                 return new RawTensor(ref.dtype(), size, storage.slice(offset * elem, numel * elem));
             }
             if (numel * elem > Integer.MAX_VALUE - 8) {
-                throw new FormatException(path, where + ": a strided view of " + numel * elem
-                        + " bytes is larger than this reader gathers (2 GiB); save the tensor contiguous");
+                throw new FormatException(
+                        path,
+                        where + ": a strided view of " + numel * elem
+                                + " bytes is larger than this reader gathers (2 GiB); save the tensor contiguous");
             }
             ByteBuffer out = ByteBuffer.allocate((int) (numel * elem)).order(ByteOrder.LITTLE_ENDIAN);
             gather(storage, elem, offset, size, stride, out);
@@ -204,8 +233,10 @@ public final class PyTorchCheckpoint {
                 throw new FormatException(path, "storage \"" + ref.key() + "\": missing zip entry " + name);
             }
             if (entry.size() < storageBytes) {
-                throw new FormatException(path, name + " has " + entry.size() + " bytes, its "
-                        + ref.dtype() + " storage of " + ref.numel() + " elements needs " + storageBytes);
+                throw new FormatException(
+                        path,
+                        name + " has " + entry.size() + " bytes, its " + ref.dtype() + " storage of " + ref.numel()
+                                + " elements needs " + storageBytes);
             }
             ByteRegion bytes;
             try {
@@ -230,8 +261,8 @@ public final class PyTorchCheckpoint {
             return true;
         }
 
-        private static void gather(ByteRegion storage, int elem, long offset, long[] size, long[] stride,
-                ByteBuffer out) {
+        private static void gather(
+                ByteRegion storage, int elem, long offset, long[] size, long[] stride, ByteBuffer out) {
             // one buffer for storages under 2 GiB (a view, no copy), element reads beyond
             ByteBuffer whole = storage.size() <= Integer.MAX_VALUE - 8 ? storage.asBuffer() : null;
             int rank = size.length;

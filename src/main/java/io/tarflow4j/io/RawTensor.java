@@ -33,8 +33,8 @@ public record RawTensor(DType dtype, long[] shape, ByteRegion bytes) {
         shape = shape.clone();
         long need = byteCount(dtype, shape);
         if (bytes.size() != need) {
-            throw new IllegalArgumentException("tensor " + dtype + Arrays.toString(shape) + " needs "
-                    + need + " bytes, buffer has " + bytes.size());
+            throw new IllegalArgumentException("tensor " + dtype + Arrays.toString(shape) + " needs " + need
+                    + " bytes, buffer has " + bytes.size());
         }
     }
 
@@ -164,8 +164,8 @@ public record RawTensor(DType dtype, long[] shape, ByteRegion bytes) {
     private static ByteBuffer allocate(DType dtype, long[] shape, int count) {
         long n = numel(shape);
         if (n != count) {
-            throw new IllegalArgumentException("shape " + Arrays.toString(shape) + " has " + n
-                    + " elements, got " + count + " values");
+            throw new IllegalArgumentException(
+                    "shape " + Arrays.toString(shape) + " has " + n + " elements, got " + count + " values");
         }
         return ByteBuffer.allocate(Math.multiplyExact(count, dtype.byteSize())).order(ByteOrder.LITTLE_ENDIAN);
     }
@@ -270,8 +270,8 @@ public record RawTensor(DType dtype, long[] shape, ByteRegion bytes) {
     private int arrayLength() {
         long n = numel();
         if (n > Integer.MAX_VALUE - 8) {
-            throw new IllegalStateException("tensor " + Arrays.toString(shape) + " has " + n
-                    + " elements, too many for a Java array");
+            throw new IllegalStateException(
+                    "tensor " + Arrays.toString(shape) + " has " + n + " elements, too many for a Java array");
         }
         return (int) n;
     }

@@ -47,11 +47,9 @@ public final class Safetensors {
             .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
             .build();
 
-    private Safetensors() {
-    }
+    private Safetensors() {}
 
-    private record Entry(String name, DType dtype, long[] shape, long begin, long end) {
-    }
+    private record Entry(String name, DType dtype, long[] shape, long begin, long end) {}
 
     /**
      * Reads a safetensors file.
@@ -67,19 +65,23 @@ public final class Safetensors {
         try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
             long size = ch.size();
             if (size < 8) {
-                throw new FormatException(path, "file too short: expected at least 8 bytes (header length), found "
-                        + size);
+                throw new FormatException(
+                        path, "file too short: expected at least 8 bytes (header length), found " + size);
             }
             ByteBuffer lenBuf = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
             readFully(ch, lenBuf, 0, path);
             long headerLength = lenBuf.getLong(0);
             if (headerLength < 0 || headerLength > MAX_HEADER_BYTES) {
-                throw new FormatException(path, "header length " + Long.toUnsignedString(headerLength)
-                        + " is absurd: expected at most " + MAX_HEADER_BYTES + " bytes");
+                throw new FormatException(
+                        path,
+                        "header length " + Long.toUnsignedString(headerLength) + " is absurd: expected at most "
+                                + MAX_HEADER_BYTES + " bytes");
             }
             if (headerLength > size - 8) {
-                throw new FormatException(path, "header length " + headerLength + " exceeds the "
-                        + (size - 8) + " bytes that follow the length field");
+                throw new FormatException(
+                        path,
+                        "header length " + headerLength + " exceeds the " + (size - 8)
+                                + " bytes that follow the length field");
             }
             ByteBuffer headerBuf = ByteBuffer.allocate((int) headerLength);
             readFully(ch, headerBuf, 8, path);
@@ -116,8 +118,8 @@ public final class Safetensors {
             throw new FormatException(path, "header is not valid JSON: " + e.getMessage(), e);
         }
         if (root == null || !root.isObject()) {
-            throw new FormatException(path, "header: expected a JSON object, found "
-                    + (root == null ? "nothing" : root.getNodeType()));
+            throw new FormatException(
+                    path, "header: expected a JSON object, found " + (root == null ? "nothing" : root.getNodeType()));
         }
         List<Entry> entries = new ArrayList<>();
         Iterator<Map.Entry<String, JsonNode>> fields = root.properties().iterator();
@@ -137,32 +139,34 @@ public final class Safetensors {
             Entry prev = sorted.get(i - 1);
             Entry cur = sorted.get(i);
             if (cur.begin < prev.end) {
-                throw new FormatException(path, "tensors \"" + prev.name + "\" [" + prev.begin + ", " + prev.end
-                        + ") and \"" + cur.name + "\" [" + cur.begin + ", " + cur.end + ") overlap");
+                throw new FormatException(
+                        path,
+                        "tensors \"" + prev.name + "\" [" + prev.begin + ", " + prev.end + ") and \"" + cur.name
+                                + "\" [" + cur.begin + ", " + cur.end + ") overlap");
             }
         }
         return entries;
     }
 
-    private static void parseMetadata(Path path, JsonNode value, Map<String, String> metadata)
-            throws FormatException {
+    private static void parseMetadata(Path path, JsonNode value, Map<String, String> metadata) throws FormatException {
         if (!value.isObject()) {
-            throw new FormatException(path, METADATA_KEY + ": expected an object of strings, found "
-                    + value.getNodeType());
+            throw new FormatException(
+                    path, METADATA_KEY + ": expected an object of strings, found " + value.getNodeType());
         }
         Iterator<Map.Entry<String, JsonNode>> it = value.properties().iterator();
         while (it.hasNext()) {
             Map.Entry<String, JsonNode> m = it.next();
             if (!m.getValue().isTextual()) {
-                throw new FormatException(path, METADATA_KEY + "." + m.getKey() + ": expected a string, found "
-                        + m.getValue().getNodeType());
+                throw new FormatException(
+                        path,
+                        METADATA_KEY + "." + m.getKey() + ": expected a string, found "
+                                + m.getValue().getNodeType());
             }
             metadata.put(m.getKey(), m.getValue().textValue());
         }
     }
 
-    private static Entry parseEntry(Path path, String name, JsonNode value, long dataLength)
-            throws FormatException {
+    private static Entry parseEntry(Path path, String name, JsonNode value, long dataLength) throws FormatException {
         String where = "tensor \"" + name + "\"";
         if (!value.isObject()) {
             throw new FormatException(path, where + ": expected an object, found " + value.getNodeType());
@@ -180,16 +184,18 @@ public final class Safetensors {
         long[] shape = longArray(path, where, value, "shape", -1);
         for (long d : shape) {
             if (d < 0) {
-                throw new FormatException(path, where + ": expected non-negative dimensions, found shape "
-                        + Arrays.toString(shape));
+                throw new FormatException(
+                        path, where + ": expected non-negative dimensions, found shape " + Arrays.toString(shape));
             }
         }
         long[] offsets = longArray(path, where, value, "data_offsets", 2);
         long begin = offsets[0];
         long end = offsets[1];
         if (begin < 0 || end < begin || end > dataLength) {
-            throw new FormatException(path, where + ": data_offsets [" + begin + ", " + end
-                    + "] out of range: expected 0 <= begin <= end <= " + dataLength + " (data size)");
+            throw new FormatException(
+                    path,
+                    where + ": data_offsets [" + begin + ", " + end + "] out of range: expected 0 <= begin <= end <= "
+                            + dataLength + " (data size)");
         }
         long expected;
         try {
@@ -198,8 +204,10 @@ public final class Safetensors {
             throw new FormatException(path, where + ": " + e.getMessage());
         }
         if (end - begin != expected) {
-            throw new FormatException(path, where + ": " + dtype + Arrays.toString(shape) + " needs " + expected
-                    + " bytes, data_offsets [" + begin + ", " + end + "] span " + (end - begin));
+            throw new FormatException(
+                    path,
+                    where + ": " + dtype + Arrays.toString(shape) + " needs " + expected + " bytes, data_offsets ["
+                            + begin + ", " + end + "] span " + (end - begin));
         }
         return new Entry(name, dtype, shape, begin, end);
     }
@@ -208,8 +216,10 @@ public final class Safetensors {
             throws FormatException {
         JsonNode node = obj.get(key);
         if (node == null || !node.isArray() || (length >= 0 && node.size() != length)) {
-            throw new FormatException(path, where + ": expected \"" + key + "\" to be an array of "
-                    + (length >= 0 ? length + " " : "") + "integers, found " + node);
+            throw new FormatException(
+                    path,
+                    where + ": expected \"" + key + "\" to be an array of " + (length >= 0 ? length + " " : "")
+                            + "integers, found " + node);
         }
         long[] out = new long[node.size()];
         for (int i = 0; i < out.length; i++) {
@@ -264,8 +274,8 @@ public final class Safetensors {
         ObjectNode header = JSON.createObjectNode();
         if (!metadata.isEmpty()) {
             ObjectNode meta = header.putObject(METADATA_KEY);
-            metadata.forEach((k, v) -> meta.put(Objects.requireNonNull(k, "metadata key"),
-                    Objects.requireNonNull(v, "metadata value")));
+            metadata.forEach((k, v) ->
+                    meta.put(Objects.requireNonNull(k, "metadata key"), Objects.requireNonNull(v, "metadata value")));
         }
         List<RawTensor> order = new ArrayList<>(tensors.size());
         long offset = 0;

@@ -28,12 +28,10 @@ import java.util.Map;
 final class StateDictUnpickler {
 
     /** A tuple on the pickle stack (distinct from a list). */
-    record Tuple(List<Object> items) {
-    }
+    record Tuple(List<Object> items) {}
 
     /** A persistent storage reference from {@code BINPERSID}. */
-    record StorageRef(DType dtype, String key, String location, long numel) {
-    }
+    record StorageRef(DType dtype, String key, String location, long numel) {}
 
     /** Builds a tensor from a storage and its view parameters. */
     @FunctionalInterface
@@ -52,12 +50,13 @@ final class StateDictUnpickler {
     }
 
     private enum Global {
-        ORDERED_DICT, REBUILD_TENSOR_V2, REBUILD_PARAMETER
+        ORDERED_DICT,
+        REBUILD_TENSOR_V2,
+        REBUILD_PARAMETER
     }
 
     /** A storage class global such as {@code torch FloatStorage}. */
-    private record StorageType(DType dtype) {
-    }
+    private record StorageType(DType dtype) {}
 
     private static final Map<String, Object> ALLOWED = Map.ofEntries(
             Map.entry("collections OrderedDict", Global.ORDERED_DICT),
@@ -142,7 +141,9 @@ final class StateDictUnpickler {
                 case 0x4b -> push((long) u8()); // BININT1
                 case 0x4d -> push((long) u16()); // BININT2
                 case 0x8a -> push(long1()); // LONG1
-                case 0x47 -> push(Double.longBitsToDouble(bytes(8).order(ByteOrder.BIG_ENDIAN).getLong())); // BINFLOAT
+                case 0x47 ->
+                    push(Double.longBitsToDouble(
+                            bytes(8).order(ByteOrder.BIG_ENDIAN).getLong())); // BINFLOAT
                 case 0x88 -> push(Boolean.TRUE); // NEWTRUE
                 case 0x89 -> push(Boolean.FALSE); // NEWFALSE
                 case 0x4e -> push(null); // NONE
@@ -247,7 +248,8 @@ final class StateDictUnpickler {
 
     private String string(long n) throws FormatException {
         need(n);
-        CharsetDecoder decoder = StandardCharsets.UTF_8.newDecoder()
+        CharsetDecoder decoder = StandardCharsets.UTF_8
+                .newDecoder()
                 .onMalformedInput(CodingErrorAction.REPORT)
                 .onUnmappableCharacter(CodingErrorAction.REPORT);
         try {
@@ -333,7 +335,10 @@ final class StateDictUnpickler {
         if (!(target instanceof Map<?, ?> map)) {
             throw error("SETITEM on " + typeName(target) + ", expected a dict");
         }
-        if (!(key == null || key instanceof String || key instanceof Long || key instanceof Boolean
+        if (!(key == null
+                || key instanceof String
+                || key instanceof Long
+                || key instanceof Boolean
                 || key instanceof Double)) {
             throw error("dict key of type " + typeName(key) + ", expected a string or number");
         }
@@ -364,8 +369,10 @@ final class StateDictUnpickler {
         if (!(t.get(1) instanceof StorageType(DType dtype))) {
             throw error("persistent id storage type " + typeName(t.get(1)) + ", expected a torch storage class");
         }
-        if (!(t.get(2) instanceof String key) || !(t.get(3) instanceof String location)
-                || !(t.get(4) instanceof Long numel) || numel < 0) {
+        if (!(t.get(2) instanceof String key)
+                || !(t.get(3) instanceof String location)
+                || !(t.get(4) instanceof Long numel)
+                || numel < 0) {
             throw error("persistent id: expected a string key, a string location and a non-negative numel");
         }
         return new StorageRef(dtype, key, location, numel);

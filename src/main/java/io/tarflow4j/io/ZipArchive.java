@@ -93,8 +93,10 @@ final class ZipArchive implements AutoCloseable {
     ByteRegion read(Entry e) throws IOException {
         long dataStart = dataStart(e);
         if (dataStart + e.compressedSize() > channel.size()) {
-            throw new FormatException(path, e.name() + " is truncated: its " + e.compressedSize()
-                    + " bytes at offset " + dataStart + " run past the end of the file (" + channel.size() + " bytes)");
+            throw new FormatException(
+                    path,
+                    e.name() + " is truncated: its " + e.compressedSize() + " bytes at offset " + dataStart
+                            + " run past the end of the file (" + channel.size() + " bytes)");
         }
         ByteRegion stored = e.compressedSize() < MAP_THRESHOLD
                 ? ByteRegion.of(readAt(dataStart, (int) e.compressedSize()).asReadOnlyBuffer())
@@ -102,20 +104,26 @@ final class ZipArchive implements AutoCloseable {
         ByteRegion bytes = switch (e.method()) {
             case 0 -> {
                 if (e.compressedSize() != e.size()) {
-                    throw new FormatException(path, e.name() + " is stored with " + e.compressedSize()
-                            + " bytes but declares " + e.size());
+                    throw new FormatException(
+                            path,
+                            e.name() + " is stored with " + e.compressedSize() + " bytes but declares " + e.size());
                 }
                 yield stored;
             }
             case 8 -> inflate(e, stored);
-            default -> throw new FormatException(path, e.name() + " uses zip compression method " + e.method()
-                    + ", expected 0 (stored) or 8 (deflated)");
+            default ->
+                throw new FormatException(
+                        path,
+                        e.name() + " uses zip compression method " + e.method()
+                                + ", expected 0 (stored) or 8 (deflated)");
         };
         CRC32 crc = new CRC32();
         bytes.forEachBuffer(crc::update);
         if (crc.getValue() != e.crc()) {
-            throw new FormatException(path, e.name() + " is corrupt: CRC-32 " + Long.toHexString(crc.getValue())
-                    + ", the archive records " + Long.toHexString(e.crc()));
+            throw new FormatException(
+                    path,
+                    e.name() + " is corrupt: CRC-32 " + Long.toHexString(crc.getValue()) + ", the archive records "
+                            + Long.toHexString(e.crc()));
         }
         return bytes;
     }
@@ -142,15 +150,15 @@ final class ZipArchive implements AutoCloseable {
                         int n = inflater.inflate(buf);
                         written += n;
                         if (written > e.size()) {
-                            throw new FormatException(path, e.name() + " inflates to more than its declared "
-                                    + e.size() + " bytes");
+                            throw new FormatException(
+                                    path, e.name() + " inflates to more than its declared " + e.size() + " bytes");
                         }
                         os.write(buf, 0, n);
                     }
                 }
                 if (written != e.size()) {
-                    throw new FormatException(path, e.name() + " inflates to " + written + " bytes, expected "
-                            + e.size());
+                    throw new FormatException(
+                            path, e.name() + " inflates to " + written + " bytes, expected " + e.size());
                 }
             } catch (DataFormatException ex) {
                 throw new FormatException(path, e.name() + " is not valid deflate data: " + ex.getMessage(), ex);
@@ -208,8 +216,10 @@ final class ZipArchive implements AutoCloseable {
             }
         }
         if (cdSize > MAX_CENTRAL_DIRECTORY || cdOffset < 0 || cdOffset + cdSize > size) {
-            throw new FormatException(path, "corrupt zip archive: central directory of " + cdSize
-                    + " bytes at offset " + cdOffset + " in a file of " + size);
+            throw new FormatException(
+                    path,
+                    "corrupt zip archive: central directory of " + cdSize + " bytes at offset " + cdOffset
+                            + " in a file of " + size);
         }
         ByteBuffer cd = read(path, ch, cdOffset, (int) cdSize);
         Map<String, Entry> out = new LinkedHashMap<>();
@@ -255,7 +265,8 @@ final class ZipArchive implements AutoCloseable {
                 x += 4 + len;
             }
             if (plain < 0 || compressed < 0 || local < 0 || local >= size) {
-                throw new FormatException(path, "corrupt zip archive: entry " + name + " has impossible sizes or offset");
+                throw new FormatException(
+                        path, "corrupt zip archive: entry " + name + " has impossible sizes or offset");
             }
             out.put(name, new Entry(name, method, crc, compressed, plain, local));
             p += 46 + nameLength + extraLength + commentLength;
@@ -269,8 +280,8 @@ final class ZipArchive implements AutoCloseable {
 
     private static ByteBuffer read(Path path, FileChannel ch, long position, int length) throws IOException {
         if (position < 0 || position + length > ch.size()) {
-            throw new FormatException(path, "corrupt zip archive: " + length + " bytes at offset " + position
-                    + " lie outside the file");
+            throw new FormatException(
+                    path, "corrupt zip archive: " + length + " bytes at offset " + position + " lie outside the file");
         }
         ByteBuffer b = ByteBuffer.allocate(length).order(ByteOrder.LITTLE_ENDIAN);
         long pos = position;

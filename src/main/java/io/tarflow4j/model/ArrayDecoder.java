@@ -177,8 +177,8 @@ final class ArrayDecoder {
             for (int l = 0; l < layers.length; l++) {
                 Layer layer = layers[l];
                 // h += proj(attention(qkv(norm(h))))
-                VectorMath.layerNorm(h, hOff, layer.norm1Gain(), layer.norm1Bias(), TarFlowConfig.LAYER_NORM_EPS,
-                        normed, width);
+                VectorMath.layerNorm(
+                        h, hOff, layer.norm1Gain(), layer.norm1Bias(), TarFlowConfig.LAYER_NORM_EPS, normed, width);
                 layer.qkv().apply(normed, 0, qkv, 0);
                 System.arraycopy(qkv, width, keys[l][r], i * width, width);
                 System.arraycopy(qkv, 2 * width, values[l][r], i * width, width);
@@ -186,8 +186,8 @@ final class ArrayDecoder {
                 layer.proj().apply(attended, 0, delta, 0);
                 VectorMath.add(h, hOff, delta, 0, width);
                 // h += fc2(gelu(fc1(norm(h))))
-                VectorMath.layerNorm(h, hOff, layer.norm2Gain(), layer.norm2Bias(), TarFlowConfig.LAYER_NORM_EPS,
-                        normed, width);
+                VectorMath.layerNorm(
+                        h, hOff, layer.norm2Gain(), layer.norm2Bias(), TarFlowConfig.LAYER_NORM_EPS, normed, width);
                 layer.fc1().apply(normed, 0, hidden, 0);
                 VectorMath.gelu(hidden, hidden.length);
                 layer.fc2().apply(hidden, 0, delta, 0);
@@ -225,12 +225,25 @@ final class ArrayDecoder {
     }
 
     /** One Transformer layer's parameters in arrays. */
-    private record Layer(float[] norm1Gain, float[] norm1Bias, Weights qkv, Weights proj, float[] norm2Gain,
-            float[] norm2Bias, Weights fc1, Weights fc2) {
+    private record Layer(
+            float[] norm1Gain,
+            float[] norm1Bias,
+            Weights qkv,
+            Weights proj,
+            float[] norm2Gain,
+            float[] norm2Bias,
+            Weights fc1,
+            Weights fc2) {
         static Layer of(TransformerLayer t) {
-            return new Layer(Tensors.toFloats(t.attention.norm.weight), Tensors.toFloats(t.attention.norm.bias),
-                    Weights.of(t.attention.qkv), Weights.of(t.attention.proj), Tensors.toFloats(t.mlp.norm.weight),
-                    Tensors.toFloats(t.mlp.norm.bias), Weights.of(t.mlp.fc1), Weights.of(t.mlp.fc2));
+            return new Layer(
+                    Tensors.toFloats(t.attention.norm.weight),
+                    Tensors.toFloats(t.attention.norm.bias),
+                    Weights.of(t.attention.qkv),
+                    Weights.of(t.attention.proj),
+                    Tensors.toFloats(t.mlp.norm.weight),
+                    Tensors.toFloats(t.mlp.norm.bias),
+                    Weights.of(t.mlp.fc1),
+                    Weights.of(t.mlp.fc2));
         }
     }
 }

@@ -65,7 +65,8 @@ final class Attention {
 
     /** (B, T, 3C) -> q, k, v each (B, heads, T, headDim), in the reference's channel order. */
     private Tensor[] splitHeads(Tensor qkvOut, long b, long t) {
-        TensorVector parts = qkvOut.view(b, t, 3L * heads, headDim).transpose(1, 2).chunk(3, 1);
+        TensorVector parts =
+                qkvOut.view(b, t, 3L * heads, headDim).transpose(1, 2).chunk(3, 1);
         return new Tensor[] {parts.get(0), parts.get(1), parts.get(2)};
     }
 

@@ -25,12 +25,14 @@ public record Branches(boolean guided, Tensor classRows, Tensor qScale) {
             return new Branches(false, classRows, null);
         }
         Tensor mean = block.classRows(null);
-        Tensor rows = classRows == null ? null
+        Tensor rows = classRows == null
+                ? null
                 : cat(0, classRows.expand(b, 1, classRows.size(2)), mean.expand(b, 1, mean.size(2)));
         Tensor qScale = null;
         if (guidance.attnTemp() != 1.0) {
             qScale = cat(0, torch.ones(b), torch.full(new long[] {b}, s(1.0 / guidance.attnTemp())))
-                    .view(2 * b, 1, 1, 1).to(like.device(), like.scalar_type());
+                    .view(2 * b, 1, 1, 1)
+                    .to(like.device(), like.scalar_type());
         }
         return new Branches(true, rows, qScale);
     }

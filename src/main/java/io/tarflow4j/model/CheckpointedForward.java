@@ -39,8 +39,13 @@ public final class CheckpointedForward {
     private final Tensor[][] layerInputs;
     private final TarFlow.ForwardResult result;
 
-    private CheckpointedForward(TarFlow model, Tensor y, boolean autocast, Tensor[] blockInputs,
-            Tensor[][] layerInputs, TarFlow.ForwardResult result) {
+    private CheckpointedForward(
+            TarFlow model,
+            Tensor y,
+            boolean autocast,
+            Tensor[] blockInputs,
+            Tensor[][] layerInputs,
+            TarFlow.ForwardResult result) {
         this.model = model;
         this.y = y;
         this.autocast = autocast;
@@ -84,7 +89,12 @@ public final class CheckpointedForward {
                 outputs.add(x);
             }
         }
-        return new CheckpointedForward(model, y, Autocast.enabled(), blockInputs, layerInputs,
+        return new CheckpointedForward(
+                model,
+                y,
+                Autocast.enabled(),
+                blockInputs,
+                layerInputs,
                 new TarFlow.ForwardResult(outputs.get(outputs.size() - 1), List.copyOf(outputs), logdets));
     }
 
@@ -168,7 +178,8 @@ public final class CheckpointedForward {
      * without {@code parameters}, into {@code leaves} alone.
      */
     private static void backprop(TensorVector outputs, TensorVector grads, boolean parameters, Tensor... leaves) {
-        torch.backward(outputs, grads, new BoolOptional(), false, parameters ? new TensorVector() : new TensorVector(leaves));
+        torch.backward(
+                outputs, grads, new BoolOptional(), false, parameters ? new TensorVector() : new TensorVector(leaves));
     }
 
     /**

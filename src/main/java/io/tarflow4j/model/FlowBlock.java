@@ -70,7 +70,8 @@ public final class FlowBlock {
 
     /** The latent in model order and the log-determinant, from the permuted input and its affine parameters. */
     BlockOutput output(Tensor xp, Affine a) {
-        return new BlockOutput(permute(a.forward(xp), 1), mean(a.logScale(), 1, 2).neg());
+        return new BlockOutput(
+                permute(a.forward(xp), 1), mean(a.logScale(), 1, 2).neg());
     }
 
     /**

@@ -29,9 +29,9 @@ public final class KvCache {
     /** A cache sized for every block of {@code model} and {@code rows} sequences. */
     public static KvCache forModel(TarFlow model, long rows) {
         TarFlowConfig c = model.config();
-        int layers = c.layersPerBlock().stream().mapToInt(Integer::intValue).max().orElseThrow();
-        return new KvCache(layers, rows, c.numHeads(), c.numTokens(), c.headDim(),
-                model.options());
+        int layers =
+                c.layersPerBlock().stream().mapToInt(Integer::intValue).max().orElseThrow();
+        return new KvCache(layers, rows, c.numHeads(), c.numTokens(), c.headDim(), model.options());
     }
 
     private KvCache(Tensor[] keys, Tensor[] values) {

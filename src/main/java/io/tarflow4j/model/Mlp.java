@@ -4,7 +4,6 @@ import static io.tarflow4j.tensor.Ops.gelu;
 import static io.tarflow4j.tensor.Ops.geluInPlace;
 
 import io.tarflow4j.tensor.GradMode;
-
 import java.util.Map;
 import org.bytedeco.pytorch.Tensor;
 

@@ -15,8 +15,11 @@ public final class ReferenceKeys {
 
     /** Whether {@code m} holds the keys {@link #toConfig} needs. */
     public static boolean present(Map<String, String> m) {
-        return m.containsKey("in_channels") && m.containsKey("img_size") && m.containsKey("patch_size")
-                && m.containsKey("channels") && m.containsKey("layers_per_block");
+        return m.containsKey("in_channels")
+                && m.containsKey("img_size")
+                && m.containsKey("patch_size")
+                && m.containsKey("channels")
+                && m.containsKey("layers_per_block");
     }
 
     /**
@@ -29,15 +32,15 @@ public final class ReferenceKeys {
     public static TarFlowConfig toConfig(Map<String, String> m) {
         int blocks = m.containsKey("num_blocks") ? integer(m, "num_blocks") : -1;
         if (blocks > TarFlowConfig.MAX_BLOCKS) {
-            throw new IllegalArgumentException("configuration key 'num_blocks' must be at most "
-                    + TarFlowConfig.MAX_BLOCKS + ", got " + blocks);
+            throw new IllegalArgumentException(
+                    "configuration key 'num_blocks' must be at most " + TarFlowConfig.MAX_BLOCKS + ", got " + blocks);
         }
         String layers = required(m, "layers_per_block").replaceAll("[\\[\\]\\s]", "");
         java.util.List<Integer> perBlock = new java.util.ArrayList<>();
         for (String part : layers.split(",", TarFlowConfig.MAX_BLOCKS + 2)) {
             if (perBlock.size() == TarFlowConfig.MAX_BLOCKS) {
-                throw new IllegalArgumentException("configuration key 'layers_per_block' lists more than "
-                        + TarFlowConfig.MAX_BLOCKS + " blocks");
+                throw new IllegalArgumentException(
+                        "configuration key 'layers_per_block' lists more than " + TarFlowConfig.MAX_BLOCKS + " blocks");
             }
             perBlock.add(parse("layers_per_block", part));
         }
@@ -47,11 +50,15 @@ public final class ReferenceKeys {
             }
         }
         if (blocks >= 0 && perBlock.size() != blocks) {
-            throw new IllegalArgumentException("layers_per_block lists " + perBlock.size()
-                    + " blocks but num_blocks is " + blocks);
+            throw new IllegalArgumentException(
+                    "layers_per_block lists " + perBlock.size() + " blocks but num_blocks is " + blocks);
         }
-        return new TarFlowConfig(integer(m, "in_channels"), integer(m, "img_size"),
-                integer(m, "patch_size"), integer(m, "channels"), perBlock,
+        return new TarFlowConfig(
+                integer(m, "in_channels"),
+                integer(m, "img_size"),
+                integer(m, "patch_size"),
+                integer(m, "channels"),
+                perBlock,
                 m.containsKey("head_dim") ? integer(m, "head_dim") : 64,
                 m.containsKey("mlp_expansion") ? integer(m, "mlp_expansion") : 4,
                 !m.containsKey("nvp") || bool(m, "nvp"),
@@ -67,8 +74,13 @@ public final class ReferenceKeys {
         m.put("channels", Integer.toString(c.width()));
         m.put("num_blocks", Integer.toString(c.numBlocks()));
         boolean uniform = c.layersPerBlock().stream().distinct().count() == 1;
-        m.put("layers_per_block", uniform ? c.layersPerBlock().get(0).toString()
-                : String.join(",", c.layersPerBlock().stream().map(String::valueOf).toList()));
+        m.put(
+                "layers_per_block",
+                uniform
+                        ? c.layersPerBlock().get(0).toString()
+                        : String.join(
+                                ",",
+                                c.layersPerBlock().stream().map(String::valueOf).toList()));
         m.put("head_dim", Integer.toString(c.headDim()));
         m.put("mlp_expansion", Integer.toString(c.mlpExpansion()));
         m.put("nvp", c.nvp() ? "True" : "False");
@@ -92,8 +104,8 @@ public final class ReferenceKeys {
         try {
             return Integer.parseInt(v.strip());
         } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("configuration key '" + key + "' must be an integer, got '"
-                    + Excerpt.of(v) + "'");
+            throw new IllegalArgumentException(
+                    "configuration key '" + key + "' must be an integer, got '" + Excerpt.of(v) + "'");
         }
     }
 
@@ -102,8 +114,9 @@ public final class ReferenceKeys {
         return switch (v) {
             case "true", "1" -> true;
             case "false", "0" -> false;
-            default -> throw new IllegalArgumentException("configuration key '" + key
-                    + "' must be true or false, got '" + Excerpt.of(v) + "'");
+            default ->
+                throw new IllegalArgumentException(
+                        "configuration key '" + key + "' must be true or false, got '" + Excerpt.of(v) + "'");
         };
     }
 }

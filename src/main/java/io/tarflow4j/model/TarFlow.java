@@ -177,11 +177,14 @@ public final class TarFlow {
      * @throws IllegalArgumentException naming every missing, unexpected or mis-shaped tensor
      */
     public void checkState(Map<String, long[]> shapes) {
-        List<String> problems = StateDicts.problems(StateDicts.shapes(state()), shapes,
-                name -> name.endsWith("attn_mask") || (name.equals("var") && config.nvp()), name -> false);
+        List<String> problems = StateDicts.problems(
+                StateDicts.shapes(state()),
+                shapes,
+                name -> name.endsWith("attn_mask") || (name.equals("var") && config.nvp()),
+                name -> false);
         if (!problems.isEmpty()) {
-            throw new IllegalArgumentException("state does not fit " + config.describe() + ": "
-                    + StateDicts.summary(problems, 20));
+            throw new IllegalArgumentException(
+                    "state does not fit " + config.describe() + ": " + StateDicts.summary(problems, 20));
         }
     }
 
@@ -191,7 +194,8 @@ public final class TarFlow {
         int c = config.inChannels();
         int p = config.patchSize();
         int side = config.imageSize() / p;
-        return images.reshape(b, c, side, p, side, p).permute(0, 2, 4, 1, 3, 5)
+        return images.reshape(b, c, side, p, side, p)
+                .permute(0, 2, 4, 1, 3, 5)
                 .reshape(b, (long) side * side, (long) c * p * p);
     }
 
@@ -201,7 +205,8 @@ public final class TarFlow {
         int c = config.inChannels();
         int p = config.patchSize();
         int side = config.imageSize() / p;
-        return tokens.reshape(b, side, side, c, p, p).permute(0, 3, 1, 4, 2, 5)
+        return tokens.reshape(b, side, side, c, p, p)
+                .permute(0, 3, 1, 4, 2, 5)
                 .reshape(b, c, config.imageSize(), config.imageSize());
     }
 
@@ -312,16 +317,16 @@ public final class TarFlow {
         int c = config.inChannels();
         int h = config.imageSize();
         if (s.length != 4 || s[1] != c || s[2] != h || s[3] != h) {
-            throw new IllegalArgumentException("images have shape " + Arrays.toString(s)
-                    + ", the model expects (B, " + c + ", " + h + ", " + h + ")");
+            throw new IllegalArgumentException("images have shape " + Arrays.toString(s) + ", the model expects (B, "
+                    + c + ", " + h + ", " + h + ")");
         }
     }
 
     private void checkTokens(Tensor noise) {
         long[] s = Tensors.shape(noise);
         if (s.length != 3 || s[1] != config.numTokens() || s[2] != config.tokenDim()) {
-            throw new IllegalArgumentException("noise has shape " + Arrays.toString(s)
-                    + ", the model expects (B, " + config.numTokens() + ", " + config.tokenDim() + ")");
+            throw new IllegalArgumentException("noise has shape " + Arrays.toString(s) + ", the model expects (B, "
+                    + config.numTokens() + ", " + config.tokenDim() + ")");
         }
     }
 

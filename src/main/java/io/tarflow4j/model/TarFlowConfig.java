@@ -51,45 +51,62 @@ public record TarFlowConfig(
 
     /** Validates every field with a message that names it. */
     public TarFlowConfig {
-        require(layersPerBlock.size() <= MAX_BLOCKS, "blocks must be <= " + MAX_BLOCKS + ", got "
-                + layersPerBlock.size());
+        require(
+                layersPerBlock.size() <= MAX_BLOCKS,
+                "blocks must be <= " + MAX_BLOCKS + ", got " + layersPerBlock.size());
         layersPerBlock = List.copyOf(layersPerBlock);
-        require(inChannels >= 1 && inChannels <= MAX_CHANNELS, "in-channels must be 1.." + MAX_CHANNELS + ", got "
-                + inChannels);
-        require(imageSize >= 1 && imageSize <= MAX_IMAGE_SIZE, "image-size must be 1.." + MAX_IMAGE_SIZE + ", got "
-                + imageSize);
-        require(patchSize >= 1 && imageSize % patchSize == 0,
+        require(
+                inChannels >= 1 && inChannels <= MAX_CHANNELS,
+                "in-channels must be 1.." + MAX_CHANNELS + ", got " + inChannels);
+        require(
+                imageSize >= 1 && imageSize <= MAX_IMAGE_SIZE,
+                "image-size must be 1.." + MAX_IMAGE_SIZE + ", got " + imageSize);
+        require(
+                patchSize >= 1 && imageSize % patchSize == 0,
                 "patch-size must divide image-size " + imageSize + ", got " + patchSize);
-        require(imageSize / patchSize * (imageSize / patchSize) >= 2,
-                "image-size / patch-size must give at least 2 tokens, got "
-                        + imageSize + "/" + patchSize);
-        require((long) inChannels * patchSize * patchSize <= MAX_TOKENS,
-                "in-channels x patch-size^2 must be <= " + MAX_TOKENS + ", got " + inChannels + " x " + patchSize + "^2");
-        require((long) (imageSize / patchSize) * (imageSize / patchSize) <= MAX_TOKENS,
+        require(
+                imageSize / patchSize * (imageSize / patchSize) >= 2,
+                "image-size / patch-size must give at least 2 tokens, got " + imageSize + "/" + patchSize);
+        require(
+                (long) inChannels * patchSize * patchSize <= MAX_TOKENS,
+                "in-channels x patch-size^2 must be <= " + MAX_TOKENS + ", got " + inChannels + " x " + patchSize
+                        + "^2");
+        require(
+                (long) (imageSize / patchSize) * (imageSize / patchSize) <= MAX_TOKENS,
                 "(image-size / patch-size)^2 tokens must be <= " + MAX_TOKENS + ", got " + imageSize + "/" + patchSize);
         require(headDim >= 1, "head-dim must be >= 1, got " + headDim);
-        require(width >= 1 && width <= MAX_WIDTH && width % headDim == 0,
+        require(
+                width >= 1 && width <= MAX_WIDTH && width % headDim == 0,
                 "width must be a positive multiple of head-dim " + headDim + " up to " + MAX_WIDTH + ", got " + width);
-        require(mlpExpansion >= 1 && mlpExpansion <= MAX_MLP_EXPANSION, "mlp-expansion must be 1.."
-                + MAX_MLP_EXPANSION + ", got " + mlpExpansion);
+        require(
+                mlpExpansion >= 1 && mlpExpansion <= MAX_MLP_EXPANSION,
+                "mlp-expansion must be 1.." + MAX_MLP_EXPANSION + ", got " + mlpExpansion);
         require(!layersPerBlock.isEmpty(), "need at least one flow block");
         for (int l : layersPerBlock) {
             if (l < 1 || l > MAX_LAYERS_PER_BLOCK) {
-                throw new IllegalArgumentException("layers per block must be 1.." + MAX_LAYERS_PER_BLOCK + ", got " + l);
+                throw new IllegalArgumentException(
+                        "layers per block must be 1.." + MAX_LAYERS_PER_BLOCK + ", got " + l);
             }
         }
-        require(numClasses >= 0 && numClasses <= MAX_CLASSES, "classes must be 0.." + MAX_CLASSES + ", got "
-                + numClasses);
+        require(
+                numClasses >= 0 && numClasses <= MAX_CLASSES,
+                "classes must be 0.." + MAX_CLASSES + ", got " + numClasses);
     }
 
     /** The reference's constructor: the same number of layers in every block, head 64, MLP x4. */
-    public static TarFlowConfig of(int inChannels, int imageSize, int patchSize, int width,
-            int numBlocks, int layersPerBlock, boolean nvp, int numClasses) {
+    public static TarFlowConfig of(
+            int inChannels,
+            int imageSize,
+            int patchSize,
+            int width,
+            int numBlocks,
+            int layersPerBlock,
+            boolean nvp,
+            int numClasses) {
         require(numBlocks >= 1, "blocks must be >= 1, got " + numBlocks);
         Integer[] layers = new Integer[numBlocks];
         Arrays.fill(layers, layersPerBlock);
-        return new TarFlowConfig(inChannels, imageSize, patchSize, width, List.of(layers), 64, 4,
-                nvp, numClasses);
+        return new TarFlowConfig(inChannels, imageSize, patchSize, width, List.of(layers), 64, 4, nvp, numClasses);
     }
 
     /** Number of flow blocks. */
@@ -126,14 +143,22 @@ public record TarFlowConfig(
     /** This architecture with {@code blocks} flow blocks of the first block's layer count (e.g. to time one block of a large model). */
     public TarFlowConfig withBlocks(int blocks) {
         require(blocks >= 1, "blocks must be >= 1, got " + blocks);
-        return new TarFlowConfig(inChannels, imageSize, patchSize, width,
-                java.util.Collections.nCopies(blocks, layersPerBlock.get(0)), headDim, mlpExpansion, nvp, numClasses);
+        return new TarFlowConfig(
+                inChannels,
+                imageSize,
+                patchSize,
+                width,
+                java.util.Collections.nCopies(blocks, layersPerBlock.get(0)),
+                headDim,
+                mlpExpansion,
+                nvp,
+                numClasses);
     }
 
     /** A copy with another class count. */
     public TarFlowConfig withNumClasses(int classes) {
-        return new TarFlowConfig(inChannels, imageSize, patchSize, width, layersPerBlock, headDim,
-                mlpExpansion, nvp, classes);
+        return new TarFlowConfig(
+                inChannels, imageSize, patchSize, width, layersPerBlock, headDim, mlpExpansion, nvp, classes);
     }
 
     /** Number of trainable parameters (the reference's count, buffers excluded). */
@@ -141,8 +166,12 @@ public record TarFlowConfig(
         long c = width;
         long d = tokenDim();
         long t = numTokens();
-        long layer = (2 * c) + (3 * c * c + 3 * c) + (c * c + c)            // attention
-                + (2 * c) + (mlpExpansion * c * c + mlpExpansion * c) + (mlpExpansion * c * c + c); // MLP
+        long layer = (2 * c)
+                + (3 * c * c + 3 * c)
+                + (c * c + c) // attention
+                + (2 * c)
+                + (mlpExpansion * c * c + mlpExpansion * c)
+                + (mlpExpansion * c * c + c); // MLP
         long out = nvp ? 2 * d : d;
         long total = 0;
         for (int layers : layersPerBlock) {

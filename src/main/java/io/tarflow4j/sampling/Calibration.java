@@ -68,8 +68,17 @@ public final class Calibration {
      *     accurate enough
      * @param fastestJacobiMillis its wall time (NaN without one)
      */
-    public record BlockReport(double crm, double crmPercent, double igmZeros, double igmInput, BlockStrategy chosen,
-            long passes, double maxError, double millis, double sequentialMillis, BlockStrategy fastestJacobi,
+    public record BlockReport(
+            double crm,
+            double crmPercent,
+            double igmZeros,
+            double igmInput,
+            BlockStrategy chosen,
+            long passes,
+            double maxError,
+            double millis,
+            double sequentialMillis,
+            BlockStrategy fastestJacobi,
             double fastestJacobiMillis) {}
 
     /**
@@ -91,15 +100,19 @@ public final class Calibration {
         List<BlockReport> reports = new ArrayList<>();
         List<BlockStrategy> chosen = new ArrayList<>();
         List<Map<String, Double>> metrics = new ArrayList<>();
-        try (GradMode g = GradMode.off(); NativeScope scope = NativeScope.open()) {
+        try (GradMode g = GradMode.off();
+                NativeScope scope = NativeScope.open()) {
             Tensor x = model.patchify(model.place(images));
             int tokens = (int) x.size(1);
             KvCache cache = KvCache.forModel(model, x.size(0));
             for (int i = 0; i < blocks.size(); i++) {
                 FlowBlock block = blocks.get(i);
                 Tensor z = block.forward(x, y).z();
-                measured.add(new Measurement(crm(model, i, block, x, y), igm(block, x, z, y, InitialGuess.ZEROS),
-                        igm(block, x, z, y, InitialGuess.INPUT), best(block, i, x, z, y, tokens, tolerance, cache, model)));
+                measured.add(new Measurement(
+                        crm(model, i, block, x, y),
+                        igm(block, x, z, y, InitialGuess.ZEROS),
+                        igm(block, x, z, y, InitialGuess.INPUT),
+                        best(block, i, x, z, y, tokens, tolerance, cache, model)));
                 x = z;
             }
             double total = measured.stream().mapToDouble(Measurement::crm).sum();
@@ -107,8 +120,17 @@ public final class Calibration {
                 Choice choice = b.choice();
                 Candidate c = choice.chosen;
                 double pct = total > 0 ? 100 * b.crm() / total : 0;
-                reports.add(new BlockReport(b.crm(), pct, b.igmZeros(), b.igmInput(), c.strategy, c.passes, c.maxError,
-                        c.millis, choice.sequential.millis, choice.jacobi == null ? null : choice.jacobi.strategy,
+                reports.add(new BlockReport(
+                        b.crm(),
+                        pct,
+                        b.igmZeros(),
+                        b.igmInput(),
+                        c.strategy,
+                        c.passes,
+                        c.maxError,
+                        c.millis,
+                        choice.sequential.millis,
+                        choice.jacobi == null ? null : choice.jacobi.strategy,
                         choice.jacobi == null ? Double.NaN : choice.jacobi.millis));
                 chosen.add(c.strategy);
                 Map<String, Double> m = new LinkedHashMap<>();
@@ -144,15 +166,24 @@ public final class Calibration {
     /** What one block measured: its CRM, the IGM of both guesses and the chosen candidate. */
     private record Measurement(double crm, double igmZeros, double igmInput, Choice choice) {}
 
-    private static Choice best(FlowBlock block, int index, Tensor x, Tensor z, Tensor y, int tokens,
-            double tolerance, KvCache cache, TarFlow model) {
+    private static Choice best(
+            FlowBlock block,
+            int index,
+            Tensor x,
+            Tensor z,
+            Tensor y,
+            int tokens,
+            double tolerance,
+            KvCache cache,
+            TarFlow model) {
         Candidate best = null;
         Candidate mostAccurate = null;
         Candidate sequential = null;
         Candidate jacobi = null;
         for (int segments : candidateSegments(tokens)) {
             // one-token segments are the sequential order: the initial guess plays no part
-            InitialGuess[] guesses = segments == tokens - 1 ? new InitialGuess[] {InitialGuess.INPUT} : InitialGuess.values();
+            InitialGuess[] guesses =
+                    segments == tokens - 1 ? new InitialGuess[] {InitialGuess.INPUT} : InitialGuess.values();
             for (InitialGuess guess : guesses) {
                 try (NativeScope scope = NativeScope.open()) {
                     int longest = (tokens - 1 + segments - 1) / segments;
@@ -163,7 +194,8 @@ public final class Calibration {
                     double error = Tensors.maxAbsDiff(inverted, x);
                     double millis = (System.nanoTime() - t0) / 1e6;
                     int maxPerSegment = stats.maxSegmentPasses(index);
-                    BlockStrategy s = new BlockStrategy(segments, Math.min(longest, 2 * maxPerSegment), guess, tolerance);
+                    BlockStrategy s =
+                            new BlockStrategy(segments, Math.min(longest, 2 * maxPerSegment), guess, tolerance);
                     Candidate c = new Candidate(s, stats.passes(index), error, millis);
                     if (mostAccurate == null || error < mostAccurate.maxError) {
                         mostAccurate = c;
@@ -201,7 +233,8 @@ public final class Calibration {
     private static double igm(FlowBlock block, Tensor x, Tensor z, Tensor y, InitialGuess guess) {
         Tensor xp = block.permute(x, 1);
         Tensor zp = block.permute(z, 1);
-        Tensor start = guess == InitialGuess.INPUT ? zp
+        Tensor start = guess == InitialGuess.INPUT
+                ? zp
                 : torch.cat(new TensorVector(zp.narrow(1, 0, 1), torch.zeros_like(zp.narrow(1, 1, zp.size(1) - 1))), 1);
         Affine a = block.affine(start, block.classRows(y), null);
         return spectral(mean(a.reverse(zp).sub(xp), 0));

@@ -37,7 +37,8 @@ public final class Denoiser {
         Tensor input = x.detach().clone().requires_grad_(!checkpointed);
         Tensor grad = checkpointed
                 ? model.unpatchify(CheckpointedForward.run(model, input, y).inputGradient(TarFlow::loss))
-                : torch.grad(new TensorVector(TarFlow.loss(model.forward(input, y))), new TensorVector(input)).get(0);
+                : torch.grad(new TensorVector(TarFlow.loss(model.forward(input, y))), new TensorVector(input))
+                        .get(0);
         double step = input.numel() * sigma * sigma * scale;
         return input.detach().sub(grad.mul(s(step)));
     }

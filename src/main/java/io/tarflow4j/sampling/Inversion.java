@@ -16,8 +16,13 @@ import org.bytedeco.pytorch.Tensor;
  * @param trace if not null, receives the unpatchified noise and the image after each block
  * @param progress if not null, told the block and tokens done (by the first group of rows)
  */
-public record Inversion(Guidance guidance, JacobiStrategy strategy, int parallelism, SamplingStats stats,
-        List<Tensor> trace, SamplingProgress progress) {
+public record Inversion(
+        Guidance guidance,
+        JacobiStrategy strategy,
+        int parallelism,
+        SamplingStats stats,
+        List<Tensor> trace,
+        SamplingProgress progress) {
 
     /** Validates the settings. */
     public Inversion {

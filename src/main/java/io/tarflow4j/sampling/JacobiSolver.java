@@ -56,8 +56,16 @@ final class JacobiSolver {
      * @param stats receives the passes, under index {@code blockIndex}
      * @return the block's input x (B, T, D) in model order
      */
-    static Tensor invert(FlowBlock block, int blockIndex, Tensor z, Tensor y, Guidance guidance,
-            BlockStrategy strategy, KvCache cache, SamplingStats stats, IntConsumer tokensDone) {
+    static Tensor invert(
+            FlowBlock block,
+            int blockIndex,
+            Tensor z,
+            Tensor y,
+            Guidance guidance,
+            BlockStrategy strategy,
+            KvCache cache,
+            SamplingStats stats,
+            IntConsumer tokensDone) {
         long b = z.size(0);
         int tokens = (int) z.size(1);
         int outputs = tokens - 1;
@@ -86,7 +94,20 @@ final class JacobiSolver {
         int start = 1;
         for (int g = 0; g < segments; g++) {
             int n = base + (g < extra ? 1 : 0);
-            segment(block, blockIndex, zp, x, start, n, branches, guidance, weights, strategy, cache, stats, tokensDone);
+            segment(
+                    block,
+                    blockIndex,
+                    zp,
+                    x,
+                    start,
+                    n,
+                    branches,
+                    guidance,
+                    weights,
+                    strategy,
+                    cache,
+                    stats,
+                    tokensDone);
             start += n;
         }
         return block.permute(x, 1);
@@ -101,9 +122,20 @@ final class JacobiSolver {
      * pass starts at the first token that still moved. With tolerance 0 a frozen token is exact,
      * and at least one token is frozen per pass, so n passes always suffice.
      */
-    private static void segment(FlowBlock block, int blockIndex, Tensor zp, Tensor x, int start, int n,
-            Branches branches, Guidance guidance, Tensor weights, BlockStrategy strategy, KvCache cache,
-            SamplingStats stats, IntConsumer tokensDone) {
+    private static void segment(
+            FlowBlock block,
+            int blockIndex,
+            Tensor zp,
+            Tensor x,
+            int start,
+            int n,
+            Branches branches,
+            Guidance guidance,
+            Tensor weights,
+            BlockStrategy strategy,
+            KvCache cache,
+            SamplingStats stats,
+            IntConsumer tokensDone) {
         int end = start + n;
         int lo = start;
         int maxPasses = Math.min(strategy.maxIterations(), n);

@@ -58,9 +58,10 @@ public record JacobiStrategy(List<BlockStrategy> blocks, List<Map<String, Double
     public static final int DEFAULT_ITERATIONS = Integer.MAX_VALUE;
     /** Tolerance of the default strategy. */
     public static final double DEFAULT_TOLERANCE = 1e-3;
+
     private static final Set<String> TOP_KEYS = Set.of("format", "version", "blocks");
-    private static final Set<String> BLOCK_KEYS = Set.of("block", "segments", "max_iterations", "guess",
-            "tolerance", "metrics");
+    private static final Set<String> BLOCK_KEYS =
+            Set.of("block", "segments", "max_iterations", "guess", "tolerance", "metrics");
 
     /** Copies and validates. */
     public JacobiStrategy {
@@ -72,7 +73,8 @@ public record JacobiStrategy(List<BlockStrategy> blocks, List<Map<String, Double
             metrics = Collections.nCopies(blocks.size(), Map.of());
         }
         if (metrics.size() != blocks.size()) {
-            throw new IllegalArgumentException("metrics for " + metrics.size() + " blocks, strategy has " + blocks.size());
+            throw new IllegalArgumentException(
+                    "metrics for " + metrics.size() + " blocks, strategy has " + blocks.size());
         }
         List<Map<String, Double>> copy = new ArrayList<>();
         for (Map<String, Double> m : metrics) {
@@ -95,8 +97,8 @@ public record JacobiStrategy(List<BlockStrategy> blocks, List<Map<String, Double
      */
     public static JacobiStrategy defaultFor(int numBlocks, int tokens) {
         int segments = Math.max(1, Math.min(DEFAULT_SEGMENTS, tokens - 1));
-        return uniform(numBlocks, new BlockStrategy(segments, DEFAULT_ITERATIONS, InitialGuess.INPUT,
-                DEFAULT_TOLERANCE));
+        return uniform(
+                numBlocks, new BlockStrategy(segments, DEFAULT_ITERATIONS, InitialGuess.INPUT, DEFAULT_TOLERANCE));
     }
 
     /** The strategy of block {@code i} (forward order). */
@@ -112,8 +114,8 @@ public record JacobiStrategy(List<BlockStrategy> blocks, List<Map<String, Double
     /** Throws unless this strategy has exactly {@code numBlocks} blocks. */
     public void requireBlocks(int numBlocks) {
         if (blocks.size() != numBlocks) {
-            throw new IllegalArgumentException("the GS-Jacobi strategy has " + blocks.size()
-                    + " blocks, the model has " + numBlocks);
+            throw new IllegalArgumentException(
+                    "the GS-Jacobi strategy has " + blocks.size() + " blocks, the model has " + numBlocks);
         }
     }
 
@@ -201,8 +203,11 @@ public record JacobiStrategy(List<BlockStrategy> blocks, List<Map<String, Double
                 throw new IllegalArgumentException(where + ": \"block\" must be " + i + " (blocks in order)");
             }
             try {
-                blocks.add(new BlockStrategy(integer(b, "segments", where), integer(b, "max_iterations", where),
-                        InitialGuess.parse(text(b, "guess", where)), number(b, "tolerance", where)));
+                blocks.add(new BlockStrategy(
+                        integer(b, "segments", where),
+                        integer(b, "max_iterations", where),
+                        InitialGuess.parse(text(b, "guess", where)),
+                        number(b, "tolerance", where)));
             } catch (IllegalArgumentException e) {
                 throw new IllegalArgumentException(where + ": " + e.getMessage(), e);
             }
@@ -225,7 +230,7 @@ public record JacobiStrategy(List<BlockStrategy> blocks, List<Map<String, Double
     }
 
     private static void unknownKeys(JsonNode o, Set<String> allowed, String where) {
-        for (Iterator<String> it = o.fieldNames(); it.hasNext();) {
+        for (Iterator<String> it = o.fieldNames(); it.hasNext(); ) {
             String k = it.next();
             if (!allowed.contains(k)) {
                 throw new IllegalArgumentException(where + ": unknown key \"" + k + "\" (allowed: "

@@ -25,7 +25,8 @@ public final class RandomWeights {
     public static TarFlow perturbed(TarFlowConfig config, long seed, double std) {
         Runtime.seed(seed);
         TarFlow model = new TarFlow(config);
-        try (GradMode g = GradMode.off(); NativeScope scope = NativeScope.open()) {
+        try (GradMode g = GradMode.off();
+                NativeScope scope = NativeScope.open()) {
             for (Map.Entry<String, Tensor> e : model.parameters().entrySet()) {
                 Tensor p = e.getValue();
                 p.add_(torch.randn_like(p).mul(io.tarflow4j.tensor.Ops.s(std)));

@@ -42,7 +42,8 @@ final class RowGroups {
             throw new IllegalArgumentException("parallel row groups must be >= 0 (0 = automatic), got " + requested);
         }
         int cores = java.lang.Runtime.getRuntime().availableProcessors();
-        int wanted = requested > 0 ? requested : device.is_cpu() ? Math.max(1, cores / Math.max(1, Runtime.threads())) : 1;
+        int wanted =
+                requested > 0 ? requested : device.is_cpu() ? Math.max(1, cores / Math.max(1, Runtime.threads())) : 1;
         return (int) Math.max(1, Math.min(wanted, rows));
     }
 
@@ -78,8 +79,10 @@ final class RowGroups {
                         break;
                     } catch (ExecutionException e) {
                         if (failure == null) {
-                            failure = e.getCause() instanceof RuntimeException r ? r
-                                    : new IllegalStateException("sampling thread failed: " + e.getCause(), e.getCause());
+                            failure = e.getCause() instanceof RuntimeException r
+                                    ? r
+                                    : new IllegalStateException(
+                                            "sampling thread failed: " + e.getCause(), e.getCause());
                         }
                         break;
                     } catch (InterruptedException e) {

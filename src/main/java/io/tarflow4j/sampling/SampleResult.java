@@ -17,8 +17,16 @@ import java.util.List;
  * @param stats passes per block
  * @param seconds wall time of sampling (including denoising)
  */
-public record SampleResult(float[] images, int[] labels, int count, int channels, int height, int width,
-        List<float[]> trace, SamplingStats stats, double seconds) {
+public record SampleResult(
+        float[] images,
+        int[] labels,
+        int count,
+        int channels,
+        int height,
+        int width,
+        List<float[]> trace,
+        SamplingStats stats,
+        double seconds) {
 
     /** Copies the trace list. */
     public SampleResult {

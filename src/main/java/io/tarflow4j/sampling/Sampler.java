@@ -49,8 +49,8 @@ public final class Sampler {
         TarFlowConfig c = model.config();
         if (!o.classes().isEmpty()) {
             if (!c.conditional()) {
-                throw new IllegalArgumentException("the model is unconditional: it takes no class labels"
-                        + " (drop --class/--classes)");
+                throw new IllegalArgumentException(
+                        "the model is unconditional: it takes no class labels" + " (drop --class/--classes)");
             }
             for (int k : o.classes()) {
                 if (k >= c.numClasses()) {
@@ -60,8 +60,11 @@ public final class Sampler {
             }
         }
         Guidance g = o.guidance();
-        if (g.active() && g.attnTemp() == 1.0 && (!c.conditional() || o.classes().isEmpty())) {
-            String what = c.conditional() ? "without class labels both branches use the mean class embedding"
+        if (g.active()
+                && g.attnTemp() == 1.0
+                && (!c.conditional() || o.classes().isEmpty())) {
+            String what = c.conditional()
+                    ? "without class labels both branches use the mean class embedding"
                     : "the model is unconditional, so both branches see the same input";
             throw new IllegalArgumentException("guidance would do nothing: " + what + " and the unguided"
                     + " branch runs at attention temperature 1. Set --attn-temp to a value other than 1"
@@ -85,9 +88,14 @@ public final class Sampler {
     public SampleResult sample(SamplingOptions o, Duration interval, Consumer<SamplingProgress.Snapshot> progress) {
         validate(o);
         TarFlowConfig c = model.config();
-        SamplingProgress tracker = progress == null ? null
-                : new SamplingProgress((o.count() + o.batchSize() - 1) / o.batchSize(), c.numBlocks(), c.numTokens(),
-                        interval, progress);
+        SamplingProgress tracker = progress == null
+                ? null
+                : new SamplingProgress(
+                        (o.count() + o.batchSize() - 1) / o.batchSize(),
+                        c.numBlocks(),
+                        c.numTokens(),
+                        interval,
+                        progress);
         // one scope for the call: the KV caches are allocated once and reused by every batch
         try (NativeScope call = NativeScope.open()) {
             return sampleBatches(o, new HashMap<>(), tracker);
@@ -103,7 +111,8 @@ public final class Sampler {
         float[] noise = noise(o.seed(), (long) o.count() * tokens * dim, o.noiseTemperature());
         int[] labels = o.labels();
         JacobiStrategy strategy = o.sampler() == SamplerType.JACOBI
-                ? (o.strategy() != null ? o.strategy() : JacobiStrategy.defaultFor(c.numBlocks(), tokens)) : null;
+                ? (o.strategy() != null ? o.strategy() : JacobiStrategy.defaultFor(c.numBlocks(), tokens))
+                : null;
         float[] images = new float[o.count() * imageSize];
         int stages = c.numBlocks() + 1 + (o.denoise() ? 1 : 0);
         List<float[]> trace = new ArrayList<>();
@@ -115,8 +124,8 @@ public final class Sampler {
         SamplingStats stats = new SamplingStats(c.numBlocks());
         for (int from = 0; from < o.count(); from += o.batchSize()) {
             int b = Math.min(o.batchSize(), o.count() - from);
-            KvCache cache = caches.computeIfAbsent(o.guidance().active() ? 2L * b : b,
-                    rows -> KvCache.forModel(model, rows));
+            KvCache cache =
+                    caches.computeIfAbsent(o.guidance().active() ? 2L * b : b, rows -> KvCache.forModel(model, rows));
             if (progress != null) {
                 progress.startBatch(from / o.batchSize());
             }
@@ -124,12 +133,16 @@ public final class Sampler {
                 float[] part = new float[b * tokens * dim];
                 System.arraycopy(noise, from * tokens * dim, part, 0, part.length);
                 Tensor z = model.place(Tensors.fromFloats(part, b, tokens, dim));
-                Tensor y = labels == null ? null
+                Tensor y = labels == null
+                        ? null
                         : Tensors.labels(Arrays.copyOfRange(labels, from, from + b))
                                 .to(model.device(), ScalarType.Long);
                 List<Tensor> stagesOut = o.trace() ? new ArrayList<>() : null;
-                Tensor x = reverse(z, y, cache, new Inversion(o.guidance(), strategy, o.parallelism(), stats, stagesOut,
-                        progress));
+                Tensor x = reverse(
+                        z,
+                        y,
+                        cache,
+                        new Inversion(o.guidance(), strategy, o.parallelism(), stats, stagesOut, progress));
                 if (o.denoise()) {
                     x = Denoiser.denoise(model, x, y, o.sigma(), o.denoiseScale());
                     if (stagesOut != null) {
@@ -139,16 +152,16 @@ public final class Sampler {
                 System.arraycopy(Tensors.toFloats(x), 0, images, from * imageSize, b * imageSize);
                 if (stagesOut != null) {
                     for (int s = 0; s < stages; s++) {
-                        System.arraycopy(Tensors.toFloats(stagesOut.get(s)), 0, trace.get(s), from * imageSize,
-                                b * imageSize);
+                        System.arraycopy(
+                                Tensors.toFloats(stagesOut.get(s)), 0, trace.get(s), from * imageSize, b * imageSize);
                     }
                 }
                 stats.addBatch();
             }
         }
         double seconds = (System.nanoTime() - t0) / 1e9;
-        return new SampleResult(images, labels, o.count(), c.inChannels(), c.imageSize(), c.imageSize(), trace,
-                stats, seconds);
+        return new SampleResult(
+                images, labels, o.count(), c.inChannels(), c.imageSize(), c.imageSize(), trace, stats, seconds);
     }
 
     /**
@@ -169,8 +182,8 @@ public final class Sampler {
         long rows = z.size(0);
         long cacheRowsPerRow = how.cacheRowsPerImage();
         if (cache.rows() < cacheRowsPerRow * rows) {
-            throw new IllegalArgumentException("the KV cache holds " + cache.rows() + " rows, this batch needs "
-                    + cacheRowsPerRow * rows);
+            throw new IllegalArgumentException(
+                    "the KV cache holds " + cache.rows() + " rows, this batch needs " + cacheRowsPerRow * rows);
         }
         int groups = RowGroups.count(how.parallelism(), rows, model.device());
         if (groups == 1) {
@@ -195,9 +208,15 @@ public final class Sampler {
                 try (NativeScope scope = NativeScope.open()) {
                     SamplingStats groupStats = new SamplingStats(c.numBlocks());
                     List<Tensor> groupTrace = how.trace() == null ? null : new ArrayList<>();
-                    Tensor x = reverseRows(z.narrow(0, from, n), y == null ? null : y.narrow(0, from, n),
-                            cache.rowSlice(cacheRowsPerRow * from, cacheRowsPerRow * n), how.guidance(),
-                            how.strategy(), groupStats, groupTrace, groupProgress);
+                    Tensor x = reverseRows(
+                            z.narrow(0, from, n),
+                            y == null ? null : y.narrow(0, from, n),
+                            cache.rowSlice(cacheRowsPerRow * from, cacheRowsPerRow * n),
+                            how.guidance(),
+                            how.strategy(),
+                            groupStats,
+                            groupTrace,
+                            groupProgress);
                     out.narrow(0, from, n).copy_(x);
                     for (int s = 0; groupTrace != null && s < groupTrace.size(); s++) {
                         stages.get(s).narrow(0, from, n).copy_(groupTrace.get(s));
@@ -222,8 +241,15 @@ public final class Sampler {
     }
 
     /** One group of rows, on the calling thread: each block by the sequential decoder or GS-Jacobi. */
-    private Tensor reverseRows(Tensor z, Tensor y, KvCache cache, Guidance guidance, JacobiStrategy strategy,
-            SamplingStats stats, List<Tensor> trace, SamplingProgress progress) {
+    private Tensor reverseRows(
+            Tensor z,
+            Tensor y,
+            KvCache cache,
+            Guidance guidance,
+            JacobiStrategy strategy,
+            SamplingStats stats,
+            List<Tensor> trace,
+            SamplingProgress progress) {
         int blocks = model.blocks().size();
         int tokens = (int) z.size(1);
         BlockInverter inverter = (i, block, x) -> {

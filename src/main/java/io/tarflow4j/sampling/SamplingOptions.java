@@ -29,9 +29,20 @@ import java.util.List;
  * @param parallelism groups of rows of a batch inverted at the same time on their own threads;
  *     0 (the default) for one per CPU core on the CPU and one on a GPU
  */
-public record SamplingOptions(int count, List<Integer> classes, Guidance guidance, double noiseTemperature,
-        boolean denoise, double denoiseScale, double sigma, long seed, SamplerType sampler,
-        JacobiStrategy strategy, int batchSize, boolean trace, int parallelism) {
+public record SamplingOptions(
+        int count,
+        List<Integer> classes,
+        Guidance guidance,
+        double noiseTemperature,
+        boolean denoise,
+        double denoiseScale,
+        double sigma,
+        long seed,
+        SamplerType sampler,
+        JacobiStrategy strategy,
+        int batchSize,
+        boolean trace,
+        int parallelism) {
 
     /** Validates the settings that do not depend on the model. */
     public SamplingOptions {
@@ -67,8 +78,8 @@ public record SamplingOptions(int count, List<Integer> classes, Guidance guidanc
             throw new IllegalArgumentException("batch size must be >= 1, got " + batchSize);
         }
         if (parallelism < 0) {
-            throw new IllegalArgumentException("parallel row groups must be >= 0 (0 = one per CPU core), got "
-                    + parallelism);
+            throw new IllegalArgumentException(
+                    "parallel row groups must be >= 0 (0 = one per CPU core), got " + parallelism);
         }
     }
 
@@ -79,8 +90,20 @@ public record SamplingOptions(int count, List<Integer> classes, Guidance guidanc
 
     /** These options with another noise seed. */
     public SamplingOptions withSeed(long newSeed) {
-        return new SamplingOptions(count, classes, guidance, noiseTemperature, denoise, denoiseScale, sigma, newSeed,
-                sampler, strategy, batchSize, trace, parallelism);
+        return new SamplingOptions(
+                count,
+                classes,
+                guidance,
+                noiseTemperature,
+                denoise,
+                denoiseScale,
+                sigma,
+                newSeed,
+                sampler,
+                strategy,
+                batchSize,
+                trace,
+                parallelism);
     }
 
     /** The label of every sample (class by class), or null when no classes were asked for. */
@@ -231,8 +254,20 @@ public record SamplingOptions(int count, List<Integer> classes, Guidance guidanc
 
         /** The options, validated. */
         public SamplingOptions build() {
-            return new SamplingOptions(count, classes, new Guidance(weight, target, attnTemp, annealed),
-                    noiseTemperature, denoise, denoiseScale, sigma, seed, sampler, strategy, batchSize, trace, parallelism);
+            return new SamplingOptions(
+                    count,
+                    classes,
+                    new Guidance(weight, target, attnTemp, annealed),
+                    noiseTemperature,
+                    denoise,
+                    denoiseScale,
+                    sigma,
+                    seed,
+                    sampler,
+                    strategy,
+                    batchSize,
+                    trace,
+                    parallelism);
         }
     }
 }

@@ -50,11 +50,11 @@ public final class SamplingProgress {
         this(batches, blocks, tokens, interval, listener, System::nanoTime);
     }
 
-    SamplingProgress(int batches, int blocks, int tokens, Duration interval, Consumer<Snapshot> listener,
-            LongSupplier clock) {
+    SamplingProgress(
+            int batches, int blocks, int tokens, Duration interval, Consumer<Snapshot> listener, LongSupplier clock) {
         if (batches < 1 || blocks < 1 || tokens < 2) {
-            throw new IllegalArgumentException("progress needs >= 1 batch, >= 1 block and >= 2 tokens, got "
-                    + batches + ", " + blocks + ", " + tokens);
+            throw new IllegalArgumentException("progress needs >= 1 batch, >= 1 block and >= 2 tokens, got " + batches
+                    + ", " + blocks + ", " + tokens);
         }
         this.batches = batches;
         this.blocks = blocks;
@@ -97,14 +97,15 @@ public final class SamplingProgress {
         long total = (long) batches * blocks * steps;
         long done = ((long) batch * blocks + block) * steps + token;
         double left = done == 0 ? Double.NaN : elapsed * (total - done) / done;
-        return new Snapshot(batch + 1, batches, Math.min(block + 1, blocks), blocks, token, steps, elapsed, left,
-                estimate);
+        return new Snapshot(
+                batch + 1, batches, Math.min(block + 1, blocks), blocks, token, steps, elapsed, left, estimate);
     }
 
     private void maybeReport() {
         long now = clock.getAsLong();
         if (!estimated) {
-            if (now - start < Math.min(ESTIMATE_AFTER.toNanos(), intervalNanos) || token == 0 && block == 0 && batch == 0) {
+            if (now - start < Math.min(ESTIMATE_AFTER.toNanos(), intervalNanos)
+                    || token == 0 && block == 0 && batch == 0) {
                 return;
             }
             estimated = true;
@@ -129,8 +130,16 @@ public final class SamplingProgress {
      * @param secondsLeft estimated time to the end (NaN before any step is done)
      * @param estimate whether this is the first report, which carries the up-front estimate
      */
-    public record Snapshot(int batch, int batches, int block, int blocks, int token, int tokens,
-            double elapsedSeconds, double secondsLeft, boolean estimate) {
+    public record Snapshot(
+            int batch,
+            int batches,
+            int block,
+            int blocks,
+            int token,
+            int tokens,
+            double elapsedSeconds,
+            double secondsLeft,
+            boolean estimate) {
 
         /**
          * What to tell a user: the estimate when the run will take a minute or more, then the
@@ -150,14 +159,29 @@ public final class SamplingProgress {
 
         /** E.g. {@code batch 1/1, block 3/8, token 512/1023, 2m10s elapsed, about 4m50s left}. */
         public String describe() {
-            return String.format(Locale.ROOT, "batch %d/%d, block %d/%d, token %d/%d, %s elapsed, about %s left",
-                    batch, batches, block, blocks, token, tokens, duration(elapsedSeconds), duration(secondsLeft));
+            return String.format(
+                    Locale.ROOT,
+                    "batch %d/%d, block %d/%d, token %d/%d, %s elapsed, about %s left",
+                    batch,
+                    batches,
+                    block,
+                    blocks,
+                    token,
+                    tokens,
+                    duration(elapsedSeconds),
+                    duration(secondsLeft));
         }
 
         /** The up-front estimate, e.g. {@code estimated sampling time: about 9m30s (8 blocks x 1023 tokens, 1 batch)}. */
         public String describeEstimate() {
-            return String.format(Locale.ROOT, "estimated sampling time: about %s (%d blocks x %d tokens, %d batch%s),"
-                    + " from the first %s", duration(totalSeconds()), blocks, tokens, batches, batches == 1 ? "" : "es",
+            return String.format(
+                    Locale.ROOT,
+                    "estimated sampling time: about %s (%d blocks x %d tokens, %d batch%s)," + " from the first %s",
+                    duration(totalSeconds()),
+                    blocks,
+                    tokens,
+                    batches,
+                    batches == 1 ? "" : "es",
                     duration(elapsedSeconds));
         }
 

@@ -87,8 +87,8 @@ final class ApiExchange {
             }
             if (declared > maxBodyBytes) {
                 ex.getResponseHeaders().set("Connection", "close");
-                throw new HttpError(413, "the request body has " + declared + " bytes, more than the limit of "
-                        + maxBodyBytes);
+                throw new HttpError(
+                        413, "the request body has " + declared + " bytes, more than the limit of " + maxBodyBytes);
             }
         }
         try (InputStream in = guard.watch(ex.getRequestBody())) {

@@ -50,16 +50,21 @@ final class ApiHandlers {
             case "/api/model" -> model(ex);
             case "/api/sample" -> sample(ex);
             case "/api/score" -> score(ex);
-            default -> throw new HttpError(404, "no such page: " + Excerpt.of(path)
-                    + " (the API is POST /api/sample, POST /api/score, GET /api/model, GET /healthz)");
+            default ->
+                throw new HttpError(
+                        404,
+                        "no such page: " + Excerpt.of(path)
+                                + " (the API is POST /api/sample, POST /api/score, GET /api/model, GET /healthz)");
         };
     }
 
     private int page(ApiExchange ex) throws IOException {
         ex.requireMethod("GET");
-        ex.responseHeader("Content-Security-Policy", "default-src 'none'; script-src 'unsafe-inline';"
-                + " style-src 'unsafe-inline'; img-src data: blob:; connect-src 'self'; form-action 'none';"
-                + " frame-ancestors 'none'");
+        ex.responseHeader(
+                "Content-Security-Policy",
+                "default-src 'none'; script-src 'unsafe-inline';"
+                        + " style-src 'unsafe-inline'; img-src data: blob:; connect-src 'self'; form-action 'none';"
+                        + " frame-ancestors 'none'");
         ex.responseHeader("Cache-Control", "no-store");
         return ex.send(200, "text/html; charset=utf-8", page);
     }
@@ -100,26 +105,33 @@ final class ApiHandlers {
             return switch (format) {
                 case "png" -> true;
                 case "json" -> false;
-                default -> throw HttpError.badRequest("query parameter format must be png or json, got '"
-                        + format + "'");
+                default ->
+                    throw HttpError.badRequest("query parameter format must be png or json, got '" + format + "'");
             };
         }
         String accept = ex.header("Accept");
-        return accept != null && accept.toLowerCase(Locale.ROOT).contains("image/png")
+        return accept != null
+                && accept.toLowerCase(Locale.ROOT).contains("image/png")
                 && !accept.toLowerCase(Locale.ROOT).contains("application/json");
     }
 
     private int score(ApiExchange ex) throws IOException {
         ex.requireMethod("POST");
         String type = ex.mediaType();
-        if (type == null || !(type.equals("image/png") || type.equals("image/jpeg") || type.equals("image/jpg")
-                || type.equals("multipart/form-data"))) {
-            throw new HttpError(415, "send the image as the body with Content-Type image/png or image/jpeg, or as"
-                    + " multipart/form-data (field 'image'); got " + (type == null ? "no Content-Type" : type));
+        if (type == null
+                || !(type.equals("image/png")
+                        || type.equals("image/jpeg")
+                        || type.equals("image/jpg")
+                        || type.equals("multipart/form-data"))) {
+            throw new HttpError(
+                    415,
+                    "send the image as the body with Content-Type image/png or image/jpeg, or as"
+                            + " multipart/form-data (field 'image'); got " + (type == null ? "no Content-Type" : type));
         }
         byte[] bytes = ex.body();
         if (type.equals("multipart/form-data")) {
-            MultipartBody.Part part = MultipartBody.parse(ex.header("Content-Type"), bytes).file("image");
+            MultipartBody.Part part =
+                    MultipartBody.parse(ex.header("Content-Type"), bytes).file("image");
             if (part == null) {
                 throw HttpError.badRequest("the form has no file part; upload the image as field 'image'");
             }
@@ -136,8 +148,10 @@ final class ApiHandlers {
         try {
             return worker.run(job);
         } catch (RejectedExecutionException e) {
-            throw new HttpError(503, "the model is busy (one job running, " + options.queue()
-                    + " waiting, the queue limit); retry shortly");
+            throw new HttpError(
+                    503,
+                    "the model is busy (one job running, " + options.queue()
+                            + " waiting, the queue limit); retry shortly");
         } catch (ExecutionException e) {
             Throwable cause = e.getCause();
             if (cause instanceof HttpError h) {

@@ -56,8 +56,8 @@ final class ConnectionGuard implements Executor, AutoCloseable {
         this.maxClientConnections = maxClientConnections;
         this.timeoutNanos = readTimeout.toNanos();
         AtomicInteger counter = new AtomicInteger();
-        this.threads = new ThreadPoolExecutor(maxConnections, maxConnections, 30, TimeUnit.SECONDS,
-                new SynchronousQueue<>(), r -> {
+        this.threads = new ThreadPoolExecutor(
+                maxConnections, maxConnections, 30, TimeUnit.SECONDS, new SynchronousQueue<>(), r -> {
                     Thread t = new Thread(r, "tarflow-http-" + counter.incrementAndGet());
                     t.setDaemon(true);
                     return t;
@@ -88,7 +88,9 @@ final class ConnectionGuard implements Executor, AutoCloseable {
             });
         } catch (RejectedExecutionException e) {
             // the server closes the connection; the clients already being served go on
-            LOG.warn("refused a connection: {} are being served, the limit (--max-connections)", threads.getMaximumPoolSize());
+            LOG.warn(
+                    "refused a connection: {} are being served, the limit (--max-connections)",
+                    threads.getMaximumPoolSize());
             throw e;
         }
     }
@@ -106,8 +108,10 @@ final class ConnectionGuard implements Executor, AutoCloseable {
         if (count[0] > maxClientConnections) {
             release(client);
             ex.getResponseHeaders().set("Connection", "close");
-            throw new HttpError(429, "too many requests in progress from " + client.getHostAddress() + " (the limit is "
-                    + maxClientConnections + ", --max-client-connections); retry when one has finished");
+            throw new HttpError(
+                    429,
+                    "too many requests in progress from " + client.getHostAddress() + " (the limit is "
+                            + maxClientConnections + ", --max-client-connections); retry when one has finished");
         }
         arm("sending its request body");
         return () -> release(client);
@@ -239,7 +243,9 @@ final class ConnectionGuard implements Executor, AutoCloseable {
                 if (d.at != 0 && now - d.at > 0 && !d.expired) {
                     d.expired = true;
                     d.at = 0;
-                    LOG.info("closed a connection: the client took more than {} s {}", timeoutNanos / 1_000_000_000.0,
+                    LOG.info(
+                            "closed a connection: the client took more than {} s {}",
+                            timeoutNanos / 1_000_000_000.0,
                             d.phase);
                     thread.interrupt();
                 }

@@ -59,13 +59,19 @@ final class HostCheck {
     void check(String host, String origin) {
         String name = host == null ? null : hostName(host.strip());
         if (name == null || !hosts.contains(name)) {
-            throw new HttpError(403, "this server answers requests for " + String.join(", ", hosts)
-                    + " (--allow-host adds names); Host " + (host == null ? "missing" : Excerpt.of(host)) + " refused");
+            throw new HttpError(
+                    403,
+                    "this server answers requests for " + String.join(", ", hosts) + " (--allow-host adds names); Host "
+                            + (host == null ? "missing" : Excerpt.of(host)) + " refused");
         }
         if (origin != null && !origins.contains(origin.strip().toLowerCase(Locale.ROOT))) {
-            throw new HttpError(403, "cross-origin request from " + Excerpt.of(origin) + " refused"
-                    + (origin.strip().equals("null") ? " (an opaque origin: a sandboxed frame or a local file)" : "")
-                    + "; --allow-origin allows another site's pages");
+            throw new HttpError(
+                    403,
+                    "cross-origin request from " + Excerpt.of(origin) + " refused"
+                            + (origin.strip().equals("null")
+                                    ? " (an opaque origin: a sandboxed frame or a local file)"
+                                    : "")
+                            + "; --allow-origin allows another site's pages");
         }
     }
 

@@ -30,11 +30,18 @@ public final class ModelWorker implements AutoCloseable {
             throw new IllegalArgumentException("queue must be >= 0, got " + queue);
         }
         BlockingQueue<Runnable> pending = queue == 0 ? new SynchronousQueue<>() : new ArrayBlockingQueue<>(queue);
-        this.executor = new ThreadPoolExecutor(1, 1, 0, TimeUnit.MILLISECONDS, pending, r -> {
-            Thread t = new Thread(r, "tarflow-model");
-            t.setDaemon(true);
-            return t;
-        }, new ThreadPoolExecutor.AbortPolicy());
+        this.executor = new ThreadPoolExecutor(
+                1,
+                1,
+                0,
+                TimeUnit.MILLISECONDS,
+                pending,
+                r -> {
+                    Thread t = new Thread(r, "tarflow-model");
+                    t.setDaemon(true);
+                    return t;
+                },
+                new ThreadPoolExecutor.AbortPolicy());
         executor.prestartAllCoreThreads();
     }
 

@@ -61,8 +61,11 @@ final class RequestGuard {
             // was logged by the guard)
             status = 0;
             if (!connections.expired()) {
-                LOG.info("{} {} from {}: the client disconnected before the answer was complete ({})",
-                        ex.getRequestMethod(), Excerpt.of(api.path()), ex.getRemoteAddress(),
+                LOG.info(
+                        "{} {} from {}: the client disconnected before the answer was complete ({})",
+                        ex.getRequestMethod(),
+                        Excerpt.of(api.path()),
+                        ex.getRemoteAddress(),
                         e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage());
             }
         } catch (RuntimeException e) {
@@ -73,7 +76,11 @@ final class RequestGuard {
             connections.disarm();
             ex.close();
             inProgress.decrementAndGet();
-            LOG.debug("{} {} -> {} in {} ms", ex.getRequestMethod(), ex.getRequestURI(), status,
+            LOG.debug(
+                    "{} {} -> {} in {} ms",
+                    ex.getRequestMethod(),
+                    ex.getRequestURI(),
+                    status,
                     (System.nanoTime() - start) / 1_000_000);
         }
     }
@@ -100,8 +107,13 @@ final class RequestGuard {
             }
             api.sendJson(status, json.error(message));
         } catch (IOException | RuntimeException e) {
-            LOG.info("{} {} from {}: could not send the {} answer; the client is gone ({})", ex.getRequestMethod(),
-                    Excerpt.of(api.path()), ex.getRemoteAddress(), status, e.getMessage());
+            LOG.info(
+                    "{} {} from {}: could not send the {} answer; the client is gone ({})",
+                    ex.getRequestMethod(),
+                    Excerpt.of(api.path()),
+                    ex.getRemoteAddress(),
+                    status,
+                    e.getMessage());
         }
     }
 }

@@ -40,8 +40,15 @@ import java.util.function.LongSupplier;
  * @param batch number of images
  * @param trace whether to keep the images after every block
  */
-public record SampleRequest(Integer classLabel, Guidance guidance, double noiseTemperature, long seed,
-        SamplerType sampler, boolean denoise, int batch, boolean trace) {
+public record SampleRequest(
+        Integer classLabel,
+        Guidance guidance,
+        double noiseTemperature,
+        long seed,
+        SamplerType sampler,
+        boolean denoise,
+        int batch,
+        boolean trace) {
 
     /** Largest guidance weight accepted. */
     public static final double MAX_GUIDANCE = 20;
@@ -50,8 +57,18 @@ public record SampleRequest(Integer classLabel, Guidance guidance, double noiseT
     /** Largest seed accepted (the largest integer a JavaScript number holds exactly). */
     public static final long MAX_SEED = (1L << 53) - 1;
 
-    private static final Set<String> FIELDS = Set.of("class", "guidance", "guide", "attn_temp", "annealed",
-            "noise_temp", "seed", "sampler", "denoise", "batch", "trace");
+    private static final Set<String> FIELDS = Set.of(
+            "class",
+            "guidance",
+            "guide",
+            "attn_temp",
+            "annealed",
+            "noise_temp",
+            "seed",
+            "sampler",
+            "denoise",
+            "batch",
+            "trace");
 
     /**
      * Reads and validates a request.
@@ -74,8 +91,11 @@ public record SampleRequest(Integer classLabel, Guidance guidance, double noiseT
             }
         }
         if (!unknown.isEmpty()) {
-            throw HttpError.badRequest("unknown field" + (unknown.size() > 1 ? "s " : " ") + String.join(", ", unknown.stream().limit(5).map(Excerpt::of).toList())
-                    + (unknown.size() > 5 ? ", ..." : "") + "; the fields are " + String.join(", ", FIELDS.stream().sorted().toList()));
+            throw HttpError.badRequest("unknown field" + (unknown.size() > 1 ? "s " : " ")
+                    + String.join(
+                            ", ", unknown.stream().limit(5).map(Excerpt::of).toList())
+                    + (unknown.size() > 5 ? ", ..." : "") + "; the fields are "
+                    + String.join(", ", FIELDS.stream().sorted().toList()));
         }
         Integer classLabel = classLabel(json.get("class"), served);
         double weight = number(json, "guidance", 0, 0, MAX_GUIDANCE, true);
@@ -83,14 +103,16 @@ public record SampleRequest(Integer classLabel, Guidance guidance, double noiseT
             case "scale" -> Guidance.Target.SCALE;
             case "shift" -> Guidance.Target.SHIFT;
             case "both" -> Guidance.Target.BOTH;
-            default -> throw HttpError.badRequest("field 'guide' must be \"scale\", \"shift\" or \"both\", got "
-                    + echo(json.get("guide")));
+            default ->
+                throw HttpError.badRequest(
+                        "field 'guide' must be \"scale\", \"shift\" or \"both\", got " + echo(json.get("guide")));
         };
         double attnTemp = number(json, "attn_temp", 1, 0, MAX_TEMPERATURE, false);
         boolean annealed = bool(json, "annealed", false);
         if (weight > 0 && attnTemp == 1 && classLabel == null) {
             // the sampling package refuses guidance that cannot change the samples; say it in API terms
-            String why = served.conditional() ? "without a class both branches use the mean class embedding"
+            String why = served.conditional()
+                    ? "without a class both branches use the mean class embedding"
                     : "the model is unconditional, so both branches see the same input";
             throw HttpError.badRequest("field 'guidance': guidance would do nothing: " + why + " and the unguided"
                     + " branch runs at attention temperature 1. Set 'attn_temp' to a value other than 1 (e.g. 0.3)"
@@ -101,8 +123,9 @@ public record SampleRequest(Integer classLabel, Guidance guidance, double noiseT
         SamplerType sampler = switch (text(json, "sampler", "sequential")) {
             case "sequential" -> SamplerType.SEQUENTIAL;
             case "jacobi" -> SamplerType.JACOBI;
-            default -> throw HttpError.badRequest("field 'sampler' must be \"sequential\" or \"jacobi\", got "
-                    + echo(json.get("sampler")));
+            default ->
+                throw HttpError.badRequest(
+                        "field 'sampler' must be \"sequential\" or \"jacobi\", got " + echo(json.get("sampler")));
         };
         boolean denoise = bool(json, "denoise", false);
         if (denoise && !served.canDenoise()) {
@@ -111,8 +134,15 @@ public record SampleRequest(Integer classLabel, Guidance guidance, double noiseT
         }
         int batch = (int) integer(json, "batch", Math.min(16, maxBatch), 1, maxBatch);
         boolean trace = bool(json, "trace", false);
-        return new SampleRequest(classLabel, new Guidance(weight, target, attnTemp, annealed), noiseTemp, seed,
-                sampler, denoise, batch, trace);
+        return new SampleRequest(
+                classLabel,
+                new Guidance(weight, target, attnTemp, annealed),
+                noiseTemp,
+                seed,
+                sampler,
+                denoise,
+                batch,
+                trace);
     }
 
     /** The parameters used, as JSON (the request's fields with every default filled in). */
@@ -149,8 +179,8 @@ public record SampleRequest(Integer classLabel, Guidance guidance, double noiseT
         if (node.isIntegralNumber()) {
             long c = node.asLong();
             if (!node.canConvertToLong() || c < 0 || c >= classes) {
-                throw HttpError.badRequest("field 'class' must be 0.." + (classes - 1) + " (or a class name), got "
-                        + echo(node));
+                throw HttpError.badRequest(
+                        "field 'class' must be 0.." + (classes - 1) + " (or a class name), got " + echo(node));
             }
             return (int) c;
         }
@@ -161,15 +191,15 @@ public record SampleRequest(Integer classLabel, Guidance guidance, double noiseT
                     return c;
                 }
             }
-            throw HttpError.badRequest("field 'class': no class named " + echo(node) + "; the classes are "
-                    + String.join(", ", names));
+            throw HttpError.badRequest(
+                    "field 'class': no class named " + echo(node) + "; the classes are " + String.join(", ", names));
         }
         throw HttpError.badRequest("field 'class' must be a class index 0.." + (classes - 1)
                 + ", a class name or null, got " + echo(node));
     }
 
-    private static double number(JsonNode json, String field, double fallback, double lowerBound, double max,
-            boolean lowerInclusive) {
+    private static double number(
+            JsonNode json, String field, double fallback, double lowerBound, double max, boolean lowerInclusive) {
         JsonNode n = json.get(field);
         if (n == null || n.isNull()) {
             return fallback;
@@ -181,7 +211,8 @@ public record SampleRequest(Integer classLabel, Guidance guidance, double noiseT
         double v = n.asDouble();
         boolean aboveLower = lowerInclusive ? v >= lowerBound : v > lowerBound;
         if (!Double.isFinite(v) || !aboveLower || v > max) {
-            throw HttpError.badRequest("field '" + field + "' must be a finite number in " + range + ", got " + echo(n));
+            throw HttpError.badRequest(
+                    "field '" + field + "' must be a finite number in " + range + ", got " + echo(n));
         }
         return v;
     }
@@ -192,7 +223,8 @@ public record SampleRequest(Integer classLabel, Guidance guidance, double noiseT
             return fallback;
         }
         if (!n.isIntegralNumber() || !n.canConvertToLong() || n.asLong() < min || n.asLong() > max) {
-            throw HttpError.badRequest("field '" + field + "' must be an integer " + min + ".." + max + ", got " + echo(n));
+            throw HttpError.badRequest(
+                    "field '" + field + "' must be an integer " + min + ".." + max + ", got " + echo(n));
         }
         return n.asLong();
     }

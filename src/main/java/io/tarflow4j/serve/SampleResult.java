@@ -14,8 +14,8 @@ import java.util.List;
  * @param traceCount images in each trace stage
  * @param millis time the model took, in milliseconds
  */
-public record SampleResult(float[] images, int count, int channels, int size, List<Stage> trace, int traceCount,
-        long millis) {
+public record SampleResult(
+        float[] images, int count, int channels, int size, List<Stage> trace, int traceCount, long millis) {
 
     /** Copies the trace list. */
     public SampleResult {

@@ -17,5 +17,12 @@ package io.tarflow4j.serve;
  * @param anomaly the {@link UploadScorer#ANOMALY} score (higher = more unusual)
  * @param millis time the model took, in milliseconds
  */
-public record ScoreResult(double bitsPerDim, double marginalBitsPerDim, double[] classBitsPerDim,
-        double[] logLikelihoods, double[] posterior, int predicted, double anomaly, long millis) {}
+public record ScoreResult(
+        double bitsPerDim,
+        double marginalBitsPerDim,
+        double[] classBitsPerDim,
+        double[] logLikelihoods,
+        double[] posterior,
+        int predicted,
+        double anomaly,
+        long millis) {}

@@ -27,8 +27,15 @@ import java.util.Map;
  *     sampling package's default ({@link JacobiStrategy#defaultFor})
  * @param strategyName where the strategy came from (the file's name), or {@code "default"}
  */
-public record ServedModel(TarFlow model, String name, Map<String, String> metadata, boolean usedEma,
-        List<String> classNames, boolean classNamesFromFile, double sigma, JacobiStrategy strategy,
+public record ServedModel(
+        TarFlow model,
+        String name,
+        Map<String, String> metadata,
+        boolean usedEma,
+        List<String> classNames,
+        boolean classNamesFromFile,
+        double sigma,
+        JacobiStrategy strategy,
         String strategyName) {
 
     /** Copies the lists and maps; checks the strategy against the model. */
@@ -44,8 +51,14 @@ public record ServedModel(TarFlow model, String name, Map<String, String> metada
     }
 
     /** A served model with the default GS-Jacobi strategy. */
-    public ServedModel(TarFlow model, String name, Map<String, String> metadata, boolean usedEma,
-            List<String> classNames, boolean classNamesFromFile, double sigma) {
+    public ServedModel(
+            TarFlow model,
+            String name,
+            Map<String, String> metadata,
+            boolean usedEma,
+            List<String> classNames,
+            boolean classNamesFromFile,
+            double sigma) {
         this(model, name, metadata, usedEma, classNames, classNamesFromFile, sigma, null, null);
     }
 
@@ -58,11 +71,21 @@ public record ServedModel(TarFlow model, String name, Map<String, String> metada
     public ServedModel withStrategy(Path file) throws IOException {
         JacobiStrategy s = JacobiStrategy.read(file);
         try {
-            return new ServedModel(model, name, metadata, usedEma, classNames, classNamesFromFile, sigma, s,
+            return new ServedModel(
+                    model,
+                    name,
+                    metadata,
+                    usedEma,
+                    classNames,
+                    classNamesFromFile,
+                    sigma,
+                    s,
                     file.getFileName().toString());
         } catch (IllegalArgumentException e) {
-            throw new IOException(file + ": " + e.getMessage() + " (" + name + "); calibrate a strategy for this"
-                    + " model with tarflow calibrate", e);
+            throw new IOException(
+                    file + ": " + e.getMessage() + " (" + name + "); calibrate a strategy for this"
+                            + " model with tarflow calibrate",
+                    e);
         }
     }
 
@@ -84,7 +107,8 @@ public record ServedModel(TarFlow model, String name, Map<String, String> metada
         List<String> names = new ArrayList<>();
         boolean fromFile = false;
         if (recorded != null && config.numClasses() > 0) {
-            List<String> parts = Arrays.stream(recorded.split(",", -1)).map(String::strip).toList();
+            List<String> parts =
+                    Arrays.stream(recorded.split(",", -1)).map(String::strip).toList();
             if (parts.size() != config.numClasses()) {
                 throw new IllegalArgumentException(loaded.source() + ": metadata class_names has " + parts.size()
                         + " names, the model has " + config.numClasses() + " classes");
@@ -97,8 +121,14 @@ public record ServedModel(TarFlow model, String name, Map<String, String> metada
             }
         }
         double sigma = Double.isNaN(sigmaOverride) ? loaded.sigma(Double.NaN) : sigmaOverride;
-        return new ServedModel(loaded.model(), loaded.source().getFileName().toString(), loaded.metadata(),
-                loaded.usedEma(), names, fromFile, sigma);
+        return new ServedModel(
+                loaded.model(),
+                loaded.source().getFileName().toString(),
+                loaded.metadata(),
+                loaded.usedEma(),
+                names,
+                fromFile,
+                sigma);
     }
 
     /** The architecture. */

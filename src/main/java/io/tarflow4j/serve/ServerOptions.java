@@ -27,9 +27,18 @@ import java.util.List;
  * @param allowedOrigins origins ({@code scheme://host[:port]}) allowed to call the API from a
  *     page of another site, besides the server's own
  */
-public record ServerOptions(String host, int port, int maxBatch, int queue, long maxBodyBytes,
-        long maxImagePixels, int maxConnections, int maxClientConnections, Duration readTimeout,
-        List<String> allowedHosts, List<String> allowedOrigins) {
+public record ServerOptions(
+        String host,
+        int port,
+        int maxBatch,
+        int queue,
+        long maxBodyBytes,
+        long maxImagePixels,
+        int maxConnections,
+        int maxClientConnections,
+        Duration readTimeout,
+        List<String> allowedHosts,
+        List<String> allowedOrigins) {
 
     /** Validates every field with a message that names the flag. */
     public ServerOptions {
@@ -65,7 +74,8 @@ public record ServerOptions(String host, int port, int maxBatch, int queue, long
         allowedOrigins = List.copyOf(allowedOrigins);
         for (String o : allowedOrigins) {
             if (!o.matches("https?://[^/\\s]+")) {
-                throw new IllegalArgumentException("--allow-origin must be scheme://host[:port] (no path), got '" + o + "'");
+                throw new IllegalArgumentException(
+                        "--allow-origin must be scheme://host[:port] (no path), got '" + o + "'");
             }
         }
     }
@@ -159,8 +169,18 @@ public record ServerOptions(String host, int port, int maxBatch, int queue, long
 
         /** The options. */
         public ServerOptions build() {
-            return new ServerOptions(host, port, maxBatch, queue, maxBodyBytes, maxImagePixels, maxConnections,
-                    maxClientConnections, readTimeout, allowedHosts, allowedOrigins);
+            return new ServerOptions(
+                    host,
+                    port,
+                    maxBatch,
+                    queue,
+                    maxBodyBytes,
+                    maxImagePixels,
+                    maxConnections,
+                    maxClientConnections,
+                    readTimeout,
+                    allowedHosts,
+                    allowedOrigins);
         }
     }
 }

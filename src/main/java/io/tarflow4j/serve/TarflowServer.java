@@ -47,19 +47,20 @@ public final class TarflowServer implements AutoCloseable {
         InetAddress address = InetAddress.getByName(options.host());
         this.loopback = address.isLoopbackAddress();
         this.worker = new ModelWorker(options.queue());
-        this.connections = new ConnectionGuard(options.maxConnections(), options.maxClientConnections(),
-                options.readTimeout());
+        this.connections =
+                new ConnectionGuard(options.maxConnections(), options.maxClientConnections(), options.readTimeout());
         try {
             this.http = HttpServer.create(new InetSocketAddress(address, options.port()), 64);
         } catch (IOException e) {
             worker.close();
             connections.close();
-            throw new IOException("cannot listen on " + options.host() + ":" + options.port() + ": " + e.getMessage(), e);
+            throw new IOException(
+                    "cannot listen on " + options.host() + ":" + options.port() + ": " + e.getMessage(), e);
         }
         ApiJson json = new ApiJson();
         ApiHandlers handlers = new ApiHandlers(served, options, worker, json, page);
-        this.requests = new RequestGuard(HostCheck.of(options, address, http.getAddress().getPort()), connections,
-                json, options.maxBodyBytes());
+        this.requests = new RequestGuard(
+                HostCheck.of(options, address, http.getAddress().getPort()), connections, json, options.maxBodyBytes());
         http.createContext("/", ex -> requests.handle(ex, handlers::route));
         http.setExecutor(connections);
     }

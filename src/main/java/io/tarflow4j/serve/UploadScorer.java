@@ -46,8 +46,9 @@ public final class UploadScorer {
                     + c.imageSize());
         }
         byte[] pixels = image.pixels();
-        ImageScorer.Score s = ImageScorer.score(served.model(), List.of(pixels), 1,
-                Dequantizer.uniform(DEQUANTIZATION_SEED), prior).get(0);
+        ImageScorer.Score s = ImageScorer.score(
+                        served.model(), List.of(pixels), 1, Dequantizer.uniform(DEQUANTIZATION_SEED), prior)
+                .get(0);
         double bpd = s.bitsPerDim(Likelihood.UNCONDITIONAL);
         double anomaly = ANOMALY.score(bpd, pixels, c.inChannels(), c.imageSize(), c.imageSize(), null);
         double[] logLik = null;
@@ -58,8 +59,8 @@ public final class UploadScorer {
             }
         }
         long millis = (System.nanoTime() - start) / 1_000_000;
-        return new ScoreResult(bpd, s.marginal(), s.classBitsPerDim(), logLik, s.posterior(), s.predicted(), anomaly,
-                millis);
+        return new ScoreResult(
+                bpd, s.marginal(), s.classBitsPerDim(), logLik, s.posterior(), s.predicted(), anomaly, millis);
     }
 
     /** What the response says about the dequantisation. */

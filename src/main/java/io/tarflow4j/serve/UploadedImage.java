@@ -50,8 +50,10 @@ public record UploadedImage(byte[] pixels, int channels, int size, List<String> 
         }
         if (stored != channels) {
             chw = ImageOps.convertChannels(chw, stored, channels, w * h);
-            notes.add(stored == 3 ? "converted RGB to grayscale (0.299 R + 0.587 G + 0.114 B)"
-                    : "converted grayscale to RGB");
+            notes.add(
+                    stored == 3
+                            ? "converted RGB to grayscale (0.299 R + 0.587 G + 0.114 B)"
+                            : "converted grayscale to RGB");
         }
         if (w != size || h != size) {
             chw = ImageOps.resizeAndCenterCrop(chw, channels, h, w, size);

@@ -28,15 +28,14 @@ public final class AdamW implements AutoCloseable {
     private final List<Tensor> parameters;
 
     /** An optimizer over {@code parameters} (which must require gradients). */
-    public AdamW(List<Tensor> parameters, double lr, double beta1, double beta2, double eps,
-            double weightDecay) {
+    public AdamW(List<Tensor> parameters, double lr, double beta1, double beta2, double eps, double weightDecay) {
         this.parameters = List.copyOf(parameters);
         this.options = new AdamWOptions(lr);
         options.betas().put(0, beta2).put(1, beta1);
         options.eps().put(eps);
         options.weight_decay().put(weightDecay);
-        this.optimizer = new org.bytedeco.pytorch.AdamW(
-                new TensorVector(this.parameters.toArray(Tensor[]::new)), options);
+        this.optimizer =
+                new org.bytedeco.pytorch.AdamW(new TensorVector(this.parameters.toArray(Tensor[]::new)), options);
     }
 
     /** Sets the learning rate of every parameter group (for schedules). */
@@ -102,7 +101,12 @@ public final class AdamW implements AutoCloseable {
                 long len = Math.max(0, Math.min(n, state.size() - pos));
                 for (long off = 0; off < len; off += Integer.MAX_VALUE / 2) {
                     long piece = Math.min(Integer.MAX_VALUE / 2, len - off);
-                    state.get(pos + off, new BytePointer(buf).position(off).limit(off + piece).asBuffer());
+                    state.get(
+                            pos + off,
+                            new BytePointer(buf)
+                                    .position(off)
+                                    .limit(off + piece)
+                                    .asBuffer());
                 }
                 return len;
             }
@@ -118,8 +122,7 @@ public final class AdamW implements AutoCloseable {
             archive.load_from(reader, size);
             optimizer.load(archive);
         } catch (RuntimeException e) {
-            throw new IOException("optimizer state does not match this model's parameters: "
-                    + e.getMessage(), e);
+            throw new IOException("optimizer state does not match this model's parameters: " + e.getMessage(), e);
         } finally {
             reader.close();
             size.close();

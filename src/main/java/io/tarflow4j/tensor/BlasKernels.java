@@ -31,7 +31,8 @@ public final class BlasKernels {
      * Whether the CPU has bfloat16 instructions (AVX-512 BF16 or AMX); without them bf16 matrix
      * products are emulated, far slower than float32 ones.
      */
-    public static final boolean NATIVE_BF16 = cpuFlags().contains("avx512_bf16") || cpuFlags().contains("amx_bf16");
+    public static final boolean NATIVE_BF16 =
+            cpuFlags().contains("avx512_bf16") || cpuFlags().contains("amx_bf16");
 
     /**
      * Up to this many rows a product by a weight goes faster as one matrix-vector product per
@@ -64,7 +65,8 @@ public final class BlasKernels {
         try (Stream<String> lines = Files.lines(Path.of("/proc/cpuinfo"))) {
             return lines.filter(l -> l.startsWith("flags"))
                     .findFirst()
-                    .map(l -> Stream.of(l.substring(l.indexOf(':') + 1).trim().split("\\s+")).collect(Collectors.toSet()))
+                    .map(l -> Stream.of(l.substring(l.indexOf(':') + 1).trim().split("\\s+"))
+                            .collect(Collectors.toSet()))
                     .orElse(Set.of());
         } catch (IOException | RuntimeException e) {
             return Set.of(); // not Linux, or unreadable: assume the packed path everywhere

@@ -28,7 +28,8 @@ public final class BlasThreads implements AutoCloseable {
      * The count set last, tracked here: OpenBLAS's own count is not readable through JavaCPP
      * (its {@code blas_get_num_threads()} reports only what was set through it, -1 before).
      */
-    private static int current = initialThreads(System.getenv("OPENBLAS_NUM_THREADS"),
+    private static int current = initialThreads(
+            System.getenv("OPENBLAS_NUM_THREADS"),
             java.lang.Runtime.getRuntime().availableProcessors());
 
     /**

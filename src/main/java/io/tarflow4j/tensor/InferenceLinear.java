@@ -146,7 +146,10 @@ public final class InferenceLinear {
                     biasPieces[o] = keep(bias.narrow(0, o0, on).contiguous());
                     for (int i = 0; i < inPieces; i++) {
                         long i0 = (long) i * PIECE;
-                        p[o][i] = keep(weight.narrow(0, o0, on).narrow(1, i0, Math.min(PIECE, in - i0)).t().contiguous());
+                        p[o][i] = keep(weight.narrow(0, o0, on)
+                                .narrow(1, i0, Math.min(PIECE, in - i0))
+                                .t()
+                                .contiguous());
                     }
                 }
                 pieces = p;

@@ -29,8 +29,8 @@ public final class Ops {
 
     /** Layer normalisation over the last dimension. */
     public static Tensor layerNorm(Tensor x, Tensor weight, Tensor bias, double eps) {
-        return torch.layer_norm(x, new long[] {x.size(-1)}, new TensorOptional(weight),
-                new TensorOptional(bias), eps, false);
+        return torch.layer_norm(
+                x, new long[] {x.size(-1)}, new TensorOptional(weight), new TensorOptional(bias), eps, false);
     }
 
     /** The exact (erf) GELU, as {@code torch.nn.GELU()}. */
@@ -64,8 +64,15 @@ public final class Ops {
     private static Tensor attention(Tensor q, Tensor k, Tensor v, TensorOptional mask, boolean causal) {
         if (Autocast.enabled() && q.device().is_cpu()) {
             try (Autocast full = Autocast.float32()) {
-                return torch.scaled_dot_product_attention(q.to(torch.ScalarType.Float), k.to(torch.ScalarType.Float),
-                        v.to(torch.ScalarType.Float), mask, 0.0, causal, new DoubleOptional(), false);
+                return torch.scaled_dot_product_attention(
+                        q.to(torch.ScalarType.Float),
+                        k.to(torch.ScalarType.Float),
+                        v.to(torch.ScalarType.Float),
+                        mask,
+                        0.0,
+                        causal,
+                        new DoubleOptional(),
+                        false);
             }
         }
         return torch.scaled_dot_product_attention(q, k, v, mask, 0.0, causal, new DoubleOptional(), false);

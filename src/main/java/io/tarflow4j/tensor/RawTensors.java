@@ -38,7 +38,9 @@ public final class RawTensors {
      * a converted copy.
      */
     public static void copyInto(RawTensor raw, Tensor target) {
-        if (target.is_contiguous() && target.device().is_cpu() && Tensors.dtype(target) == scalarType(raw.dtype())
+        if (target.is_contiguous()
+                && target.device().is_cpu()
+                && Tensors.dtype(target) == scalarType(raw.dtype())
                 && target.nbytes() == raw.bytes().size()) {
             copyInto(raw.bytes(), target);
         } else {
@@ -114,7 +116,10 @@ public final class RawTensors {
     }
 
     private static ByteBuffer nativeView(Tensor t, long offset, long length) {
-        return new BytePointer(t.data_ptr()).position(offset).limit(offset + length).asBuffer();
+        return new BytePointer(t.data_ptr())
+                .position(offset)
+                .limit(offset + length)
+                .asBuffer();
     }
 
     /** libtorch's dtype for a file dtype. */

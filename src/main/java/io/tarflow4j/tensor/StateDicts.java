@@ -20,8 +20,11 @@ public final class StateDicts {
      * @param optional names that may be absent
      * @param ignored names present in files that the network does not use (not reported)
      */
-    public static List<String> problems(Map<String, long[]> expected, Map<String, long[]> given,
-            Predicate<String> optional, Predicate<String> ignored) {
+    public static List<String> problems(
+            Map<String, long[]> expected,
+            Map<String, long[]> given,
+            Predicate<String> optional,
+            Predicate<String> ignored) {
         List<String> problems = new ArrayList<>();
         TreeSet<String> unexpected = new TreeSet<>(given.keySet());
         for (var e : expected.entrySet()) {
@@ -33,8 +36,8 @@ public final class StateDicts {
                     problems.add("missing " + name + " " + Arrays.toString(e.getValue()));
                 }
             } else if (!Arrays.equals(shape, e.getValue())) {
-                problems.add(name + " has shape " + Arrays.toString(shape) + ", expected "
-                        + Arrays.toString(e.getValue()));
+                problems.add(
+                        name + " has shape " + Arrays.toString(shape) + ", expected " + Arrays.toString(e.getValue()));
             }
         }
         unexpected.stream().filter(ignored.negate()).forEach(n -> problems.add("unexpected " + n));
@@ -53,7 +56,8 @@ public final class StateDicts {
      * are finite.
      */
     public static String firstNonFinite(Map<String, Tensor> tensors) {
-        try (NativeScope scope = NativeScope.open(); GradMode g = GradMode.off()) {
+        try (NativeScope scope = NativeScope.open();
+                GradMode g = GradMode.off()) {
             for (var e : tensors.entrySet()) {
                 Tensor t = e.getValue();
                 if (t.is_floating_point() && Tensors.item(t.isfinite().all()) == 0) {
@@ -67,6 +71,7 @@ public final class StateDicts {
     /** The problems as one message, the first {@code shown} of them listed. */
     public static String summary(List<String> problems, int shown) {
         int n = Math.min(problems.size(), shown);
-        return String.join("; ", problems.subList(0, n)) + (problems.size() > n ? "; ... (" + problems.size() + " in all)" : "");
+        return String.join("; ", problems.subList(0, n))
+                + (problems.size() > n ? "; ... (" + problems.size() + " in all)" : "");
     }
 }

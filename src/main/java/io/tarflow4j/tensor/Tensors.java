@@ -39,10 +39,13 @@ public final class Tensors {
      * elements of {@code target}, a contiguous float32 CPU tensor (a buffer kept across batches).
      */
     public static void copyInto(Tensor target, float[] values, int count) {
-        if (!target.is_contiguous() || !target.device().is_cpu() || dtype(target) != ScalarType.Float
-                || count > target.numel() || count > values.length) {
-            throw new IllegalArgumentException("copyInto needs a contiguous float32 CPU tensor of at least "
-                    + count + " elements, got " + Arrays.toString(shape(target)) + " " + dtype(target));
+        if (!target.is_contiguous()
+                || !target.device().is_cpu()
+                || dtype(target) != ScalarType.Float
+                || count > target.numel()
+                || count > values.length) {
+            throw new IllegalArgumentException("copyInto needs a contiguous float32 CPU tensor of at least " + count
+                    + " elements, got " + Arrays.toString(shape(target)) + " " + dtype(target));
         }
         new FloatPointer(target.data_ptr()).capacity(count).put(values, 0, count);
     }
@@ -72,8 +75,8 @@ public final class Tensors {
         Tensor t = torch.empty(shape, new TensorOptions(dtype), new MemoryFormatOptional());
         long nbytes = t.nbytes();
         if (bytes.remaining() != nbytes) {
-            throw new IllegalArgumentException("raw data has " + bytes.remaining()
-                    + " bytes, shape " + Arrays.toString(shape) + " of " + dtype + " needs " + nbytes);
+            throw new IllegalArgumentException("raw data has " + bytes.remaining() + " bytes, shape "
+                    + Arrays.toString(shape) + " of " + dtype + " needs " + nbytes);
         }
         new BytePointer(t.data_ptr()).capacity(nbytes).asBuffer().put(bytes.duplicate());
         return t;
@@ -156,8 +159,8 @@ public final class Tensors {
     /** Largest absolute difference between two tensors of one shape (as float64). */
     public static double maxAbsDiff(Tensor a, Tensor b) {
         if (!Arrays.equals(shape(a), shape(b))) {
-            throw new IllegalArgumentException("shapes differ: " + Arrays.toString(shape(a))
-                    + " vs " + Arrays.toString(shape(b)));
+            throw new IllegalArgumentException(
+                    "shapes differ: " + Arrays.toString(shape(a)) + " vs " + Arrays.toString(shape(b)));
         }
         if (a.numel() == 0) {
             return 0;

@@ -46,8 +46,8 @@ public final class Augmentation {
     public static Tensor noisy(Tensor images, NoiseSpec noise, long stepSeed, long offset, long globalBatch) {
         long n = images.size(0);
         if (offset < 0 || globalBatch < offset + n) {
-            throw new IllegalArgumentException("shard " + offset + ".." + (offset + n) + " does not fit a global batch of "
-                    + globalBatch);
+            throw new IllegalArgumentException(
+                    "shard " + offset + ".." + (offset + n) + " does not fit a global batch of " + globalBatch);
         }
         Runtime.seed(stepSeed);
         if (noise.gaussian()) {

@@ -28,7 +28,8 @@ public final class AvailableMemory {
         try {
             for (String line : Files.readAllLines(meminfo)) {
                 if (line.startsWith("MemAvailable:")) {
-                    return OptionalLong.of(Long.parseLong(line.substring(13).replace("kB", "").strip()) * 1024);
+                    return OptionalLong.of(
+                            Long.parseLong(line.substring(13).replace("kB", "").strip()) * 1024);
                 }
             }
         } catch (IOException | NumberFormatException e) {
@@ -44,7 +45,8 @@ public final class AvailableMemory {
             if (max.equals("max")) {
                 return OptionalLong.empty();
             }
-            long current = Long.parseLong(Files.readString(cgroup.resolve("memory.current")).strip());
+            long current = Long.parseLong(
+                    Files.readString(cgroup.resolve("memory.current")).strip());
             return OptionalLong.of(Math.max(0, Long.parseLong(max) - current));
         } catch (IOException | NumberFormatException e) {
             return OptionalLong.empty();

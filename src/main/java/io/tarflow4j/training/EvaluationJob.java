@@ -28,13 +28,19 @@ final class EvaluationJob {
     private final MetricsLog metrics;
     /** Whether other ranks wait meanwhile, so that their cores are free. */
     private final boolean borrowCores;
+
     private final List<ObjectNode> evaluations = new ArrayList<>();
 
     /**
      * @param borrowCores evaluate with all of the machine's cores (the other ranks of a
      *     data-parallel run wait at a barrier meanwhile, their cores idle)
      */
-    EvaluationJob(ImageDataset test, TrainingOptions options, Path dir, ProgressLine progress, MetricsLog metrics,
+    EvaluationJob(
+            ImageDataset test,
+            TrainingOptions options,
+            Path dir,
+            ProgressLine progress,
+            MetricsLog metrics,
             boolean borrowCores) {
         this.test = test;
         this.options = options;
@@ -59,10 +65,13 @@ final class EvaluationJob {
         DatasetBpd.Result r;
         try (AllCores all = borrowCores ? AllCores.borrow() : null) {
             // given each image's label when the model and the data have them
-            Likelihood kind = model.config().conditional() && test.hasLabels() ? Likelihood.LABEL
-                    : Likelihood.UNCONDITIONAL;
-            r = DatasetBpd.evaluate(model, test, DatasetBpd.Options.of(options.evalBatch(),
-                    Dequantizer.uniform(TrainingRun.EVAL_SEED)).withLikelihood(kind));
+            Likelihood kind =
+                    model.config().conditional() && test.hasLabels() ? Likelihood.LABEL : Likelihood.UNCONDITIONAL;
+            r = DatasetBpd.evaluate(
+                    model,
+                    test,
+                    DatasetBpd.Options.of(options.evalBatch(), Dequantizer.uniform(TrainingRun.EVAL_SEED))
+                            .withLikelihood(kind));
         }
         double seconds = (System.nanoTime() - t) / 1e9;
         ObjectNode rec = MetricsLog.record("eval");
@@ -72,8 +81,9 @@ final class EvaluationJob {
         rec.put("images", r.images());
         rec.put("seconds", StepLog.round(seconds));
         metrics.write(rec);
-        progress.message(String.format("step %d: test bits/dim %.4f +- %.4f on %d images (%.1f s)", step, r.mean(),
-                r.standardError(), r.images(), seconds));
+        progress.message(String.format(
+                "step %d: test bits/dim %.4f +- %.4f on %d images (%.1f s)",
+                step, r.mean(), r.standardError(), r.images(), seconds));
         evaluations.add(rec);
     }
 
@@ -85,11 +95,16 @@ final class EvaluationJob {
         if (evaluations.stream().noneMatch(e -> e.get("step").asLong() == step)) {
             run(trainer, step);
         }
-        ObjectNode last = evaluations.stream().filter(e -> e.get("step").asLong() == step).findFirst().orElseThrow();
+        ObjectNode last = evaluations.stream()
+                .filter(e -> e.get("step").asLong() == step)
+                .findFirst()
+                .orElseThrow();
         double testBpd = last.get("test_bpd").asDouble();
         writeBpd(step, last);
-        progress.message(String.format("test bits/dim: %.4f (exact likelihood of uniformly dequantised %s; %s)",
-                testBpd, options.testData() == null ? "test images" : options.testData(),
+        progress.message(String.format(
+                "test bits/dim: %.4f (exact likelihood of uniformly dequantised %s; %s)",
+                testBpd,
+                options.testData() == null ? "test images" : options.testData(),
                 dir.resolve(TrainingRun.BPD)));
         return testBpd;
     }
@@ -105,13 +120,18 @@ final class EvaluationJob {
         o.put("conditional", options.conditional());
         o.put("weights", options.emaDecay() > 0 ? "ema" : "model");
         o.put("training_noise", options.noise().toString());
-        o.put("method", "exact likelihood of the 8-bit test images, uniformly dequantised (bins of 1/128,"
-                + " seed " + TrainingRun.EVAL_SEED + "), one draw per image"
-                + (options.noise().gaussian() ? "; the model was trained on Gaussian-noised images, so this"
-                        + " is the likelihood its density gives dequantised data, not a noisy-data figure" : ""));
+        o.put(
+                "method",
+                "exact likelihood of the 8-bit test images, uniformly dequantised (bins of 1/128,"
+                        + " seed " + TrainingRun.EVAL_SEED + "), one draw per image"
+                        + (options.noise().gaussian()
+                                ? "; the model was trained on Gaussian-noised images, so this"
+                                        + " is the likelihood its density gives dequantised data, not a noisy-data figure"
+                                : ""));
         ArrayNode all = o.putArray("evaluations");
         evaluations.forEach(all::add);
-        AtomicFiles.write(dir.resolve(TrainingRun.BPD), json.writerWithDefaultPrettyPrinter().writeValueAsString(o)
-                .getBytes(StandardCharsets.UTF_8));
+        AtomicFiles.write(
+                dir.resolve(TrainingRun.BPD),
+                json.writerWithDefaultPrettyPrinter().writeValueAsString(o).getBytes(StandardCharsets.UTF_8));
     }
 }

@@ -26,8 +26,15 @@ import java.util.Locale;
  * @param batch images per step in this process
  * @param checkpointing whether activation checkpointing is on
  */
-public record MemoryEstimate(long weights, long gradients, long optimizer, long ema, long activations, long runtime,
-        int batch, boolean checkpointing) {
+public record MemoryEstimate(
+        long weights,
+        long gradients,
+        long optimizer,
+        long ema,
+        long activations,
+        long runtime,
+        int batch,
+        boolean checkpointing) {
     /** (tokens x width) float32 tensors per image a layer keeps for its backward pass (calibrated). */
     public static final double TENSORS_PER_LAYER = 20;
     /** Bytes of the runtime without a model: JVM heap in use, libtorch, the data loader (measured). */
@@ -38,8 +45,15 @@ public record MemoryEstimate(long weights, long gradients, long optimizer, long 
     /** The estimate for training {@code c} at {@code batch} images per process. */
     public static MemoryEstimate of(TarFlowConfig c, int batch, boolean ema, boolean checkpointing) {
         long weights = 4 * c.parameterCount();
-        return new MemoryEstimate(weights, weights, 2 * weights, ema ? weights : 0,
-                activations(c, batch, checkpointing), RUNTIME_BYTES, batch, checkpointing);
+        return new MemoryEstimate(
+                weights,
+                weights,
+                2 * weights,
+                ema ? weights : 0,
+                activations(c, batch, checkpointing),
+                RUNTIME_BYTES,
+                batch,
+                checkpointing);
     }
 
     /** Bytes of activations kept for the backward pass of {@code batch} images. */
@@ -66,10 +80,19 @@ public record MemoryEstimate(long weights, long gradients, long optimizer, long 
 
     /** One line: the total and its parts, in GiB. */
     public String describe() {
-        return String.format(Locale.ROOT, "%.1f GiB = weights %.1f + gradients %.1f + AdamW %.1f%s + activations %.1f"
-                + " (batch %d%s) + runtime %.1f", total() / GIB, weights / GIB, gradients / GIB, optimizer / GIB,
-                ema > 0 ? String.format(Locale.ROOT, " + EMA %.1f", ema / GIB) : "", activations / GIB, batch,
-                checkpointing ? ", activation checkpointing" : "", runtime / GIB);
+        return String.format(
+                Locale.ROOT,
+                "%.1f GiB = weights %.1f + gradients %.1f + AdamW %.1f%s + activations %.1f"
+                        + " (batch %d%s) + runtime %.1f",
+                total() / GIB,
+                weights / GIB,
+                gradients / GIB,
+                optimizer / GIB,
+                ema > 0 ? String.format(Locale.ROOT, " + EMA %.1f", ema / GIB) : "",
+                activations / GIB,
+                batch,
+                checkpointing ? ", activation checkpointing" : "",
+                runtime / GIB);
     }
 
     /**
@@ -96,8 +119,8 @@ public record MemoryEstimate(long weights, long gradients, long optimizer, long 
                     + gib(processes * one.total()));
         }
         throw new IllegalArgumentException("--batch " + o.batch() + " of " + config.describe() + " needs about "
-                + gib(processes * total()) + (processes > 1 ? " (" + processes + " processes of " + describe() + ")"
-                        : " (" + describe() + ")")
+                + gib(processes * total())
+                + (processes > 1 ? " (" + processes + " processes of " + describe() + ")" : " (" + describe() + ")")
                 + ", more than the " + gib(available.getAsLong()) + " available on this machine"
                 + (instead.isEmpty() ? "; train on a machine with more memory" : "; " + String.join("; ", instead)));
     }

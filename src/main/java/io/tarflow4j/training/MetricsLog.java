@@ -21,6 +21,7 @@ import java.util.List;
 public final class MetricsLog implements AutoCloseable {
     /** The file name in a run folder. */
     public static final String FILE = "metrics.jsonl";
+
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final BufferedWriter out;
@@ -47,11 +48,11 @@ public final class MetricsLog implements AutoCloseable {
                     kept.add(line);
                 }
             }
-            AtomicFiles.write(file, (String.join("\n", kept) + (kept.isEmpty() ? "" : "\n"))
-                    .getBytes(StandardCharsets.UTF_8));
+            AtomicFiles.write(
+                    file, (String.join("\n", kept) + (kept.isEmpty() ? "" : "\n")).getBytes(StandardCharsets.UTF_8));
         }
-        return new MetricsLog(Files.newBufferedWriter(file, StandardCharsets.UTF_8, StandardOpenOption.CREATE,
-                StandardOpenOption.APPEND));
+        return new MetricsLog(Files.newBufferedWriter(
+                file, StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND));
     }
 
     private static JsonNode readLine(Path file, String line) throws IOException {

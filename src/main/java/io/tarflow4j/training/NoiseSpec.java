@@ -62,8 +62,8 @@ public record NoiseSpec(Kind kind, double sigma) {
         try {
             return gaussian(Double.parseDouble(number));
         } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("noise '" + Excerpt.of(text)
-                    + "': expected gaussian:SIGMA (for example gaussian:0.1) or uniform");
+            throw new IllegalArgumentException(
+                    "noise '" + Excerpt.of(text) + "': expected gaussian:SIGMA (for example gaussian:0.1) or uniform");
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("noise '" + Excerpt.of(text) + "': " + e.getMessage());
         }

@@ -50,29 +50,136 @@ import java.util.stream.Collectors;
  *     spin-waiting made steps several times slower (measured: 466 ms/step with 1 thread vs
  *     2,179 ms/step with 2 under a load of ~12); the data loader's thread uses the other core
  */
-public record Preset(String name, int imageSize, int channels, int patchSize, int width, int blocks,
-        int layersPerBlock, int numClasses, boolean conditional, int batch, double lr, long warmupSteps,
-        long steps, double minutes, NoiseSpec noise, double dropLabel, String data, long sampleEvery, int threads) {
+public record Preset(
+        String name,
+        int imageSize,
+        int channels,
+        int patchSize,
+        int width,
+        int blocks,
+        int layersPerBlock,
+        int numClasses,
+        boolean conditional,
+        int batch,
+        double lr,
+        long warmupSteps,
+        long steps,
+        double minutes,
+        NoiseSpec noise,
+        double dropLabel,
+        String data,
+        long sampleEvery,
+        int threads) {
 
     /** The class-conditional Fashion-MNIST model of the 10-minute CPU main job. */
-    public static final Preset FMNIST_SMALL = new Preset("fmnist-small", 28, 1, 4, 64, 4, 2, 10, true,
-            64, 2e-3, 200, 0, 10, NoiseSpec.gaussian(0.1), 0.1, "fashion-mnist", 1000, 1);
+    public static final Preset FMNIST_SMALL = new Preset(
+            "fmnist-small",
+            28,
+            1,
+            4,
+            64,
+            4,
+            2,
+            10,
+            true,
+            64,
+            2e-3,
+            200,
+            0,
+            10,
+            NoiseSpec.gaussian(0.1),
+            0.1,
+            "fashion-mnist",
+            1000,
+            1);
 
     /** The reference notebook's MNIST-sized model, on the bundled Fashion-MNIST. */
-    public static final Preset MNIST_TOY = new Preset("mnist-toy", 28, 1, 4, 128, 4, 4, 10, true,
-            256, 2e-3, 234, 936, 0, NoiseSpec.gaussian(0.1), 0.1, "fashion-mnist", 312, 0);
+    public static final Preset MNIST_TOY = new Preset(
+            "mnist-toy",
+            28,
+            1,
+            4,
+            128,
+            4,
+            4,
+            10,
+            true,
+            256,
+            2e-3,
+            234,
+            936,
+            0,
+            NoiseSpec.gaussian(0.1),
+            0.1,
+            "fashion-mnist",
+            312,
+            0);
 
     /** The paper's ImageNet 64x64 conditional model. */
-    public static final Preset IMAGENET64 = new Preset("imagenet64", 64, 3, 2, 768, 8, 8, 1000, true,
-            256, 1e-4, 1000, 100_000, 0, NoiseSpec.gaussian(0.05), 0.1, null, 5000, 0);
+    public static final Preset IMAGENET64 = new Preset(
+            "imagenet64",
+            64,
+            3,
+            2,
+            768,
+            8,
+            8,
+            1000,
+            true,
+            256,
+            1e-4,
+            1000,
+            100_000,
+            0,
+            NoiseSpec.gaussian(0.05),
+            0.1,
+            null,
+            5000,
+            0);
 
     /** The paper's ImageNet 128x128 conditional model. */
-    public static final Preset IMAGENET128 = new Preset("imagenet128", 128, 3, 4, 1024, 8, 8, 1000, true,
-            256, 1e-4, 1000, 100_000, 0, NoiseSpec.gaussian(0.15), 0.1, null, 5000, 0);
+    public static final Preset IMAGENET128 = new Preset(
+            "imagenet128",
+            128,
+            3,
+            4,
+            1024,
+            8,
+            8,
+            1000,
+            true,
+            256,
+            1e-4,
+            1000,
+            100_000,
+            0,
+            NoiseSpec.gaussian(0.15),
+            0.1,
+            null,
+            5000,
+            0);
 
     /** The paper's AFHQ 256x256 conditional model (3 classes). */
-    public static final Preset AFHQ256 = new Preset("afhq256", 256, 3, 8, 768, 8, 8, 3, true,
-            256, 1e-4, 1000, 100_000, 0, NoiseSpec.gaussian(0.07), 0.1, null, 5000, 0);
+    public static final Preset AFHQ256 = new Preset(
+            "afhq256",
+            256,
+            3,
+            8,
+            768,
+            8,
+            8,
+            3,
+            true,
+            256,
+            1e-4,
+            1000,
+            100_000,
+            0,
+            NoiseSpec.gaussian(0.07),
+            0.1,
+            null,
+            5000,
+            0);
 
     /**
      * Whether training mirrors images left-right at random by default: yes for the paper's image
@@ -91,8 +198,8 @@ public record Preset(String name, int imageSize, int channels, int patchSize, in
      * preset's image size, channels and classes): what the benchmarks build with random weights.
      */
     public TarFlowConfig architecture() {
-        return TarFlowConfig.of(channels, imageSize, patchSize, width, blocks, layersPerBlock, true,
-                conditional ? numClasses : 0);
+        return TarFlowConfig.of(
+                channels, imageSize, patchSize, width, blocks, layersPerBlock, true, conditional ? numClasses : 0);
     }
 
     private static final Preset[] ALL = {FMNIST_SMALL, MNIST_TOY, IMAGENET64, IMAGENET128, AFHQ256};

@@ -84,7 +84,9 @@ public final class ProgressLine {
             return String.format("%.0f img/s", imagesPerSecond);
         }
         double stepSeconds = batch / imagesPerSecond;
-        return stepSeconds >= 10 ? String.format("%.0f s/step", stepSeconds) : String.format("%.2f s/step", stepSeconds);
+        return stepSeconds >= 10
+                ? String.format("%.0f s/step", stepSeconds)
+                : String.format("%.2f s/step", stepSeconds);
     }
 
     /** Below this many images a second the progress line shows seconds per step. */

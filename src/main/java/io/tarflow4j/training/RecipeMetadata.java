@@ -40,8 +40,8 @@ final class RecipeMetadata {
      */
     private record Setting(String key, String absent, Function<TrainingOptions, String> write, Restore restore) {}
 
-    private static Setting restored(String key, Function<TrainingOptions, String> write,
-            BiConsumer<TrainingOptions.Builder, String> restore) {
+    private static Setting restored(
+            String key, Function<TrainingOptions, String> write, BiConsumer<TrainingOptions.Builder, String> restore) {
         return new Setting(key, null, write, (b, v, requested) -> restore.accept(b, v));
     }
 
@@ -57,32 +57,47 @@ final class RecipeMetadata {
             restored("warmup", o -> Long.toString(o.warmupSteps()), (b, v) -> b.warmupSteps(Long.parseLong(v))),
             restored("noise", o -> o.noise().toString(), (b, v) -> b.noise(NoiseSpec.parse(v))),
             restored("drop_label", o -> Double.toString(o.dropLabel()), (b, v) -> b.dropLabel(Double.parseDouble(v))),
-            restored("weight_decay", o -> Double.toString(o.weightDecay()),
+            restored(
+                    "weight_decay",
+                    o -> Double.toString(o.weightDecay()),
                     (b, v) -> b.weightDecay(Double.parseDouble(v))),
             restored("beta1", o -> Double.toString(o.beta1()), (b, v) -> b.beta1(Double.parseDouble(v))),
             restored("beta2", o -> Double.toString(o.beta2()), (b, v) -> b.beta2(Double.parseDouble(v))),
             restored("grad_clip", o -> Double.toString(o.gradClip()), (b, v) -> b.gradClip(Double.parseDouble(v))),
             restored("ema_decay", o -> Double.toString(o.emaDecay()), (b, v) -> b.emaDecay(Double.parseDouble(v))),
             restored("flip", o -> Boolean.toString(o.flip()), (b, v) -> b.flip(Boolean.parseBoolean(v))),
-            new Setting("samples", "true", o -> Boolean.toString(o.samples()),
+            new Setting(
+                    "samples",
+                    "true",
+                    o -> Boolean.toString(o.samples()),
                     (b, v, r) -> b.samples(r.samples() && Boolean.parseBoolean(v))),
-            new Setting("activation_checkpointing", "false", o -> Boolean.toString(o.activationCheckpointing()),
+            new Setting(
+                    "activation_checkpointing",
+                    "false",
+                    o -> Boolean.toString(o.activationCheckpointing()),
                     (b, v, r) -> b.activationCheckpointing(r.activationCheckpointing() || Boolean.parseBoolean(v))),
             recorded("minutes", o -> Double.toString(o.minutes())),
             restored("dataset", TrainingOptions::data, (b, v) -> b.data(v)),
-            new Setting("test_dataset", "", o -> o.testData() == null ? "" : o.testData(),
+            new Setting(
+                    "test_dataset",
+                    "",
+                    o -> o.testData() == null ? "" : o.testData(),
                     (b, v, r) -> b.testData(v.isEmpty() ? null : v)),
             recorded("threads", o -> Integer.toString(o.threads())),
             recorded("precision", o -> o.precision().toString()),
-            new Setting("eval_at", "", o -> String.join(",", o.evalAt().stream().map(String::valueOf).toList()),
+            new Setting(
+                    "eval_at",
+                    "",
+                    o -> String.join(
+                            ",", o.evalAt().stream().map(String::valueOf).toList()),
                     (b, v, r) -> b.evalAt(r.evalAt().isEmpty() ? parseSteps(v) : r.evalAt())));
 
     /**
      * The metadata of a checkpoint written after {@code step} of {@code total} (reference keys
      * not included: {@link TrainingCheckpoint#save} adds them).
      */
-    static Map<String, String> write(TrainingOptions o, long step, long total, double elapsedSeconds,
-            List<String> classNames) {
+    static Map<String, String> write(
+            TrainingOptions o, long step, long total, double elapsedSeconds, List<String> classNames) {
         Map<String, String> m = new LinkedHashMap<>();
         m.put("step", Long.toString(step));
         m.put("total_steps", Long.toString(total));
@@ -102,8 +117,8 @@ final class RecipeMetadata {
      * @throws IllegalArgumentException naming a missing or malformed key, or a restored value the
      *     options refuse
      */
-    static TrainingOptions restore(TrainingOptions requested, Map<String, String> recorded,
-            TarFlowConfig architecture) {
+    static TrainingOptions restore(
+            TrainingOptions requested, Map<String, String> recorded, TarFlowConfig architecture) {
         long total;
         String recordedTotal = value(recorded, "total_steps", null);
         try {
@@ -111,11 +126,16 @@ final class RecipeMetadata {
         } catch (NumberFormatException e) {
             throw malformed("total_steps", recordedTotal, e);
         }
-        TrainingOptions.Builder b = requested.toBuilder().steps(total)
-                .imageSize(architecture.imageSize()).channels(architecture.inChannels())
-                .patchSize(architecture.patchSize()).width(architecture.width())
-                .layersPerBlock(architecture.layersPerBlock()).headDim(architecture.headDim())
-                .nvp(architecture.nvp()).conditional(architecture.conditional());
+        TrainingOptions.Builder b = requested.toBuilder()
+                .steps(total)
+                .imageSize(architecture.imageSize())
+                .channels(architecture.inChannels())
+                .patchSize(architecture.patchSize())
+                .width(architecture.width())
+                .layersPerBlock(architecture.layersPerBlock())
+                .headDim(architecture.headDim())
+                .nvp(architecture.nvp())
+                .conditional(architecture.conditional());
         for (Setting s : SETTINGS) {
             if (s.restore() != null) {
                 String v = value(recorded, s.key(), s.absent());
@@ -138,8 +158,8 @@ final class RecipeMetadata {
     }
 
     private static IllegalArgumentException malformed(String key, String value, NumberFormatException e) {
-        return new IllegalArgumentException("training metadata '" + key + "' is malformed: '" + Excerpt.of(value)
-                + "'", e);
+        return new IllegalArgumentException(
+                "training metadata '" + key + "' is malformed: '" + Excerpt.of(value) + "'", e);
     }
 
     private static List<Long> parseSteps(String csv) {

@@ -37,8 +37,8 @@ public final class RunLock implements AutoCloseable {
      * @throws IOException when the lock file cannot be created or written
      */
     public static RunLock acquire(Path dir) throws IOException {
-        FileChannel ch = FileChannel.open(dir.resolve(FILE), StandardOpenOption.CREATE, StandardOpenOption.READ,
-                StandardOpenOption.WRITE);
+        FileChannel ch = FileChannel.open(
+                dir.resolve(FILE), StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
         try {
             FileLock lock = lockOrRefuse(dir, ch);
             String holder = read(ch);

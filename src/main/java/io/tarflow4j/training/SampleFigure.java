@@ -62,8 +62,9 @@ public final class SampleFigure {
      * {@code checkpointed}: the input gradient of a paper-size model over all the figure's images
      * at once would need tens of GB.
      */
-    public static List<String> write(Path path, TarFlow model, NoiseSpec noise, boolean full, long seed,
-            int denoiseBatch, boolean checkpointed) throws IOException {
+    public static List<String> write(
+            Path path, TarFlow model, NoiseSpec noise, boolean full, long seed, int denoiseBatch, boolean checkpointed)
+            throws IOException {
         TarFlowConfig c = model.config();
         int rows = rows(c);
         int n = rows * COLUMNS;
@@ -80,8 +81,8 @@ public final class SampleFigure {
                 y = Tensors.labels(labels).to(model.device(), ScalarType.Long);
             }
             Runtime.seed(seed);
-            Tensor z = model.place(torch.randn(new long[] {n, c.numTokens(), c.tokenDim()},
-                    new TensorOptions(ScalarType.Float)));
+            Tensor z = model.place(
+                    torch.randn(new long[] {n, c.numTokens(), c.tokenDim()}, new TensorOptions(ScalarType.Float)));
             Tensor plain = model.reverse(z, y, Guidance.NONE);
             panels.add(render(plain, c, rows));
             if (denoise) {
@@ -99,14 +100,20 @@ public final class SampleFigure {
         return names;
     }
 
-    private static Tensor denoise(TarFlow model, Tensor images, Tensor y, double sigma, int batch,
-            boolean checkpointed) {
+    private static Tensor denoise(
+            TarFlow model, Tensor images, Tensor y, double sigma, int batch, boolean checkpointed) {
         long n = images.size(0);
         List<Tensor> parts = new ArrayList<>();
         for (long from = 0; from < n; from += batch) {
             long k = Math.min(batch, n - from);
-            parts.add(Denoiser.denoise(model, images.narrow(0, from, k), y == null ? null : y.narrow(0, from, k),
-                    sigma, 1.0, checkpointed).detach());
+            parts.add(Denoiser.denoise(
+                            model,
+                            images.narrow(0, from, k),
+                            y == null ? null : y.narrow(0, from, k),
+                            sigma,
+                            1.0,
+                            checkpointed)
+                    .detach());
         }
         return parts.size() == 1 ? parts.get(0) : torch.cat(new TensorVector(parts.toArray(Tensor[]::new)), 0);
     }
@@ -167,9 +174,10 @@ public final class SampleFigure {
         FlowBlock block = model.blocks().get(0);
         int warm = 1;
         int timed = 3;
-        try (NativeScope scope = NativeScope.open(); GradMode g = GradMode.off()) {
-            KvCache cache = new KvCache(block.numLayers(), rows, c.numHeads(), warm + timed, c.headDim(),
-                    model.options());
+        try (NativeScope scope = NativeScope.open();
+                GradMode g = GradMode.off()) {
+            KvCache cache =
+                    new KvCache(block.numLayers(), rows, c.numHeads(), warm + timed, c.headDim(), model.options());
             Tensor token = torch.zeros(new long[] {rows, 1, c.tokenDim()}, model.options());
             Tensor classRows = block.classRows(null);
             long t = 0;

@@ -40,8 +40,14 @@ final class SampleJob {
     void writeGrid(Trainer trainer, long step) throws IOException {
         Path png = dir.resolve("samples").resolve(String.format("step-%07d.png", step));
         Files.createDirectories(png.getParent());
-        SampleFigure.write(png, trainer.evaluationModel(), options.noise(), false, TrainingRun.SAMPLE_SEED,
-                denoiseBatch, options.activationCheckpointing());
+        SampleFigure.write(
+                png,
+                trainer.evaluationModel(),
+                options.noise(),
+                false,
+                TrainingRun.SAMPLE_SEED,
+                denoiseBatch,
+                options.activationCheckpointing());
         progress.message("step " + step + ": samples written to " + png);
     }
 
@@ -60,8 +66,9 @@ final class SampleJob {
                 + ProgressLine.duration(figureSeconds));
         if (options.sampleEvery() > 0) {
             work.add("a sample grid (" + SampleFigure.describe(c, options.noise(), false) + ") every "
-                    + options.sampleEvery() + " steps, about " + ProgressLine.duration(
-                            SampleFigure.estimateSeconds(model, options.noise(), false, imageSeconds)) + " each");
+                    + options.sampleEvery() + " steps, about "
+                    + ProgressLine.duration(SampleFigure.estimateSeconds(model, options.noise(), false, imageSeconds))
+                    + " each");
         }
         return work;
     }
@@ -71,11 +78,18 @@ final class SampleJob {
         if (!options.samples()) {
             return null;
         }
-        progress.message("sampling the figure (" + SampleFigure.describe(trainer.model().config(), options.noise(),
-                true) + ", about " + ProgressLine.duration(figureSeconds) + "; --no-samples skips it)");
+        progress.message(
+                "sampling the figure (" + SampleFigure.describe(trainer.model().config(), options.noise(), true)
+                        + ", about " + ProgressLine.duration(figureSeconds) + "; --no-samples skips it)");
         Path figure = dir.resolve(TrainingRun.FIGURE);
-        List<String> panels = SampleFigure.write(figure, trainer.evaluationModel(), options.noise(), true,
-                TrainingRun.SAMPLE_SEED, denoiseBatch, options.activationCheckpointing());
+        List<String> panels = SampleFigure.write(
+                figure,
+                trainer.evaluationModel(),
+                options.noise(),
+                true,
+                TrainingRun.SAMPLE_SEED,
+                denoiseBatch,
+                options.activationCheckpointing());
         progress.message("samples: " + figure + " (panels: " + String.join(" | ", panels) + ")");
         return figure;
     }

@@ -80,10 +80,19 @@ final class StepLog {
             windowStart = now;
             windowStep = step;
         }
-        progress.step(String.format("step %d/%d  loss %.4f  bpd~%.3f  lr %.2e  %s  elapsed %s  ETA %s",
-                step, total, r.loss(), bpdEstimate(r.loss()), r.lr(),
-                ProgressLine.speed(Double.isNaN(imagesPerSecond) ? windowIps : imagesPerSecond, options.batch()),
-                ProgressLine.duration(elapsedSeconds), ProgressLine.duration(etaSeconds)), logged);
+        progress.step(
+                String.format(
+                        "step %d/%d  loss %.4f  bpd~%.3f  lr %.2e  %s  elapsed %s  ETA %s",
+                        step,
+                        total,
+                        r.loss(),
+                        bpdEstimate(r.loss()),
+                        r.lr(),
+                        ProgressLine.speed(
+                                Double.isNaN(imagesPerSecond) ? windowIps : imagesPerSecond, options.batch()),
+                        ProgressLine.duration(elapsedSeconds),
+                        ProgressLine.duration(etaSeconds)),
+                logged);
     }
 
     /** Leaves {@code nanos} of work that is not training out of the speed. */

@@ -65,8 +65,8 @@ public final class Trainer implements AutoCloseable {
         this.model = model;
         this.options = options;
         this.parameters = new ArrayList<>(model.parameters().values());
-        this.optimizer = new AdamW(parameters, options.lr(), options.beta1(), options.beta2(), 1e-8,
-                options.weightDecay());
+        this.optimizer =
+                new AdamW(parameters, options.lr(), options.beta1(), options.beta2(), 1e-8, options.weightDecay());
         this.ema = options.emaDecay() > 0 ? new WeightAverage(model, options.emaDecay()) : null;
     }
 
@@ -80,8 +80,8 @@ public final class Trainer implements AutoCloseable {
      * @param skipped true when the step was skipped for a non-finite loss or gradient
      * @param gradientReduceMillis time spent averaging the gradients over the ranks (0 in one process)
      */
-    public record StepResult(long step, double loss, double gradNorm, double lr, boolean skipped,
-            double gradientReduceMillis) {}
+    public record StepResult(
+            long step, double loss, double gradNorm, double lr, boolean skipped, double gradientReduceMillis) {}
 
     /**
      * The batches this rank trains on from step {@code startStep + 1}: its shard of every global
@@ -89,9 +89,14 @@ public final class Trainer implements AutoCloseable {
      * last incomplete batch of an epoch dropped.
      */
     public static BatchLoader batches(TrainingOptions options, ImageDataset data, Distributed group, long startStep) {
-        return BatchLoader.builder(data).batchSize(DistributedOptions.perRankBatch(options.batch(), group.worldSize()))
-                .seed(options.seed()).flip(options.flip()).dropLast(true).shard(group.rank(), group.worldSize())
-                .startStep(startStep).build();
+        return BatchLoader.builder(data)
+                .batchSize(DistributedOptions.perRankBatch(options.batch(), group.worldSize()))
+                .seed(options.seed())
+                .flip(options.flip())
+                .dropLast(true)
+                .shard(group.rank(), group.worldSize())
+                .startStep(startStep)
+                .build();
     }
 
     /**
@@ -129,8 +134,8 @@ public final class Trainer implements AutoCloseable {
             Tensor x = model.place(Augmentation.noisy(clean, options.noise(), seed, offset, globalBatch));
             Tensor y = null;
             if (c.conditional()) {
-                int[] labels = Augmentation.dropLabels(batch.labels(), options.dropLabel(),
-                        new SplittableRandom(seed), offset);
+                int[] labels = Augmentation.dropLabels(
+                        batch.labels(), options.dropLabel(), new SplittableRandom(seed), offset);
                 y = Tensors.labels(labels).to(model.device(), ScalarType.Long);
             }
             optimizer.zeroGrad();
@@ -152,14 +157,20 @@ public final class Trainer implements AutoCloseable {
                 boolean finite = Double.isFinite(lossValue);
                 // the loss is a float32 value: the cast is exact; the mean is taken in float64, on the
                 // model's device (NCCL reduces only CUDA tensors)
-                Tensor stats = group.allReduceMean(Tensors.fromFloats(new float[] {finite ? (float) lossValue : 0f,
-                        finite ? 0f : 1f}, 2).to(model.device(), ScalarType.Double));
+                Tensor stats = group.allReduceMean(Tensors.fromFloats(
+                                new float[] {finite ? (float) lossValue : 0f, finite ? 0f : 1f}, 2)
+                        .to(model.device(), ScalarType.Double));
                 double meanLoss = Tensors.item(stats.select(0, 0));
                 double nonFiniteShare = Tensors.item(stats.select(0, 1));
                 if (nonFiniteShare > 0) {
                     long ranks = Math.round(nonFiniteShare * group.worldSize());
-                    return nonFinite(step, "loss is non-finite on " + ranks + " of " + group.worldSize()
-                            + " ranks (here: " + lossValue + ")", Double.NaN, Double.NaN, lr);
+                    return nonFinite(
+                            step,
+                            "loss is non-finite on " + ranks + " of " + group.worldSize() + " ranks (here: " + lossValue
+                                    + ")",
+                            Double.NaN,
+                            Double.NaN,
+                            lr);
                 }
                 lossValue = meanLoss;
             }
@@ -218,9 +229,11 @@ public final class Trainer implements AutoCloseable {
         if (options.skipNonFinite()) {
             return new StepResult(step, loss, gradNorm, lr, true, 0);
         }
-        throw new NonFiniteLossException(step, "step " + step + ": " + what
-                + "; training stopped before the update (lower --lr, enable --grad-clip, or pass"
-                + " --skip-nonfinite to skip such steps)");
+        throw new NonFiniteLossException(
+                step,
+                "step " + step + ": " + what
+                        + "; training stopped before the update (lower --lr, enable --grad-clip, or pass"
+                        + " --skip-nonfinite to skip such steps)");
     }
 
     private double gradientNorm() {

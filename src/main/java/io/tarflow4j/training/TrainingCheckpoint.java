@@ -18,7 +18,6 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import org.bytedeco.pytorch.Tensor;
 
 /**
  * A training checkpoint: one safetensors file with the model ({@code model.*}, reference names,
@@ -52,8 +51,12 @@ public final class TrainingCheckpoint {
      * @param optimizerState the AdamW state (libtorch's archive), read in place from the file
      * @param metadata the training state and settings
      */
-    public record Contents(TarFlowConfig config, Map<String, RawTensor> model, Map<String, RawTensor> ema,
-            ByteRegion optimizerState, Map<String, String> metadata) {
+    public record Contents(
+            TarFlowConfig config,
+            Map<String, RawTensor> model,
+            Map<String, RawTensor> ema,
+            ByteRegion optimizerState,
+            Map<String, String> metadata) {
         /** The recorded value of a metadata key. */
         public String get(String key) {
             String v = metadata.get(key);
@@ -96,8 +99,10 @@ public final class TrainingCheckpoint {
             try (FileChannel ch = FileChannel.open(optimizerFile, StandardOpenOption.READ)) {
                 long size = ch.size();
                 // copied by the kernel, never mapped: the temporary file's space is freed at once
-                tensors.put("optimizer.state", new RawTensor(DType.U8, new long[] {size}, ByteRegion.ofFile(ch, 0, size)));
-                Map<String, String> meta = new LinkedHashMap<>(ReferenceKeys.fromConfig(trainer.model().config()));
+                tensors.put(
+                        "optimizer.state", new RawTensor(DType.U8, new long[] {size}, ByteRegion.ofFile(ch, 0, size)));
+                Map<String, String> meta = new LinkedHashMap<>(
+                        ReferenceKeys.fromConfig(trainer.model().config()));
                 meta.put("format", FORMAT);
                 meta.putAll(metadata);
                 if (Files.exists(file)) {

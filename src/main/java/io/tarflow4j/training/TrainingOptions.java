@@ -57,13 +57,45 @@ import java.util.List;
  * @param samples write sample figures (the periodic grids and the final figure)
  */
 public record TrainingOptions(
-        String preset, String data, String testData, int imageSize, int channels, int patchSize, int width,
-        List<Integer> layersPerBlock, int headDim, boolean nvp, boolean conditional, long steps,
-        double minutes, Path out, Path resume, long seed, int batch, double lr, NoiseSpec noise,
-        double dropLabel, long warmupSteps, double weightDecay, double beta1, double beta2, double gradClip,
-        double emaDecay, long sampleEvery, long checkpointEvery, List<Long> evalAt, int evalBatch,
-        int logEvery, int threads, String device, boolean skipNonFinite, boolean flip, long stopAfter,
-        Precision precision, boolean activationCheckpointing, boolean samples) {
+        String preset,
+        String data,
+        String testData,
+        int imageSize,
+        int channels,
+        int patchSize,
+        int width,
+        List<Integer> layersPerBlock,
+        int headDim,
+        boolean nvp,
+        boolean conditional,
+        long steps,
+        double minutes,
+        Path out,
+        Path resume,
+        long seed,
+        int batch,
+        double lr,
+        NoiseSpec noise,
+        double dropLabel,
+        long warmupSteps,
+        double weightDecay,
+        double beta1,
+        double beta2,
+        double gradClip,
+        double emaDecay,
+        long sampleEvery,
+        long checkpointEvery,
+        List<Long> evalAt,
+        int evalBatch,
+        int logEvery,
+        int threads,
+        String device,
+        boolean skipNonFinite,
+        boolean flip,
+        long stopAfter,
+        Precision precision,
+        boolean activationCheckpointing,
+        boolean samples) {
 
     /** Validates every field, naming its flag. */
     public TrainingOptions {
@@ -78,8 +110,7 @@ public record TrainingOptions(
         for (int layers : layersPerBlock) {
             require(layers >= 1, "--layers must be >= 1, got " + layers);
         }
-        require(headDim >= 1 && width % headDim == 0,
-                "--head-dim must divide --width " + width + ", got " + headDim);
+        require(headDim >= 1 && width % headDim == 0, "--head-dim must divide --width " + width + ", got " + headDim);
         require(steps >= 0, "--steps must be >= 1, got " + steps);
         require(minutes >= 0 && Double.isFinite(minutes), "--minutes must be > 0, got " + minutes);
         require(steps > 0 || minutes > 0, "give --steps (>= 1) or --minutes (> 0)");
@@ -121,8 +152,8 @@ public record TrainingOptions(
      * {@code numClasses} classes (ignored for an unconditional model).
      */
     public TarFlowConfig modelConfig(int channels, int imageSize, int numClasses) {
-        return new TarFlowConfig(channels, imageSize, patchSize, width, layersPerBlock, headDim, 4, nvp,
-                conditional ? numClasses : 0);
+        return new TarFlowConfig(
+                channels, imageSize, patchSize, width, layersPerBlock, headDim, 4, nvp, conditional ? numClasses : 0);
     }
 
     /** The model these options train on {@code data}: its channels, (square) size and classes. */
@@ -206,6 +237,7 @@ public record TrainingOptions(
         private int layersPerBlock;
         /** Per-block layer counts when given as a list (then {@code blocks} and {@code layersPerBlock} follow it). */
         private List<Integer> perBlock;
+
         private int headDim = 64;
         private boolean nvp = true;
         private Precision precision = Precision.FLOAT32;
@@ -264,23 +296,53 @@ public record TrainingOptions(
         }
 
         /** The preset name recorded in checkpoints (the settings stay as they are). */
-        public Builder preset(String v) { preset = v; return this; }
+        public Builder preset(String v) {
+            preset = v;
+            return this;
+        }
         /** Training data spec. */
-        public Builder data(String v) { data = v; return this; }
+        public Builder data(String v) {
+            data = v;
+            return this;
+        }
         /** Test data spec for the final bits/dim (null: none; default: the bundled test split when training on the bundled data). */
-        public Builder testData(String v) { testData = v; testDataSet = true; return this; }
+        public Builder testData(String v) {
+            testData = v;
+            testDataSet = true;
+            return this;
+        }
         /** Image size the data is brought to (0: keep). */
-        public Builder imageSize(int v) { imageSize = v; return this; }
+        public Builder imageSize(int v) {
+            imageSize = v;
+            return this;
+        }
         /** Channels the data is brought to (0: keep). */
-        public Builder channels(int v) { channels = v; return this; }
+        public Builder channels(int v) {
+            channels = v;
+            return this;
+        }
         /** Patch side. */
-        public Builder patchSize(int v) { patchSize = v; return this; }
+        public Builder patchSize(int v) {
+            patchSize = v;
+            return this;
+        }
         /** Transformer width. */
-        public Builder width(int v) { width = v; return this; }
+        public Builder width(int v) {
+            width = v;
+            return this;
+        }
         /** Flow blocks, each with the same layer count (the first block's when a list was given). */
-        public Builder blocks(int v) { blocks = v; perBlock = null; return this; }
+        public Builder blocks(int v) {
+            blocks = v;
+            perBlock = null;
+            return this;
+        }
         /** Layers in every block. */
-        public Builder layersPerBlock(int v) { layersPerBlock = v; perBlock = null; return this; }
+        public Builder layersPerBlock(int v) {
+            layersPerBlock = v;
+            perBlock = null;
+            return this;
+        }
         /** Layers of each block, one entry per block (sets the number of blocks). */
         public Builder layersPerBlock(List<Integer> v) {
             perBlock = List.copyOf(v);
@@ -289,81 +351,214 @@ public record TrainingOptions(
             return this;
         }
         /** Attention head size. */
-        public Builder headDim(int v) { headDim = v; return this; }
+        public Builder headDim(int v) {
+            headDim = v;
+            return this;
+        }
         /** Affine (true) or volume-preserving (false) blocks. */
-        public Builder nvp(boolean v) { nvp = v; return this; }
+        public Builder nvp(boolean v) {
+            nvp = v;
+            return this;
+        }
         /** Class-conditional or not. */
-        public Builder conditional(boolean v) { conditional = v; return this; }
+        public Builder conditional(boolean v) {
+            conditional = v;
+            return this;
+        }
         /** Total steps; clears the time budget. */
-        public Builder steps(long v) { steps = v; minutes = 0; return this; }
+        public Builder steps(long v) {
+            steps = v;
+            minutes = 0;
+            return this;
+        }
         /** Time budget in minutes; clears the step count. */
-        public Builder minutes(double v) { minutes = v; steps = 0; return this; }
+        public Builder minutes(double v) {
+            minutes = v;
+            steps = 0;
+            return this;
+        }
         /** Output folder. */
-        public Builder out(Path v) { out = v; return this; }
+        public Builder out(Path v) {
+            out = v;
+            return this;
+        }
         /** Run folder to resume. */
-        public Builder resume(Path v) { resume = v; return this; }
+        public Builder resume(Path v) {
+            resume = v;
+            return this;
+        }
         /** Seed. */
-        public Builder seed(long v) { seed = v; return this; }
+        public Builder seed(long v) {
+            seed = v;
+            return this;
+        }
         /** Images per step. */
-        public Builder batch(int v) { batch = v; return this; }
+        public Builder batch(int v) {
+            batch = v;
+            return this;
+        }
         /** Peak learning rate. */
-        public Builder lr(double v) { lr = v; return this; }
+        public Builder lr(double v) {
+            lr = v;
+            return this;
+        }
         /** Training noise. */
-        public Builder noise(NoiseSpec v) { noise = v; return this; }
+        public Builder noise(NoiseSpec v) {
+            noise = v;
+            return this;
+        }
         /** Label-drop probability. */
-        public Builder dropLabel(double v) { dropLabel = v; return this; }
+        public Builder dropLabel(double v) {
+            dropLabel = v;
+            return this;
+        }
         /** Warm-up steps. */
-        public Builder warmupSteps(long v) { warmupSteps = v; return this; }
+        public Builder warmupSteps(long v) {
+            warmupSteps = v;
+            return this;
+        }
         /** AdamW weight decay. */
-        public Builder weightDecay(double v) { weightDecay = v; return this; }
+        public Builder weightDecay(double v) {
+            weightDecay = v;
+            return this;
+        }
         /** AdamW betas, in PyTorch's order. */
-        public Builder betas(double b1, double b2) { beta1 = b1; beta2 = b2; return this; }
+        public Builder betas(double b1, double b2) {
+            beta1 = b1;
+            beta2 = b2;
+            return this;
+        }
         /** AdamW beta1. */
-        public Builder beta1(double v) { beta1 = v; return this; }
+        public Builder beta1(double v) {
+            beta1 = v;
+            return this;
+        }
         /** AdamW beta2. */
-        public Builder beta2(double v) { beta2 = v; return this; }
+        public Builder beta2(double v) {
+            beta2 = v;
+            return this;
+        }
         /** Gradient-norm clip (0: off). */
-        public Builder gradClip(double v) { gradClip = v; return this; }
+        public Builder gradClip(double v) {
+            gradClip = v;
+            return this;
+        }
         /** EMA decay (0: off). */
-        public Builder emaDecay(double v) { emaDecay = v; return this; }
+        public Builder emaDecay(double v) {
+            emaDecay = v;
+            return this;
+        }
         /** Sample grid interval (0: only at the end). */
-        public Builder sampleEvery(long v) { sampleEvery = v; return this; }
+        public Builder sampleEvery(long v) {
+            sampleEvery = v;
+            return this;
+        }
         /** Checkpoint interval. */
-        public Builder checkpointEvery(long v) { checkpointEvery = v; return this; }
+        public Builder checkpointEvery(long v) {
+            checkpointEvery = v;
+            return this;
+        }
         /** Steps after which to measure the test bits/dim. */
-        public Builder evalAt(List<Long> v) { evalAt = v; return this; }
+        public Builder evalAt(List<Long> v) {
+            evalAt = v;
+            return this;
+        }
         /** Evaluation batch size. */
-        public Builder evalBatch(int v) { evalBatch = v; return this; }
+        public Builder evalBatch(int v) {
+            evalBatch = v;
+            return this;
+        }
         /** Metrics interval. */
-        public Builder logEvery(int v) { logEvery = v; return this; }
+        public Builder logEvery(int v) {
+            logEvery = v;
+            return this;
+        }
         /** libtorch threads. */
-        public Builder threads(int v) { threads = v; return this; }
+        public Builder threads(int v) {
+            threads = v;
+            return this;
+        }
         /** Device. */
-        public Builder device(String v) { device = v; return this; }
+        public Builder device(String v) {
+            device = v;
+            return this;
+        }
         /** Skip non-finite steps instead of stopping. */
-        public Builder skipNonFinite(boolean v) { skipNonFinite = v; return this; }
+        public Builder skipNonFinite(boolean v) {
+            skipNonFinite = v;
+            return this;
+        }
         /** Stop after this step with a checkpoint (0: run to the end). */
-        public Builder stopAfter(long v) { stopAfter = v; return this; }
+        public Builder stopAfter(long v) {
+            stopAfter = v;
+            return this;
+        }
         /** Random horizontal flips. */
-        public Builder flip(boolean v) { flip = v; return this; }
+        public Builder flip(boolean v) {
+            flip = v;
+            return this;
+        }
         /** Arithmetic of the training step (default float32). */
-        public Builder precision(Precision v) { precision = v; return this; }
+        public Builder precision(Precision v) {
+            precision = v;
+            return this;
+        }
         /** Recompute each layer in the backward pass (default off). */
-        public Builder activationCheckpointing(boolean v) { activationCheckpointing = v; return this; }
+        public Builder activationCheckpointing(boolean v) {
+            activationCheckpointing = v;
+            return this;
+        }
         /** Write sample figures (default on). */
-        public Builder samples(boolean v) { samples = v; return this; }
+        public Builder samples(boolean v) {
+            samples = v;
+            return this;
+        }
 
         /** Validates and builds. */
         public TrainingOptions build() {
-            String test = testDataSet ? testData
-                    : "fashion-mnist".equals(data) ? "fashion-mnist-test" : null;
+            String test = testDataSet ? testData : "fashion-mnist".equals(data) ? "fashion-mnist-test" : null;
             require(perBlock != null || blocks >= 1, "--blocks must be >= 1, got " + blocks);
             List<Integer> layers = perBlock != null ? perBlock : Collections.nCopies(blocks, layersPerBlock);
-            return new TrainingOptions(preset, data, test, imageSize, channels, patchSize, width,
-                    layers, headDim, nvp, conditional, steps, minutes, out, resume, seed, batch, lr,
-                    noise, dropLabel, warmupSteps, weightDecay, beta1, beta2, gradClip, emaDecay, sampleEvery,
-                    checkpointEvery, evalAt, evalBatch, logEvery, threads, device, skipNonFinite, flip, stopAfter, precision,
-                    activationCheckpointing, samples);
+            return new TrainingOptions(
+                    preset,
+                    data,
+                    test,
+                    imageSize,
+                    channels,
+                    patchSize,
+                    width,
+                    layers,
+                    headDim,
+                    nvp,
+                    conditional,
+                    steps,
+                    minutes,
+                    out,
+                    resume,
+                    seed,
+                    batch,
+                    lr,
+                    noise,
+                    dropLabel,
+                    warmupSteps,
+                    weightDecay,
+                    beta1,
+                    beta2,
+                    gradClip,
+                    emaDecay,
+                    sampleEvery,
+                    checkpointEvery,
+                    evalAt,
+                    evalBatch,
+                    logEvery,
+                    threads,
+                    device,
+                    skipNonFinite,
+                    flip,
+                    stopAfter,
+                    precision,
+                    activationCheckpointing,
+                    samples);
         }
     }
 }

@@ -88,7 +88,12 @@ public final class TrainingRun {
      * @param log where progress goes (stderr)
      * @param inPlace refresh the progress line in place (a terminal)
      */
-    public TrainingRun(TrainingOptions options, ImageDataset train, ImageDataset test, Path dir, PrintStream log,
+    public TrainingRun(
+            TrainingOptions options,
+            ImageDataset train,
+            ImageDataset test,
+            Path dir,
+            PrintStream log,
             boolean inPlace) {
         this(options, train, test, dir, log, inPlace, Distributed.single());
     }
@@ -99,15 +104,21 @@ public final class TrainingRun {
      * {@code dir}: they need it only to load the checkpoint when resuming (else it may be null),
      * and need no test data.
      */
-    public TrainingRun(TrainingOptions options, ImageDataset train, ImageDataset test, Path dir, PrintStream log,
-            boolean inPlace, Distributed group) {
+    public TrainingRun(
+            TrainingOptions options,
+            ImageDataset train,
+            ImageDataset test,
+            Path dir,
+            PrintStream log,
+            boolean inPlace,
+            Distributed group) {
         this.options = options;
         this.train = train;
         this.test = group.isMaster() ? test : null;
         this.dir = dir;
         this.group = group;
-        this.progress = new ProgressLine(group.isMaster() ? log : new PrintStream(OutputStream.nullOutputStream()),
-                inPlace && group.isMaster());
+        this.progress = new ProgressLine(
+                group.isMaster() ? log : new PrintStream(OutputStream.nullOutputStream()), inPlace && group.isMaster());
     }
 
     /**
@@ -124,8 +135,16 @@ public final class TrainingRun {
      * @param figure the sample figure (null when stopped early, with {@code --no-samples}, and on
      *     ranks other than 0)
      */
-    public record Summary(Path dir, long step, long totalSteps, double lastLoss, double testBpd,
-            double elapsedSeconds, double imagesPerSecond, Path checkpoint, Path figure) {}
+    public record Summary(
+            Path dir,
+            long step,
+            long totalSteps,
+            double lastLoss,
+            double testBpd,
+            double elapsedSeconds,
+            double imagesPerSecond,
+            Path checkpoint,
+            Path figure) {}
 
     /**
      * The options a run really uses: {@code requested} itself for a new run; for
@@ -153,7 +172,8 @@ public final class TrainingRun {
             });
         }
         if (!TrainingCheckpoint.FORMAT.equals(m.get("format"))) {
-            throw new IOException(file + " is not a tarflow4j training checkpoint; only 'tarflow train' runs can be resumed");
+            throw new IOException(
+                    file + " is not a tarflow4j training checkpoint; only 'tarflow train' runs can be resumed");
         }
         try {
             return RecipeMetadata.restore(requested, m, ModelFileCheck.config(m, shapes, 0, 0));
@@ -169,8 +189,12 @@ public final class TrainingRun {
 
     /** {@link #openData(String, TrainingOptions)} refusing image files larger than {@code maxPixels}. */
     public static ImageDataset openData(String spec, TrainingOptions o, long maxPixels) throws IOException {
-        return Datasets.open(spec, DataOptions.defaults().withImageSize(o.imageSize()).withChannels(o.channels())
-                .withMaxPixels(maxPixels));
+        return Datasets.open(
+                spec,
+                DataOptions.defaults()
+                        .withImageSize(o.imageSize())
+                        .withChannels(o.channels())
+                        .withMaxPixels(maxPixels));
     }
 
     /**
@@ -208,22 +232,24 @@ public final class TrainingRun {
         }
         TarFlowConfig config = o.modelConfig(train);
         int world = group.worldSize();
-        int perRank = DistributedOptions.perRankBatch(o.batch(), world); // refuse an uneven split before building anything
+        int perRank =
+                DistributedOptions.perRankBatch(o.batch(), world); // refuse an uneven split before building anything
         MemoryEstimate memory = MemoryEstimate.of(config, perRank, o.emaDecay() > 0, o.activationCheckpointing());
         if (Runtime.device(o.device()).is_cpu()) {
             memory.requireAvailable(config, o, group.onOneMachine() ? world : 1);
         }
         Runtime.seed(o.seed());
         // a resumed model's random weights would be overwritten at once: not drawn (seconds at paper sizes)
-        TarFlow model = o.resume() != null ? TarFlow.forLoading(config, device, ScalarType.Float)
+        TarFlow model = o.resume() != null
+                ? TarFlow.forLoading(config, device, ScalarType.Float)
                 : new TarFlow(config, device, ScalarType.Float);
         try (Trainer trainer = new Trainer(model, o, group)) {
             trainer.inputHook = inputHook;
             TrainingCheckpoint.Contents resumed = o.resume() == null ? null : loadCheckpoint(trainer);
             trainer.synchronize();
             long step = resumed == null ? 0 : resumed.step();
-            progress.message("tarflow train: " + config.describe() + ", " + String.format("%,d", config.parameterCount())
-                    + " parameters");
+            progress.message("tarflow train: " + config.describe() + ", "
+                    + String.format("%,d", config.parameterCount()) + " parameters");
             progress.message("  data " + o.data() + " (" + train.size() + " images), batch " + o.batch() + ", lr "
                     + o.lr() + ", warmup " + o.warmupSteps() + ", noise " + o.noise()
                     + (config.conditional() ? ", label drop " + o.dropLabel() : "") + ", seed " + o.seed()
@@ -232,8 +258,10 @@ public final class TrainingRun {
             progress.message("  " + (o.timeBudgeted() ? "time budget " + o.minutes() + " min" : "steps " + o.steps())
                     + (step > 0 ? ", resuming after step " + step : "") + "; writing to " + dir);
             progress.message("  memory: about " + memory.describe() + (world > 1 ? " per process" : "")
-                    + AvailableMemory.bytes().stream().mapToObj(b -> "; " + MemoryEstimate.gib(b) + " available")
-                            .findFirst().orElse(""));
+                    + AvailableMemory.bytes().stream()
+                            .mapToObj(b -> "; " + MemoryEstimate.gib(b) + " available")
+                            .findFirst()
+                            .orElse(""));
             return loop(trainer, step, resumed == null ? 0 : Double.parseDouble(resumed.get("elapsed_s")));
         }
     }
@@ -286,26 +314,36 @@ public final class TrainingRun {
         double lastLoss = Double.NaN;
         try (MetricsLog metrics = master ? MetricsLog.open(dir, startStep) : null;
                 BatchLoader loader = BatchLoader.builder(train)
-                        .batchSize(DistributedOptions.perRankBatch(o.batch(), world)).seed(o.seed())
-                        .flip(o.flip()).dropLast(true).shard(group.rank(), world).startStep(startStep).build()) {
+                        .batchSize(DistributedOptions.perRankBatch(o.batch(), world))
+                        .seed(o.seed())
+                        .flip(o.flip())
+                        .dropLast(true)
+                        .shard(group.rank(), world)
+                        .startStep(startStep)
+                        .build()) {
             StepLog log = new StepLog(o, metrics, progress, startStep, t0);
             CheckpointJob checkpoints = new CheckpointJob(dir, o, train.classNames());
             SampleJob samples = new SampleJob(dir, o, denoiseBatch(), progress);
-            EvaluationJob evaluations = test == null ? null
-                    : new EvaluationJob(test, o, dir, progress, metrics, world > 1);
+            EvaluationJob evaluations =
+                    test == null ? null : new EvaluationJob(test, o, dir, progress, metrics, world > 1);
             long stopAfter = o.stopAfter() > 0 ? o.stopAfter() : Long.MAX_VALUE;
             while (step < (budget == null ? o.steps() : budget.total()) && step < stopAfter) {
                 long k = step + 1;
-                LearningRateSchedule schedule = new LearningRateSchedule(o.lr(), o.warmupSteps(),
-                        budget == null ? o.steps() : budget.total());
+                LearningRateSchedule schedule =
+                        new LearningRateSchedule(o.lr(), o.warmupSteps(), budget == null ? o.steps() : budget.total());
                 Batch batch = loader.next();
                 Trainer.StepResult r;
                 try {
                     r = trainer.step(k, batch, schedule);
                 } catch (NonFiniteLossException e) {
                     log.stopped(k, e.getMessage());
-                    throw new NonFiniteLossException(k, e.getMessage() + (master ? "; the last good checkpoint ("
-                            + checkpoints.file() + ", if any) is unchanged" : ""));
+                    throw new NonFiniteLossException(
+                            k,
+                            e.getMessage()
+                                    + (master
+                                            ? "; the last good checkpoint (" + checkpoints.file()
+                                                    + ", if any) is unchanged"
+                                            : ""));
                 }
                 step = k;
                 long now = System.nanoTime();
@@ -320,8 +358,10 @@ public final class TrainingRun {
                     budget.record(step, now, elapsed);
                     if (!reported && step >= Math.max(o.warmupSteps(), 20)) {
                         reported = true;
-                        progress.message(String.format("time budget: %.1f ms/step measured after warm-up, about %d steps"
-                                + " fit (the total follows the measured speed)", budget.stepSeconds() * 1000, budget.total()));
+                        progress.message(String.format(
+                                "time budget: %.1f ms/step measured after warm-up, about %d steps"
+                                        + " fit (the total follows the measured speed)",
+                                budget.stepSeconds() * 1000, budget.total()));
                     }
                 }
                 long total = budget == null ? o.steps() : budget.total();
@@ -365,12 +405,25 @@ public final class TrainingRun {
             long recordedTotal = budget == null ? o.steps() : Math.max(step, budget.total());
             if (!master) {
                 waitForMaster(); // rank 0 writes the checkpoint, the figure and the test bits/dim
-                return new Summary(dir, step, recordedTotal, lastLoss, Double.NaN, elapsed, ipsAll,
-                        dir == null ? null : checkpoints.file(), null);
+                return new Summary(
+                        dir,
+                        step,
+                        recordedTotal,
+                        lastLoss,
+                        Double.NaN,
+                        elapsed,
+                        ipsAll,
+                        dir == null ? null : checkpoints.file(),
+                        null);
             }
             checkpoints.saveFinal(trainer, step, recordedTotal, elapsed);
-            Summary summary = finish(trainer, checkpoints, samples, evaluations,
-                    new Summary(dir, step, recordedTotal, lastLoss, Double.NaN, elapsed, ipsAll, checkpoints.file(), null));
+            Summary summary = finish(
+                    trainer,
+                    checkpoints,
+                    samples,
+                    evaluations,
+                    new Summary(
+                            dir, step, recordedTotal, lastLoss, Double.NaN, elapsed, ipsAll, checkpoints.file(), null));
             waitForMaster();
             return summary;
         }
@@ -380,27 +433,42 @@ public final class TrainingRun {
      * Rank 0's end of a run after the final checkpoint: unless stopped early, the figure and the
      * test bits/dim, added to {@code trained}.
      */
-    private Summary finish(Trainer trainer, CheckpointJob checkpoints, SampleJob samples, EvaluationJob evaluations,
-            Summary trained) throws IOException {
+    private Summary finish(
+            Trainer trainer, CheckpointJob checkpoints, SampleJob samples, EvaluationJob evaluations, Summary trained)
+            throws IOException {
         long step = trained.step();
         if (step < trained.totalSteps()) {
-            progress.message("stopped after step " + step + " of " + trained.totalSteps() + " (--stop-after); checkpoint "
-                    + checkpoints.file() + "; continue with: tarflow train --resume " + dir);
+            progress.message(
+                    "stopped after step " + step + " of " + trained.totalSteps() + " (--stop-after); checkpoint "
+                            + checkpoints.file() + "; continue with: tarflow train --resume " + dir);
             return trained;
         }
         if (trained.imagesPerSecond() > 0) {
-            progress.message(String.format("trained %d steps in %s (%.1f images/s over all processes since this run"
-                    + " started, peak RSS %.0f MiB)", step, ProgressLine.duration(trained.elapsedSeconds()),
-                    trained.imagesPerSecond(), PeakRss.megabytes()));
+            progress.message(String.format(
+                    "trained %d steps in %s (%.1f images/s over all processes since this run"
+                            + " started, peak RSS %.0f MiB)",
+                    step,
+                    ProgressLine.duration(trained.elapsedSeconds()),
+                    trained.imagesPerSecond(),
+                    PeakRss.megabytes()));
         } else {
-            progress.message(String.format("trained %d steps in %s before; writing the final outputs", step,
-                    ProgressLine.duration(trained.elapsedSeconds())));
+            progress.message(String.format(
+                    "trained %d steps in %s before; writing the final outputs",
+                    step, ProgressLine.duration(trained.elapsedSeconds())));
         }
         progress.message("checkpoint: " + checkpoints.file());
         Path figure = samples.writeFigure(trainer);
         double testBpd = evaluations == null ? Double.NaN : evaluations.finish(trainer, step);
-        return new Summary(dir, step, trained.totalSteps(), trained.lastLoss(), testBpd, trained.elapsedSeconds(),
-                trained.imagesPerSecond(), trained.checkpoint(), figure);
+        return new Summary(
+                dir,
+                step,
+                trained.totalSteps(),
+                trained.lastLoss(),
+                testBpd,
+                trained.elapsedSeconds(),
+                trained.imagesPerSecond(),
+                trained.checkpoint(),
+                figure);
     }
 
     /** Images denoised at a time for a sample figure: a training step's share of this process. */
@@ -413,15 +481,16 @@ public final class TrainingRun {
      * is timed on a few tokens, forward and backward passes at {@code imageSeconds}, the first
      * step's time per image (an overestimate: it includes first-touch costs).
      */
-    private void announceEndOfRun(Trainer trainer, SampleJob samples, EvaluationJob evaluations,
-            double imageSeconds) {
+    private void announceEndOfRun(Trainer trainer, SampleJob samples, EvaluationJob evaluations, double imageSeconds) {
         List<String> work = new ArrayList<>(samples.estimate(trainer.model(), imageSeconds));
         if (evaluations != null) {
             work.add(evaluations.estimate(imageSeconds));
         }
-        progress.message(work.isEmpty() ? "no samples and no evaluation (--no-samples, --test-data none)"
-                : "end-of-run and periodic work: " + String.join("; ", work)
-                        + " (--no-samples and --test-data none skip them)");
+        progress.message(
+                work.isEmpty()
+                        ? "no samples and no evaluation (--no-samples, --test-data none)"
+                        : "end-of-run and periodic work: " + String.join("; ", work)
+                                + " (--no-samples and --test-data none skip them)");
     }
 
     /**

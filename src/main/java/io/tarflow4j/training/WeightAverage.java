@@ -1,11 +1,11 @@
 package io.tarflow4j.training;
 
-import io.tarflow4j.io.RawTensor;
-import io.tarflow4j.tensor.RawTensors;
 import static io.tarflow4j.tensor.Ops.s;
 
+import io.tarflow4j.io.RawTensor;
 import io.tarflow4j.model.TarFlow;
 import io.tarflow4j.tensor.GradMode;
+import io.tarflow4j.tensor.RawTensors;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;

@@ -57,7 +57,7 @@ class ModelFileCheckTest {
     void aMillionBlocksIsRefusedAtOnce(@TempDir Path dir) throws Exception {
         String m = refused(crafted(dir, Map.of("num_blocks", "1000000")));
         assertTrue(m.contains("num_blocks") && m.contains("1024"), m);
-        String list = "1," .repeat(1_000_000) + "1";
+        String list = "1,".repeat(1_000_000) + "1";
         assertTrue(refused(crafted(dir, Map.of("num_blocks", "2", "layers_per_block", list)))
                 .contains("layers_per_block"));
     }
@@ -84,7 +84,8 @@ class ModelFileCheckTest {
         ModelFile.save(file, model, Map.of());
         String m = refused(file);
         assertTrue(m.contains("blocks.1.proj_out.weight") && m.contains("--allow-nonfinite"), m);
-        ModelFile.Loaded loaded = ModelFile.load(file, ModelFile.LoadOptions.defaults().withAllowNonFinite(true));
+        ModelFile.Loaded loaded =
+                ModelFile.load(file, ModelFile.LoadOptions.defaults().withAllowNonFinite(true));
         assertEquals(CONFIG, loaded.model().config());
     }
 
@@ -95,11 +96,44 @@ class ModelFileCheckTest {
      */
     @Test
     void fuzzedMetadataValuesLoadOrFailInOneLine(@TempDir Path dir) throws Exception {
-        List<String> keys = List.of("in_channels", "img_size", "patch_size", "channels", "num_blocks",
-                "layers_per_block", "head_dim", "mlp_expansion", "nvp", "num_classes");
-        List<String> values = List.of("-1", "0", "1", "2", "3", "4", "8", "16", "32", "64", "1000000",
-                "2147483647", "-2147483648", "99999999999", "NaN", "1e9", "", " ", "abc", "2,1", "[2, 1]",
-                "1,2,3", "True", "False", "x".repeat(100_000), "1,".repeat(5000) + "1");
+        List<String> keys = List.of(
+                "in_channels",
+                "img_size",
+                "patch_size",
+                "channels",
+                "num_blocks",
+                "layers_per_block",
+                "head_dim",
+                "mlp_expansion",
+                "nvp",
+                "num_classes");
+        List<String> values = List.of(
+                "-1",
+                "0",
+                "1",
+                "2",
+                "3",
+                "4",
+                "8",
+                "16",
+                "32",
+                "64",
+                "1000000",
+                "2147483647",
+                "-2147483648",
+                "99999999999",
+                "NaN",
+                "1e9",
+                "",
+                " ",
+                "abc",
+                "2,1",
+                "[2, 1]",
+                "1,2,3",
+                "True",
+                "False",
+                "x".repeat(100_000),
+                "1,".repeat(5000) + "1");
         SplittableRandom random = new SplittableRandom(19);
         int loaded = 0;
         for (int round = 0; round < 100; round++) {
@@ -119,8 +153,10 @@ class ModelFileCheckTest {
                 assertEquals(CONFIG.numClasses(), c.numClasses(), changes::toString);
             } catch (IOException e) {
                 assertFalse(e.getMessage().contains("\n"), e.getMessage());
-                assertTrue(e.getMessage().length() < 400, () -> changes.keySet() + ": message of "
-                        + e.getMessage().length() + " characters");
+                assertTrue(
+                        e.getMessage().length() < 400,
+                        () -> changes.keySet() + ": message of "
+                                + e.getMessage().length() + " characters");
             }
             double seconds = (System.nanoTime() - start) / 1e9;
             assertTrue(seconds < 1, changes.keySet() + " took " + seconds + " s");

@@ -46,7 +46,8 @@ class ModelFileTest {
     void inferenceFindsEveryField() throws Exception {
         TarFlowConfig c = ModelFile.load(fixture("cond_nvp.pth")).model().config();
         assertEquals(TarFlowConfig.of(1, 8, 2, 128, 2, 2, true, 3), c);
-        TarFlowConfig u = ModelFile.load(fixture("uncond_nvp_tempguide.pth")).model().config();
+        TarFlowConfig u =
+                ModelFile.load(fixture("uncond_nvp_tempguide.pth")).model().config();
         assertEquals(TarFlowConfig.of(3, 8, 4, 64, 2, 1, true, 0), u);
     }
 
@@ -59,8 +60,10 @@ class ModelFileTest {
         assertEquals(0.1, back.sigma(0), 0);
         Tensor noise = torch.randn(2, 16, 4);
         Tensor y = Tensors.fromLongs(new long[] {0, 2}, 2);
-        assertEquals(0, Tensors.maxAbsDiff(model.reverse(noise, y, Guidance.NONE),
-                back.model().reverse(noise, y, Guidance.NONE)));
+        assertEquals(
+                0,
+                Tensors.maxAbsDiff(
+                        model.reverse(noise, y, Guidance.NONE), back.model().reverse(noise, y, Guidance.NONE)));
     }
 
     @Test
@@ -79,7 +82,9 @@ class ModelFileTest {
         Map<String, RawTensor> tensors = new LinkedHashMap<>();
         model.state().forEach((k, v) -> tensors.put("model." + k, RawTensors.fromTensor(v)));
         try (GradMode g = GradMode.off()) {
-            model.parameters().forEach((k, v) -> tensors.put("ema." + k, RawTensors.fromTensor(v.add(io.tarflow4j.tensor.Ops.s(1)))));
+            model.parameters()
+                    .forEach((k, v) ->
+                            tensors.put("ema." + k, RawTensors.fromTensor(v.add(io.tarflow4j.tensor.Ops.s(1)))));
         }
         Path out = dir.resolve("ckpt.safetensors");
         Safetensors.write(out, tensors);
@@ -87,7 +92,8 @@ class ModelFileTest {
         assertTrue(ema.usedEma());
         Tensor w = ema.model().parameters().get("blocks.0.proj_in.bias");
         assertEquals(1, Tensors.maxAbsDiff(w, model.parameters().get("blocks.0.proj_in.bias")), 1e-6);
-        ModelFile.Loaded raw = ModelFile.load(out, new ModelFile.LoadOptions(0, 0, false, new org.bytedeco.pytorch.Device("cpu")));
+        ModelFile.Loaded raw =
+                ModelFile.load(out, new ModelFile.LoadOptions(0, 0, false, new org.bytedeco.pytorch.Device("cpu")));
         assertFalse(raw.usedEma());
     }
 

@@ -38,14 +38,29 @@ class BenchAgreementTest {
     Path dir;
 
     static Path fixture() throws Exception {
-        return Path.of(BenchAgreementTest.class.getResource("/fixtures/cond_nvp.safetensors").toURI());
+        return Path.of(BenchAgreementTest.class
+                .getResource("/fixtures/cond_nvp.safetensors")
+                .toURI());
     }
 
     @Test
     void benchTrainAndBenchDistributedEndAtTrainsLoss() throws Exception {
         Path run = dir.resolve("run");
-        CliRun train = CliRun.of("train", "--preset", "fmnist-small", "--test-data", "none", "--no-samples",
-                "--batch", "8", "--steps", "3", "--nproc", "1", "--out", run.toString());
+        CliRun train = CliRun.of(
+                "train",
+                "--preset",
+                "fmnist-small",
+                "--test-data",
+                "none",
+                "--no-samples",
+                "--batch",
+                "8",
+                "--steps",
+                "3",
+                "--nproc",
+                "1",
+                "--out",
+                run.toString());
         assertEquals(0, train.status(), train.all());
         JsonNode lastStep = null;
         for (JsonNode n : MetricsLog.read(run.resolve(MetricsLog.FILE))) {
@@ -56,13 +71,35 @@ class BenchAgreementTest {
         assertEquals(3, lastStep.get("step").asLong());
         double loss = lastStep.get("loss").asDouble();
 
-        CliRun bench = CliRun.of("bench", "train", "--preset", "fmnist-small", "--batch", "8", "--warmup", "1",
-                "--steps", "2", "--json");
+        CliRun bench = CliRun.of(
+                "bench",
+                "train",
+                "--preset",
+                "fmnist-small",
+                "--batch",
+                "8",
+                "--warmup",
+                "1",
+                "--steps",
+                "2",
+                "--json");
         assertEquals(0, bench.status(), bench.all());
         assertEquals(loss, lastLoss(bench), 0.0, "bench train runs train's steps");
 
-        CliRun dist = CliRun.of("bench", "distributed", "--arch", "fmnist-small", "--nproc", "1", "--batch", "8",
-                "--warmup", "1", "--steps", "2", "--json");
+        CliRun dist = CliRun.of(
+                "bench",
+                "distributed",
+                "--arch",
+                "fmnist-small",
+                "--nproc",
+                "1",
+                "--batch",
+                "8",
+                "--warmup",
+                "1",
+                "--steps",
+                "2",
+                "--json");
         assertEquals(0, dist.status(), dist.all());
         assertEquals(loss, lastLoss(dist), 0.0, "bench distributed runs train's steps");
         assertEquals(1, json(dist).get("settings").get("processes").asInt());
@@ -71,8 +108,22 @@ class BenchAgreementTest {
     @Test
     void benchSampleDrawsSamplesImages() throws Exception {
         Path raw = dir.resolve("raw.safetensors");
-        CliRun sample = CliRun.of("sample", "--model", fixture().toString(), "--n", "3", "--batch", "3", "--cfg", "1",
-                "--seed", "7", "--raw", raw.toString(), "--out", dir.resolve("grid.png").toString());
+        CliRun sample = CliRun.of(
+                "sample",
+                "--model",
+                fixture().toString(),
+                "--n",
+                "3",
+                "--batch",
+                "3",
+                "--cfg",
+                "1",
+                "--seed",
+                "7",
+                "--raw",
+                raw.toString(),
+                "--out",
+                dir.resolve("grid.png").toString());
         assertEquals(0, sample.status(), sample.all());
         float[] expected;
         try (SafetensorsFile f = Safetensors.read(raw)) {
@@ -83,13 +134,27 @@ class BenchAgreementTest {
         new CommandLine(bench).parseArgs("--model", fixture().toString(), "--batch", "3", "--cfg", "1", "--seed", "6");
         TarFlow model = ModelFile.load(fixture()).model();
         // one warm-up call with seed 6, then the timed call with seed 7
-        SamplingBenchmark.Timings t = SamplingBenchmark.run(new Sampler(model),
-                bench.options(model.config(), SamplerType.SEQUENTIAL, null, 3), 1, 1);
+        SamplingBenchmark.Timings t = SamplingBenchmark.run(
+                new Sampler(model), bench.options(model.config(), SamplerType.SEQUENTIAL, null, 3), 1, 1);
         assertEquals(1, t.millis().size());
         assertArrayEquals(expected, t.last().images(), "bench sample draws sample's images");
 
-        CliRun cli = CliRun.of("bench", "sample", "--model", fixture().toString(), "--batch", "3", "--cfg", "1",
-                "--sampler", "sequential", "--steps", "2", "--warmup", "0", "--json");
+        CliRun cli = CliRun.of(
+                "bench",
+                "sample",
+                "--model",
+                fixture().toString(),
+                "--batch",
+                "3",
+                "--cfg",
+                "1",
+                "--sampler",
+                "sequential",
+                "--steps",
+                "2",
+                "--warmup",
+                "0",
+                "--json");
         assertEquals(0, cli.status(), cli.all());
         assertEquals(2, json(cli).get("timed_steps").asInt());
     }
@@ -109,12 +174,20 @@ class BenchAgreementTest {
             }
             Png.writeImage(images.resolve(i + ".png"), px, 1, 8, 8);
         }
-        CliRun eval = CliRun.of("eval", "bpd", "--model", model.toString(), "--data", images.toString(), "--batch", "2");
+        CliRun eval =
+                CliRun.of("eval", "bpd", "--model", model.toString(), "--data", images.toString(), "--batch", "2");
         assertEquals(0, eval.status(), eval.all());
-        double bpd = new ObjectMapper().readTree(model.resolveSibling("eval-bpd.json").toFile()).get("bits_per_dim")
+        double bpd = new ObjectMapper()
+                .readTree(model.resolveSibling("eval-bpd.json").toFile())
+                .get("bits_per_dim")
                 .asDouble();
-        BitsPerDimBenchmark.Timings t = BitsPerDimBenchmark.run(ModelFile.load(model).model(),
-                Datasets.open(images.toString(), DataOptions.defaults()), 2, 1, Precision.FLOAT32, 0);
+        BitsPerDimBenchmark.Timings t = BitsPerDimBenchmark.run(
+                ModelFile.load(model).model(),
+                Datasets.open(images.toString(), DataOptions.defaults()),
+                2,
+                1,
+                Precision.FLOAT32,
+                0);
         assertEquals(2, t.batchMillis().size(), "3 batches of 2, the first not timed");
         assertEquals(bpd, t.result().mean(), 0.0, "bench bpd evaluates as eval bpd");
         assertTrue(Double.isFinite(bpd));

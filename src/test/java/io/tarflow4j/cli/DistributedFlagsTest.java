@@ -22,25 +22,47 @@ class DistributedFlagsTest {
 
     @Test
     void workersGetTheCommandLineWithoutNprocAndThreads() {
-        assertEquals(List.of("bench", "distributed", "--arch", "fmnist-small", "--json"),
-                DistributedFlags.workerArgs(List.of("bench", "distributed", "--nproc", "2", "--arch", "fmnist-small",
-                        "--threads=3", "--json", "--nproc=4", "--threads", "1")));
+        assertEquals(
+                List.of("bench", "distributed", "--arch", "fmnist-small", "--json"),
+                DistributedFlags.workerArgs(List.of(
+                        "bench",
+                        "distributed",
+                        "--nproc",
+                        "2",
+                        "--arch",
+                        "fmnist-small",
+                        "--threads=3",
+                        "--json",
+                        "--nproc=4",
+                        "--threads",
+                        "1")));
     }
 
     @Test
     void badDistributedFlagsAreUsageErrors() {
         String[][] cases = {
-            {"--world-size", "2", "--rank", "2", "--master", "127.0.0.1:29500"}, {"--rank must be in [0, 2)"},
-            {"--world-size", "2", "--rank", "0"}, {"--world-size 2 needs --rank and --master"},
-            {"--world-size", "2", "--rank", "0", "--master", "localhost"}, {"expected HOST:PORT"},
-            {"--world-size", "2", "--rank", "0", "--master", "localhost:99999"}, {"port 99999 is outside 1..65535"},
-            {"--world-size", "0", "--rank", "0", "--master", "h:1"}, {"--world-size must be at least 1"},
-            {"--nproc", "0"}, {"--nproc must be at least 1"},
-            {"--nproc", "2", "--world-size", "2"}, {"do not combine it with --world-size"},
-            {"--rank", "1"}, {"--rank and --master need --world-size"},
-            {"--backend", "mpi", "--world-size", "2", "--rank", "0", "--master", "h:1"}, {"expected gloo, nccl or auto"},
-            {"--dist-timeout", "0", "--world-size", "2", "--rank", "0", "--master", "h:1"}, {"--dist-timeout must be at least 1"},
-            {"--nproc", "2", "--batch", "63"}, {"--batch 63 must be a positive multiple of the 2 processes"},
+            {"--world-size", "2", "--rank", "2", "--master", "127.0.0.1:29500"},
+            {"--rank must be in [0, 2)"},
+            {"--world-size", "2", "--rank", "0"},
+            {"--world-size 2 needs --rank and --master"},
+            {"--world-size", "2", "--rank", "0", "--master", "localhost"},
+            {"expected HOST:PORT"},
+            {"--world-size", "2", "--rank", "0", "--master", "localhost:99999"},
+            {"port 99999 is outside 1..65535"},
+            {"--world-size", "0", "--rank", "0", "--master", "h:1"},
+            {"--world-size must be at least 1"},
+            {"--nproc", "0"},
+            {"--nproc must be at least 1"},
+            {"--nproc", "2", "--world-size", "2"},
+            {"do not combine it with --world-size"},
+            {"--rank", "1"},
+            {"--rank and --master need --world-size"},
+            {"--backend", "mpi", "--world-size", "2", "--rank", "0", "--master", "h:1"},
+            {"expected gloo, nccl or auto"},
+            {"--dist-timeout", "0", "--world-size", "2", "--rank", "0", "--master", "h:1"},
+            {"--dist-timeout must be at least 1"},
+            {"--nproc", "2", "--batch", "63"},
+            {"--batch 63 must be a positive multiple of the 2 processes"},
         };
         for (int i = 0; i < cases.length; i += 2) {
             String[] args = new String[cases[i].length + 2];

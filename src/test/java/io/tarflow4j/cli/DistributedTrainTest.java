@@ -5,10 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.tarflow4j.tensor.NativeScope;
-import io.tarflow4j.tensor.Tensors;
-import io.tarflow4j.training.MetricsLog;
 import io.tarflow4j.io.RawTensor;
+import io.tarflow4j.tensor.NativeScope;
+import io.tarflow4j.training.MetricsLog;
 import io.tarflow4j.training.RunLock;
 import io.tarflow4j.training.TrainingCheckpoint;
 import java.io.DataOutputStream;
@@ -20,7 +19,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.stream.Stream;
-import org.bytedeco.pytorch.Tensor;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -72,11 +70,44 @@ class DistributedTrainTest {
 
     /** A tiny run's flags (global batch 16) followed by {@code extra}. */
     private String[] train(Path out, String... extra) {
-        List<String> a = new ArrayList<>(List.of("train", "--data", images.toString(), "--test-data", "none",
-                "--image-size", "8", "--channels", "1", "--patch", "2", "--width", "16", "--head-dim", "8",
-                "--blocks", "2", "--layers", "1", "--batch", "16", "--lr", "3e-3", "--warmup", "2", "--log-every", "1",
-                "--sample-every", "0", "--checkpoint-every", "1000", "--seed", "11", "--threads", "1",
-                "--out", out.toString()));
+        List<String> a = new ArrayList<>(List.of(
+                "train",
+                "--data",
+                images.toString(),
+                "--test-data",
+                "none",
+                "--image-size",
+                "8",
+                "--channels",
+                "1",
+                "--patch",
+                "2",
+                "--width",
+                "16",
+                "--head-dim",
+                "8",
+                "--blocks",
+                "2",
+                "--layers",
+                "1",
+                "--batch",
+                "16",
+                "--lr",
+                "3e-3",
+                "--warmup",
+                "2",
+                "--log-every",
+                "1",
+                "--sample-every",
+                "0",
+                "--checkpoint-every",
+                "1000",
+                "--seed",
+                "11",
+                "--threads",
+                "1",
+                "--out",
+                out.toString()));
         a.addAll(List.of(extra));
         return a.toArray(String[]::new);
     }
@@ -101,16 +132,21 @@ class DistributedTrainTest {
         assertEquals(1, count(d.out(), "run folder:"), d.out());
         assertEquals(1, count(d.err(), "tarflow train:"), d.err());
         assertTrue(d.err().contains("2 processes (batch 8 each)"), d.err());
-        assertFalse((d.out() + d.err()).lines().anyMatch(l -> l.startsWith("[1] ") && l.contains("step")),
+        assertFalse(
+                (d.out() + d.err()).lines().anyMatch(l -> l.startsWith("[1] ") && l.contains("step")),
                 "rank 1 printed progress: " + d.out() + d.err());
         try (Stream<Path> files = Files.list(two)) {
-            assertEquals(List.of(TrainingCheckpoint.FILE, MetricsLog.FILE, RunLock.FILE, "samples.png"),
+            assertEquals(
+                    List.of(TrainingCheckpoint.FILE, MetricsLog.FILE, RunLock.FILE, "samples.png"),
                     files.map(p -> p.getFileName().toString()).sorted().toList());
         }
         assertEquals(List.of(1L, 2L, 3L), steps(two));
         assertEquals(losses(one).size(), losses(two).size());
         for (int i = 0; i < 3; i++) {
-            assertEquals(losses(one).get(i), losses(two).get(i), 1e-5 * Math.max(1, Math.abs(losses(one).get(i))),
+            assertEquals(
+                    losses(one).get(i),
+                    losses(two).get(i),
+                    1e-5 * Math.max(1, Math.abs(losses(one).get(i))),
                     "logged loss of step " + (i + 1));
         }
         assertSameWeights(one, two);
@@ -118,8 +154,9 @@ class DistributedTrainTest {
 
     @Test
     void aResumedTwoWorkerVpRunMatchesOneUninterruptedProcess() throws Exception {
-        String[] recipe = {"--vp", "--unconditional", "--ema", "0.9", "--grad-clip", "0.5", "--flip", "--noise",
-            "uniform"};
+        String[] recipe = {
+            "--vp", "--unconditional", "--ema", "0.9", "--grad-clip", "0.5", "--flip", "--noise", "uniform"
+        };
         Path two = tmp.resolve("two");
         Path one = tmp.resolve("one");
         CliRun first = CliRun.of(concat(train(two, "--steps", "4", "--stop-after", "2", "--nproc", "2"), recipe));
@@ -142,7 +179,8 @@ class DistributedTrainTest {
         assertEquals(0, d.status(), d.out() + d.err());
         List<Long> steps = steps(two);
         try (NativeScope scope = NativeScope.open()) {
-            long last = TrainingCheckpoint.load(two.resolve(TrainingCheckpoint.FILE)).step();
+            long last = TrainingCheckpoint.load(two.resolve(TrainingCheckpoint.FILE))
+                    .step();
             assertEquals(last, steps.get(steps.size() - 1));
             assertTrue(last > 1, "only " + last + " steps in 3 s"); // ~100 on a quiet machine, a few under heavy load
             System.out.println("--nproc 2, --minutes 0.05: both ranks stopped after step " + last);
@@ -161,8 +199,8 @@ class DistributedTrainTest {
         assertTrue(odd.err().contains("--batch 16 must be a positive multiple of the 3 processes"), odd.err());
         assertTrue(odd.err().contains("--nproc 3"), odd.err());
 
-        CliRun world = CliRun.of(train(out, "--steps", "1", "--world-size", "3", "--rank", "1", "--master",
-                "127.0.0.1:29999"));
+        CliRun world = CliRun.of(
+                train(out, "--steps", "1", "--world-size", "3", "--rank", "1", "--master", "127.0.0.1:29999"));
         assertEquals(2, world.status(), world.err());
         assertTrue(world.err().contains("--batch 16 must be a positive multiple of the 3 processes"), world.err());
         assertTrue(world.err().contains("--world-size 3"), world.err());
@@ -204,14 +242,16 @@ class DistributedTrainTest {
     /** Model (parameters and prior variance) and EMA of both checkpoints agree to float32 tolerance. */
     private static void assertSameWeights(Path expectedDir, Path actualDir) throws IOException {
         try (NativeScope scope = NativeScope.open()) {
-            TrainingCheckpoint.Contents expected = TrainingCheckpoint.load(expectedDir.resolve(TrainingCheckpoint.FILE));
+            TrainingCheckpoint.Contents expected =
+                    TrainingCheckpoint.load(expectedDir.resolve(TrainingCheckpoint.FILE));
             TrainingCheckpoint.Contents actual = TrainingCheckpoint.load(actualDir.resolve(TrainingCheckpoint.FILE));
             assertEquals(expected.step(), actual.step());
             double worst = compare(expected.model(), actual.model(), "model");
             if (expected.ema() != null && !expected.ema().isEmpty()) {
                 worst = Math.max(worst, compare(expected.ema(), actual.ema(), "ema"));
             }
-            System.out.printf("1 process vs 2 workers after step %d: max relative weight difference %.2e at %s%n",
+            System.out.printf(
+                    "1 process vs 2 workers after step %d: max relative weight difference %.2e at %s%n",
                     expected.step(), worst, worstAt);
         }
     }
@@ -237,8 +277,9 @@ class DistributedTrainTest {
                     worst = rel;
                     worstAt = what + " " + key + "[" + i + "] (tensor scale " + (float) scale + ")";
                 }
-                assertTrue(rel <= RELATIVE_TOLERANCE, what + " " + key + "[" + i + "]: " + e[i] + " (1 process) vs " + a[i]
-                        + " (2 workers)");
+                assertTrue(
+                        rel <= RELATIVE_TOLERANCE,
+                        what + " " + key + "[" + i + "]: " + e[i] + " (1 process) vs " + a[i] + " (2 workers)");
             }
         }
         return worst;

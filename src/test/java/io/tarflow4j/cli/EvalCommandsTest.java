@@ -22,13 +22,16 @@ import org.junit.jupiter.api.io.TempDir;
 class EvalCommandsTest {
     @TempDir
     static Path dir;
+
     static Path model;
     static Path images;
 
     /** The cond_nvp fixture model (8x8x1, 3 classes) and a folder of 8x8 PNGs in 3 class folders. */
     @BeforeAll
     static void setUp() throws Exception {
-        Path fixture = Path.of(EvalCommandsTest.class.getResource("/fixtures/cond_nvp.safetensors").toURI());
+        Path fixture = Path.of(EvalCommandsTest.class
+                .getResource("/fixtures/cond_nvp.safetensors")
+                .toURI());
         model = dir.resolve("run").resolve("model.safetensors");
         Files.createDirectories(model.getParent());
         Files.copy(fixture, model, StandardCopyOption.REPLACE_EXISTING);
@@ -50,21 +53,38 @@ class EvalCommandsTest {
     void evalBpdWritesJsonBesideTheModel() throws Exception {
         CliRun r = CliRun.of("eval", "bpd", "--model", model.toString(), "--data", images.toString(), "--batch", "4");
         assertEquals(0, r.status(), r.err());
-        JsonNode json = new ObjectMapper().readTree(model.resolveSibling("eval-bpd.json").toFile());
+        JsonNode json = new ObjectMapper()
+                .readTree(model.resolveSibling("eval-bpd.json").toFile());
         var data = Datasets.open(images.toString(), DataOptions.defaults());
-        DatasetBpd.Result direct = DatasetBpd.evaluate(ModelFile.load(model).model(), data,
+        DatasetBpd.Result direct = DatasetBpd.evaluate(
+                ModelFile.load(model).model(),
+                data,
                 DatasetBpd.Options.of(6, io.tarflow4j.evaluation.Dequantizer.uniform(0)));
         assertEquals(direct.mean(), json.get("bits_per_dim").asDouble(), 1e-5);
         assertEquals(6, json.get("images").asInt());
         assertTrue(json.get("standard_error").asDouble() > 0);
         assertTrue(r.out().contains("bits/dim"), r.out());
         assertTrue(r.err().contains("6/6 images"), r.err());
-        assertEquals(2, CliRun.of("eval", "bpd", "--model", model.toString(), "--batch", "0").status());
+        assertEquals(
+                2,
+                CliRun.of("eval", "bpd", "--model", model.toString(), "--batch", "0")
+                        .status());
         assertEquals("float32", json.get("precision").asText());
 
         Path bf16Json = dir.resolve("bf16.json");
-        CliRun bf16 = CliRun.of("eval", "bpd", "--model", model.toString(), "--data", images.toString(), "--batch", "4",
-                "--precision", "bf16", "--out", bf16Json.toString());
+        CliRun bf16 = CliRun.of(
+                "eval",
+                "bpd",
+                "--model",
+                model.toString(),
+                "--data",
+                images.toString(),
+                "--batch",
+                "4",
+                "--precision",
+                "bf16",
+                "--out",
+                bf16Json.toString());
         assertEquals(0, bf16.status(), bf16.err());
         JsonNode b = new ObjectMapper().readTree(bf16Json.toFile());
         assertEquals("bf16", b.get("precision").asText());
@@ -78,7 +98,8 @@ class EvalCommandsTest {
     @Test
     void classifyPrintsAccuracyAndConfusion() throws Exception {
         Path out = dir.resolve("classify.json");
-        CliRun r = CliRun.of("eval", "classify", "--model", model.toString(), "--data", images.toString(), "--out", out.toString());
+        CliRun r = CliRun.of(
+                "eval", "classify", "--model", model.toString(), "--data", images.toString(), "--out", out.toString());
         assertEquals(0, r.status(), r.err());
         JsonNode json = new ObjectMapper().readTree(out.toFile());
         assertEquals(3, json.get("confusion").size());
@@ -101,21 +122,35 @@ class EvalCommandsTest {
         assertEquals(0, r.status(), r.err());
         List<String> lines = Files.readAllLines(csv);
         assertEquals(7, lines.size());
-        assertEquals("file,bits_per_dim,anomaly_complexity,bpd_unconditional,bpd_marginal,predicted,bpd_class_0,"
-                + "bpd_class_1,bpd_class_2,posterior_0,posterior_1,posterior_2", lines.get(0));
+        assertEquals(
+                "file,bits_per_dim,anomaly_complexity,bpd_unconditional,bpd_marginal,predicted,bpd_class_0,"
+                        + "bpd_class_1,bpd_class_2,posterior_0,posterior_1,posterior_2",
+                lines.get(0));
         String[] first = lines.get(1).split(",");
         assertTrue(first[0].endsWith("0.png"), lines.get(1));
         assertEquals(first[1], first[3], "the default likelihood is the unconditional one");
         double p = Double.parseDouble(first[9]) + Double.parseDouble(first[10]) + Double.parseDouble(first[11]);
         assertEquals(1.0, p, 1e-4);
 
-        CliRun j = CliRun.of("score", "--model", model.toString(), "--format", "json", "--center",
+        CliRun j = CliRun.of(
+                "score",
+                "--model",
+                model.toString(),
+                "--format",
+                "json",
+                "--center",
                 images.resolve("a").resolve("0.png").toString());
         assertEquals(0, j.status(), j.err());
         JsonNode json = new ObjectMapper().readTree(j.out());
         assertEquals(1, json.get("images").size());
         assertEquals(3, json.get("images").get(0).get("posterior").size());
-        CliRun again = CliRun.of("score", "--model", model.toString(), "--format", "json", "--center",
+        CliRun again = CliRun.of(
+                "score",
+                "--model",
+                model.toString(),
+                "--format",
+                "json",
+                "--center",
                 images.resolve("a").resolve("0.png").toString());
         assertEquals(j.out(), again.out(), "the bin centre is deterministic");
     }
@@ -130,8 +165,20 @@ class EvalCommandsTest {
             Png.writeImage(flat.resolve(i + ".png"), px, 1, 8, 8);
         }
         Path figure = dir.resolve("ood.png");
-        CliRun r = CliRun.of("eval", "ood", "--model", model.toString(), "--in", images.toString(), "--ood", flat.toString(),
-                "--json", "--histogram", figure.toString(), "--out", dir.resolve("ood.json").toString());
+        CliRun r = CliRun.of(
+                "eval",
+                "ood",
+                "--model",
+                model.toString(),
+                "--in",
+                images.toString(),
+                "--ood",
+                flat.toString(),
+                "--json",
+                "--histogram",
+                figure.toString(),
+                "--out",
+                dir.resolve("ood.json").toString());
         assertEquals(0, r.status(), r.err());
         JsonNode json = new ObjectMapper().readTree(r.out());
         for (String method : List.of("raw", "complexity")) {
@@ -147,12 +194,29 @@ class EvalCommandsTest {
         assertEquals(5, json.get("ood_images").asInt());
         assertTrue(javax.imageio.ImageIO.read(figure.toFile()).getHeight() > 100);
 
-        CliRun table = CliRun.of("eval", "ood", "--model", model.toString(), "--in", images.toString(), "--ood",
-                flat.toString(), "--method", "raw", "--histogram", figure.toString(), "--out", dir.resolve("o2.json").toString());
+        CliRun table = CliRun.of(
+                "eval",
+                "ood",
+                "--model",
+                model.toString(),
+                "--in",
+                images.toString(),
+                "--ood",
+                flat.toString(),
+                "--method",
+                "raw",
+                "--histogram",
+                figure.toString(),
+                "--out",
+                dir.resolve("o2.json").toString());
         assertEquals(0, table.status(), table.err());
-        assertTrue(table.out().contains("AUROC") && table.out().contains("raw") && !table.out().contains("complexity"),
+        assertTrue(
+                table.out().contains("AUROC")
+                        && table.out().contains("raw")
+                        && !table.out().contains("complexity"),
                 table.out());
-        CliRun bad = CliRun.of("eval", "ood", "--model", model.toString(), "--ood", flat.toString(), "--method", "magic");
+        CliRun bad =
+                CliRun.of("eval", "ood", "--model", model.toString(), "--ood", flat.toString(), "--method", "magic");
         assertEquals(2, bad.status());
         assertTrue(bad.err().contains("raw, complexity"), bad.err());
     }
@@ -177,11 +241,15 @@ class EvalCommandsTest {
         assertEquals(1, bad.status());
         assertTrue(bad.err().contains("notes.png") && bad.err().contains("not a readable image"), bad.err());
 
-        CliRun missing = CliRun.of("score", "--model", model.toString(), dir.resolve("nope.png").toString());
+        CliRun missing = CliRun.of(
+                "score", "--model", model.toString(), dir.resolve("nope.png").toString());
         assertEquals(1, missing.status());
         assertTrue(missing.err().contains("nope.png"), missing.err());
 
-        assertEquals(2, CliRun.of("score", "--model", model.toString(), "--format", "xml", big.toString()).status());
+        assertEquals(
+                2,
+                CliRun.of("score", "--model", model.toString(), "--format", "xml", big.toString())
+                        .status());
     }
 
     @Test
@@ -189,13 +257,27 @@ class EvalCommandsTest {
         io.tarflow4j.tensor.Runtime.seed(2);
         Path tiny = dir.resolve("tiny").resolve("tiny.safetensors");
         Files.createDirectories(tiny.getParent());
-        ModelFile.save(tiny, new io.tarflow4j.model.TarFlow(io.tarflow4j.model.TarFlowConfig.of(1, 28, 7, 64, 1, 1, true, 10)),
+        ModelFile.save(
+                tiny,
+                new io.tarflow4j.model.TarFlow(io.tarflow4j.model.TarFlowConfig.of(1, 28, 7, 64, 1, 1, true, 10)),
                 java.util.Map.of());
         Path grid = dir.resolve("tiny").resolve("grid.png");
-        CliRun r = CliRun.of("eval", "samples", "--model", tiny.toString(), "--n", "20", "--batch", "10", "--cfg", "0.5",
-                "--grid", grid.toString());
+        CliRun r = CliRun.of(
+                "eval",
+                "samples",
+                "--model",
+                tiny.toString(),
+                "--n",
+                "20",
+                "--batch",
+                "10",
+                "--cfg",
+                "0.5",
+                "--grid",
+                grid.toString());
         assertEquals(0, r.status(), r.err());
-        JsonNode json = new ObjectMapper().readTree(tiny.resolveSibling("eval-samples.json").toFile());
+        JsonNode json = new ObjectMapper()
+                .readTree(tiny.resolveSibling("eval-samples.json").toFile());
         assertTrue(json.get("fd_fmnist").asDouble() > 0);
         assertEquals(10, json.get("per_class_accuracy").size());
         assertEquals(10000, json.get("real_images").asInt());

@@ -33,8 +33,14 @@ class HostileInputsTest {
     static byte[] pngClaiming(int side) throws IOException {
         ByteArrayOutputStream png = new ByteArrayOutputStream();
         png.write(new byte[] {(byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'});
-        ByteBuffer ihdr = ByteBuffer.allocate(13).putInt(side).putInt(side).put((byte) 8).put((byte) 0)
-                .put((byte) 0).put((byte) 0).put((byte) 0);
+        ByteBuffer ihdr = ByteBuffer.allocate(13)
+                .putInt(side)
+                .putInt(side)
+                .put((byte) 8)
+                .put((byte) 0)
+                .put((byte) 0)
+                .put((byte) 0)
+                .put((byte) 0);
         chunk(png, "IHDR", ihdr.array());
         Deflater d = new Deflater(9);
         d.setInput(new byte[1 << 20]); // the first rows: zeros compress to a few kB
@@ -71,24 +77,45 @@ class HostileInputsTest {
         Path bomb = dir.resolve("bomb.png");
         Files.write(bomb, pngClaiming(40000));
         long start = System.nanoTime();
-        String score = oneLineError(CliRun.of("score", "--model", fixture("cond_nvp.safetensors").toString(),
-                bomb.toString()));
+        String score = oneLineError(
+                CliRun.of("score", "--model", fixture("cond_nvp.safetensors").toString(), bomb.toString()));
         assertTrue(score.contains("40000x40000") && score.contains("--max-image-pixels"), score);
 
         Path folder = Files.createDirectories(dir.resolve("images"));
         Files.write(folder.resolve("bomb.png"), pngClaiming(40000));
-        String train = oneLineError(CliRun.of("train", "--data", folder.toString(), "--test-data", "none",
-                "--steps", "1", "--nproc", "1", "--out", dir.resolve("run").toString()));
+        String train = oneLineError(CliRun.of(
+                "train",
+                "--data",
+                folder.toString(),
+                "--test-data",
+                "none",
+                "--steps",
+                "1",
+                "--nproc",
+                "1",
+                "--out",
+                dir.resolve("run").toString()));
         assertTrue(train.contains("40000x40000") && train.contains("--max-image-pixels"), train);
         assertTrue((System.nanoTime() - start) / 1e9 < 20, "refused quickly");
 
         // the flag moves the limit: an 8x8 image is refused under 63 pixels and scored under 64
         Path small = dir.resolve("small.png");
         io.tarflow4j.io.Png.writeImage(small, new float[64], 1, 8, 8);
-        assertTrue(oneLineError(CliRun.of("score", "--model", fixture("cond_nvp.safetensors").toString(),
-                "--max-image-pixels", "63", small.toString())).contains("8x8"));
-        CliRun ok = CliRun.of("score", "--model", fixture("cond_nvp.safetensors").toString(),
-                "--max-image-pixels", "64", small.toString());
+        assertTrue(oneLineError(CliRun.of(
+                        "score",
+                        "--model",
+                        fixture("cond_nvp.safetensors").toString(),
+                        "--max-image-pixels",
+                        "63",
+                        small.toString()))
+                .contains("8x8"));
+        CliRun ok = CliRun.of(
+                "score",
+                "--model",
+                fixture("cond_nvp.safetensors").toString(),
+                "--max-image-pixels",
+                "64",
+                small.toString());
         assertEquals(0, ok.status(), ok.all());
     }
 
@@ -136,23 +163,44 @@ class HostileInputsTest {
         assertEquals(2, head.status(), head.all());
         assertTrue(head.err().contains("--head-dim must be >= 1"), head.err());
         assertFalse(Files.exists(Path.of(out)));
-        String sigma = oneLineError(CliRun.of("serve", "--model", fixture("cond_nvp.safetensors").toString(),
-                "--sigma", "NaN", "--port", "0"));
+        String sigma = oneLineError(CliRun.of(
+                "serve", "--model", fixture("cond_nvp.safetensors").toString(), "--sigma", "NaN", "--port", "0"));
         assertTrue(sigma.contains("--sigma"), sigma);
         String huge = "x".repeat(9 << 20);
         CliRun longNoise = CliRun.of("import", pth, "--out", out, "--noise", huge);
         assertEquals(2, longNoise.status());
-        assertTrue(longNoise.err().length() < 2000, "the 9 MB value is not echoed: " + longNoise.err().length());
+        assertTrue(
+                longNoise.err().length() < 2000,
+                "the 9 MB value is not echoed: " + longNoise.err().length());
     }
 
     @Test
     void evalBpdRefusesADatasetOfAnotherSizeUnlessAskedToResize(@TempDir Path dir) throws Exception {
         String model = fixture("cond_nvp.safetensors").toString();
-        String err = oneLineError(CliRun.of("eval", "bpd", "--model", model, "--data", "fashion-mnist-test",
-                "--limit", "4", "--out", dir.resolve("a.json").toString()));
+        String err = oneLineError(CliRun.of(
+                "eval",
+                "bpd",
+                "--model",
+                model,
+                "--data",
+                "fashion-mnist-test",
+                "--limit",
+                "4",
+                "--out",
+                dir.resolve("a.json").toString()));
         assertTrue(err.contains("28x28") && err.contains("--resize"), err);
-        CliRun resized = CliRun.of("eval", "bpd", "--model", model, "--data", "fashion-mnist-test", "--limit", "4",
-                "--resize", "--out", dir.resolve("b.json").toString());
+        CliRun resized = CliRun.of(
+                "eval",
+                "bpd",
+                "--model",
+                model,
+                "--data",
+                "fashion-mnist-test",
+                "--limit",
+                "4",
+                "--resize",
+                "--out",
+                dir.resolve("b.json").toString());
         assertEquals(0, resized.status(), resized.all());
     }
 

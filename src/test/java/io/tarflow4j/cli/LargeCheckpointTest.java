@@ -25,16 +25,44 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @Tag("slow")
 class LargeCheckpointTest {
-    private static final String[] RECIPE = {"train", "--data", "fashion-mnist", "--width", "768", "--blocks", "6",
-        "--layers", "8", "--patch", "7", "--batch", "2", "--steps", "2", "--checkpoint-every", "1",
-        "--test-data", "none", "--sample-every", "0", "--nproc", "1", "--log-every", "1"};
+    private static final String[] RECIPE = {
+        "train",
+        "--data",
+        "fashion-mnist",
+        "--width",
+        "768",
+        "--blocks",
+        "6",
+        "--layers",
+        "8",
+        "--patch",
+        "7",
+        "--batch",
+        "2",
+        "--steps",
+        "2",
+        "--checkpoint-every",
+        "1",
+        "--test-data",
+        "none",
+        "--sample-every",
+        "0",
+        "--nproc",
+        "1",
+        "--log-every",
+        "1"
+    };
 
     @TempDir
     Path tmp;
 
     private static void tarflow(String... args) throws IOException, InterruptedException {
-        List<String> cmd = new ArrayList<>(List.of(Paths.get(System.getProperty("java.home"), "bin", "java").toString(),
-                "--enable-native-access=ALL-UNNAMED", "-Xmx2g", "-cp", System.getProperty("java.class.path"),
+        List<String> cmd = new ArrayList<>(List.of(
+                Paths.get(System.getProperty("java.home"), "bin", "java").toString(),
+                "--enable-native-access=ALL-UNNAMED",
+                "-Xmx2g",
+                "-cp",
+                System.getProperty("java.class.path"),
                 Main.class.getName()));
         cmd.addAll(List.of(args));
         Process p = new ProcessBuilder(cmd).inheritIO().start();

@@ -21,7 +21,8 @@ class ModelCommandsTest {
     @Test
     void verifyReferencePassesOnBothFixtures() throws Exception {
         for (String name : new String[] {"cond_nvp", "uncond_nvp_tempguide"}) {
-            CliRun r = CliRun.of("verify-reference", fixture(name + ".safetensors").toString(), "--quiet");
+            CliRun r =
+                    CliRun.of("verify-reference", fixture(name + ".safetensors").toString(), "--quiet");
             assertEquals(0, r.status(), r.all());
             assertTrue(r.all().contains("0 mismatched"), r.all());
         }
@@ -49,9 +50,11 @@ class ModelCommandsTest {
     @Test
     void importedPthVerifiesAgainstTheFixture(@TempDir Path dir) throws Exception {
         Path out = dir.resolve("imported.safetensors");
-        CliRun r = CliRun.of("import", fixture("cond_nvp.pth").toString(), "--out", out.toString(), "--image-size", "8");
+        CliRun r =
+                CliRun.of("import", fixture("cond_nvp.pth").toString(), "--out", out.toString(), "--image-size", "8");
         assertEquals(0, r.status(), r.all());
-        r = CliRun.of("verify-reference", fixture("cond_nvp.safetensors").toString(), "--weights", out.toString(), "--quiet");
+        r = CliRun.of(
+                "verify-reference", fixture("cond_nvp.safetensors").toString(), "--weights", out.toString(), "--quiet");
         assertEquals(0, r.status(), r.all());
         Path exported = dir.resolve("exported.safetensors");
         r = CliRun.of("export", out.toString(), "--out", exported.toString());
@@ -65,17 +68,25 @@ class ModelCommandsTest {
 
     @Test
     void importRefusesAMismatchedImageSize(@TempDir Path dir) throws Exception {
-        CliRun r = CliRun.of("import", fixture("cond_nvp.pth").toString(), "--out", dir.resolve("x.safetensors").toString(),
-                "--image-size", "32");
+        CliRun r = CliRun.of(
+                "import",
+                fixture("cond_nvp.pth").toString(),
+                "--out",
+                dir.resolve("x.safetensors").toString(),
+                "--image-size",
+                "32");
         assertEquals(1, r.status());
         assertTrue(r.all().contains("--image-size 32 does not match"), r.all());
     }
 
     @Test
     void missingFilesAreNamed(@TempDir Path dir) {
-        CliRun r = CliRun.of("export", dir.resolve("missing.safetensors").toString(), "--out", dir.resolve("o.safetensors").toString());
+        CliRun r = CliRun.of(
+                "export",
+                dir.resolve("missing.safetensors").toString(),
+                "--out",
+                dir.resolve("o.safetensors").toString());
         assertEquals(1, r.status());
         assertTrue(r.all().contains("file not found: " + dir.resolve("missing.safetensors")), r.all());
     }
-
 }

@@ -47,9 +47,39 @@ class PrepareCommandTest {
         assertTrue(again.err().contains("already holds a finished image store; give --overwrite"), again.err());
 
         Path run = tmp.resolve("run");
-        CliRun train = CliRun.of("train", "--preset", "fmnist-small", "--data", store.toString(), "--test-data", "none",
-                "--image-size", "8", "--channels", "3", "--patch", "4", "--width", "16", "--blocks", "1", "--layers", "1",
-                "--head-dim", "8", "--unconditional", "--batch", "8", "--steps", "2", "--sample-every", "0", "--nproc", "1", "--out", run.toString());
+        CliRun train = CliRun.of(
+                "train",
+                "--preset",
+                "fmnist-small",
+                "--data",
+                store.toString(),
+                "--test-data",
+                "none",
+                "--image-size",
+                "8",
+                "--channels",
+                "3",
+                "--patch",
+                "4",
+                "--width",
+                "16",
+                "--blocks",
+                "1",
+                "--layers",
+                "1",
+                "--head-dim",
+                "8",
+                "--unconditional",
+                "--batch",
+                "8",
+                "--steps",
+                "2",
+                "--sample-every",
+                "0",
+                "--nproc",
+                "1",
+                "--out",
+                run.toString());
         assertEquals(0, train.status(), train.all());
         assertTrue(Files.exists(run.resolve("checkpoint.safetensors")));
 
@@ -61,9 +91,22 @@ class PrepareCommandTest {
     @Test
     void aStoreOfAnotherShapeIsRefusedNamingTheFlagAndTheStore() throws IOException {
         Path store = tmp.resolve("s");
-        assertEquals(0, CliRun.of("prepare", npy(4).toString(), "--out", store.toString()).status());
-        CliRun o = CliRun.of("train", "--data", store.toString(), "--test-data", "none", "--steps", "1", "--nproc", "1",
-                "--out", tmp.resolve("r").toString());
+        assertEquals(
+                0,
+                CliRun.of("prepare", npy(4).toString(), "--out", store.toString())
+                        .status());
+        CliRun o = CliRun.of(
+                "train",
+                "--data",
+                store.toString(),
+                "--test-data",
+                "none",
+                "--steps",
+                "1",
+                "--nproc",
+                "1",
+                "--out",
+                tmp.resolve("r").toString());
         assertEquals(1, o.status());
         assertTrue(o.err().contains("--data " + store) && o.err().contains("3x8x8 images, asked for 1x28x28"), o.err());
         assertFalse(Files.exists(tmp.resolve("r")));
@@ -72,10 +115,15 @@ class PrepareCommandTest {
     @Test
     void scoreTakesAStoreAndNamesEachImageByItsIndex() throws IOException {
         Path store = tmp.resolve("s");
-        assertEquals(0, CliRun.of("prepare", npy(3).toString(), "--out", store.toString()).status());
+        assertEquals(
+                0,
+                CliRun.of("prepare", npy(3).toString(), "--out", store.toString())
+                        .status());
         Path model = tmp.resolve("m.safetensors");
-        io.tarflow4j.checkpoint.ModelFile.save(model, new io.tarflow4j.model.TarFlow(
-                io.tarflow4j.model.TarFlowConfig.of(3, 8, 4, 64, 1, 1, true, 0)), java.util.Map.of());
+        io.tarflow4j.checkpoint.ModelFile.save(
+                model,
+                new io.tarflow4j.model.TarFlow(io.tarflow4j.model.TarFlowConfig.of(3, 8, 4, 64, 1, 1, true, 0)),
+                java.util.Map.of());
         CliRun scored = CliRun.of("score", "--model", model.toString(), "--batch", "2", store.toString());
         assertEquals(0, scored.status(), scored.all());
         String[] lines = scored.out().strip().split("\n");
@@ -83,11 +131,14 @@ class PrepareCommandTest {
         assertTrue(lines[3].startsWith(store + "#2,"), lines[3]);
 
         Path gray = tmp.resolve("g.safetensors");
-        io.tarflow4j.checkpoint.ModelFile.save(gray, new io.tarflow4j.model.TarFlow(
-                io.tarflow4j.model.TarFlowConfig.of(1, 8, 4, 64, 1, 1, true, 0)), java.util.Map.of());
+        io.tarflow4j.checkpoint.ModelFile.save(
+                gray,
+                new io.tarflow4j.model.TarFlow(io.tarflow4j.model.TarFlowConfig.of(1, 8, 4, 64, 1, 1, true, 0)),
+                java.util.Map.of());
         CliRun refused = CliRun.of("score", "--model", gray.toString(), store.toString());
         assertEquals(1, refused.status());
-        assertTrue(refused.err().contains(store + ": the store holds 3x8x8 images, the model takes 1x8x8"), refused.err());
+        assertTrue(
+                refused.err().contains(store + ": the store holds 3x8x8 images, the model takes 1x8x8"), refused.err());
     }
 
     @Test
@@ -105,7 +156,8 @@ class PrepareCommandTest {
     void thePaperPresetsFlipByDefaultAsTheReferenceAndNoFlipTurnsItOff() {
         assertTrue(options("--preset", "afhq256", "--data", "d").flip());
         assertTrue(options("--preset", "imagenet64", "--data", "d").flip());
-        assertFalse(options("--preset", "imagenet64", "--data", "d", "--no-flip").flip());
+        assertFalse(
+                options("--preset", "imagenet64", "--data", "d", "--no-flip").flip());
         assertFalse(options("--preset", "fmnist-small").flip());
         assertTrue(options("--preset", "fmnist-small", "--flip").flip());
         CliRun resumed = CliRun.of("train", "--resume", tmp.toString(), "--no-flip");

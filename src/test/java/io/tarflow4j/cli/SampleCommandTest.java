@@ -19,7 +19,9 @@ class SampleCommandTest {
     Path dir;
 
     static Path fixture(String name) throws Exception {
-        return Path.of(SampleCommandTest.class.getResource("/fixtures/" + name + ".safetensors").toURI());
+        return Path.of(SampleCommandTest.class
+                .getResource("/fixtures/" + name + ".safetensors")
+                .toURI());
     }
 
     @Test
@@ -28,10 +30,33 @@ class SampleCommandTest {
         Path trace = dir.resolve("trace.png");
         Path raw = dir.resolve("raw.safetensors");
         Path images = dir.resolve("images");
-        CliRun r = CliRun.of("sample", "--model", fixture("cond_nvp").toString(), "--n", "5", "--classes", "0,2",
-                "--cfg", "1", "--sampler", "jacobi", "--segments", "2", "--denoise", "--sigma", "0.1",
-                "--batch", "2", "--out", grid.toString(), "--trace", trace.toString(), "--raw", raw.toString(),
-                "--images", images.toString());
+        CliRun r = CliRun.of(
+                "sample",
+                "--model",
+                fixture("cond_nvp").toString(),
+                "--n",
+                "5",
+                "--classes",
+                "0,2",
+                "--cfg",
+                "1",
+                "--sampler",
+                "jacobi",
+                "--segments",
+                "2",
+                "--denoise",
+                "--sigma",
+                "0.1",
+                "--batch",
+                "2",
+                "--out",
+                grid.toString(),
+                "--trace",
+                trace.toString(),
+                "--raw",
+                raw.toString(),
+                "--images",
+                images.toString());
         assertEquals(0, r.status(), r.all());
         assertTrue(r.out().contains("without a calibrated strategy"), "a hint towards calibrate: " + r.out());
         BufferedImage g = ImageIO.read(grid.toFile());
@@ -46,7 +71,8 @@ class SampleCommandTest {
             assertEquals(5, files.count);
         }
         try (SafetensorsFile f = Safetensors.read(raw)) {
-            assertTrue(Arrays.equals(new long[] {5, 1, 8, 8}, f.tensors().get("samples").shape()));
+            assertTrue(Arrays.equals(
+                    new long[] {5, 1, 8, 8}, f.tensors().get("samples").shape()));
             assertTrue(Arrays.equals(new long[] {5}, f.tensors().get("labels").shape()));
         }
     }
@@ -57,9 +83,24 @@ class SampleCommandTest {
         int i = 0;
         for (String groups : new String[] {"1", "3"}) {
             Path file = dir.resolve("raw" + groups + ".safetensors");
-            CliRun r = CliRun.of("sample", "--model", fixture("cond_nvp").toString(), "--n", "6", "--cfg", "1",
-                    "--class", "1", "--seed", "4", "--parallel", groups, "--out", dir.resolve("g" + groups + ".png").toString(),
-                    "--raw", file.toString());
+            CliRun r = CliRun.of(
+                    "sample",
+                    "--model",
+                    fixture("cond_nvp").toString(),
+                    "--n",
+                    "6",
+                    "--cfg",
+                    "1",
+                    "--class",
+                    "1",
+                    "--seed",
+                    "4",
+                    "--parallel",
+                    groups,
+                    "--out",
+                    dir.resolve("g" + groups + ".png").toString(),
+                    "--raw",
+                    file.toString());
             assertEquals(0, r.status(), r.all());
             try (SafetensorsFile f = Safetensors.read(file)) {
                 raw[i++] = f.tensors().get("samples").toFloatArray();
@@ -69,8 +110,14 @@ class SampleCommandTest {
         for (int k = 0; k < raw[0].length; k++) {
             assertEquals(raw[0][k], raw[1][k], 1e-5, "pixel " + k);
         }
-        CliRun bad = CliRun.of("sample", "--model", fixture("cond_nvp").toString(), "--parallel", "-1",
-                "--out", dir.resolve("x.png").toString());
+        CliRun bad = CliRun.of(
+                "sample",
+                "--model",
+                fixture("cond_nvp").toString(),
+                "--parallel",
+                "-1",
+                "--out",
+                dir.resolve("x.png").toString());
         assertEquals(2, bad.status(), bad.all());
         assertTrue(bad.all().contains("parallel"), bad.all());
     }
@@ -89,7 +136,12 @@ class SampleCommandTest {
         r = CliRun.of("sample", "--model", dir.resolve("nope.safetensors").toString(), "--out", out);
         assertEquals(1, r.status());
         assertTrue(r.all().contains("not found"), r.all());
-        r = CliRun.of("sample", "--model", cond, "--out", dir.resolve("no/such/dir/g.png").toString());
+        r = CliRun.of(
+                "sample",
+                "--model",
+                cond,
+                "--out",
+                dir.resolve("no/such/dir/g.png").toString());
         assertEquals(1, r.status());
         assertTrue(r.all().contains("--out") && r.all().contains("does not exist"), r.all());
         r = CliRun.of("sample", "--model", cond, "--segments", "2", "--out", out);

@@ -32,7 +32,8 @@ class ScoringAgreementTest {
 
     @Test
     void scoreServeAndEvalBpdAgreeOnAnImage() throws Exception {
-        Path model = Path.of(getClass().getResource("/fixtures/cond_nvp.safetensors").toURI());
+        Path model =
+                Path.of(getClass().getResource("/fixtures/cond_nvp.safetensors").toURI());
         Path single = dir.resolve("single");
         Files.createDirectories(single);
         Path image = single.resolve("x.png");
@@ -44,20 +45,24 @@ class ScoringAgreementTest {
             Png.writeImage(others.resolve("o" + i + ".png"), randomImage(r), 1, 8, 8);
         }
 
-        JsonNode scored = scoreJson(model, "--batch", "1", image.toString()).get("images").get(0);
+        JsonNode scored =
+                scoreJson(model, "--batch", "1", image.toString()).get("images").get(0);
         double unconditional = scored.get("bits_per_dim").asDouble();
         double marginal = scored.get("bits_per_dim_marginal").asDouble();
         double anomaly = scored.get("anomaly").get("complexity").asDouble();
         assertEquals(unconditional, scored.get("bits_per_dim_unconditional").asDouble());
 
         JsonNode served;
-        try (TarflowServer server = TarflowServer.start(ServedModel.of(ModelFile.load(model), 0.1),
+        try (TarflowServer server = TarflowServer.start(
+                ServedModel.of(ModelFile.load(model), 0.1),
                 ServerOptions.builder().port(0).build())) {
-            HttpResponse<byte[]> response = HttpClient.newHttpClient().send(
-                    HttpRequest.newBuilder(server.uri().resolve(URI.create("/api/score")))
-                            .header("Content-Type", "image/png")
-                            .POST(HttpRequest.BodyPublishers.ofByteArray(Files.readAllBytes(image))).build(),
-                    HttpResponse.BodyHandlers.ofByteArray());
+            HttpResponse<byte[]> response = HttpClient.newHttpClient()
+                    .send(
+                            HttpRequest.newBuilder(server.uri().resolve(URI.create("/api/score")))
+                                    .header("Content-Type", "image/png")
+                                    .POST(HttpRequest.BodyPublishers.ofByteArray(Files.readAllBytes(image)))
+                                    .build(),
+                            HttpResponse.BodyHandlers.ofByteArray());
             assertEquals(200, response.statusCode(), new String(response.body()));
             served = JSON.readTree(response.body());
         }
@@ -66,17 +71,24 @@ class ScoringAgreementTest {
         assertEquals("complexity", served.get("anomaly_method").asText());
         assertEquals(anomaly, served.get("anomaly").asDouble(), 1e-6, "serve vs score, anomaly");
         for (int k = 0; k < 3; k++) {
-            assertEquals(scored.get("bits_per_dim_given_class").get(k).asDouble(),
-                    served.get("classes").get(k).get("bits_per_dim").asDouble(), 1e-6, "class " + k);
-            assertEquals(scored.get("posterior").get(k).asDouble(),
-                    served.get("classes").get(k).get("posterior").asDouble(), 1e-6, "posterior " + k);
+            assertEquals(
+                    scored.get("bits_per_dim_given_class").get(k).asDouble(),
+                    served.get("classes").get(k).get("bits_per_dim").asDouble(),
+                    1e-6,
+                    "class " + k);
+            assertEquals(
+                    scored.get("posterior").get(k).asDouble(),
+                    served.get("classes").get(k).get("posterior").asDouble(),
+                    1e-6,
+                    "posterior " + k);
         }
 
         assertEquals(unconditional, evalBpd(model, single, "unconditional"), 1e-6, "eval bpd vs score");
         assertEquals(marginal, evalBpd(model, single, "marginal"), 1e-6, "eval bpd vs score, marginal");
 
         // the image among others, in another position and batch: the same noise, the same figures
-        JsonNode listed = scoreJson(model, "--batch", "3", others.toString(), image.toString(), "--method", "raw,complexity");
+        JsonNode listed =
+                scoreJson(model, "--batch", "3", others.toString(), image.toString(), "--method", "raw,complexity");
         JsonNode last = listed.get("images").get(4);
         assertTrue(last.get("file").asText().endsWith("x.png"), last.toString());
         assertEquals(unconditional, last.get("bits_per_dim").asDouble(), 1e-5);
@@ -99,8 +111,17 @@ class ScoringAgreementTest {
 
     private double evalBpd(Path model, Path data, String likelihood) throws Exception {
         Path out = dir.resolve("bpd-" + likelihood + ".json");
-        CliRun r = CliRun.of("eval", "bpd", "--model", model.toString(), "--data", data.toString(),
-                "--likelihood", likelihood, "--out", out.toString());
+        CliRun r = CliRun.of(
+                "eval",
+                "bpd",
+                "--model",
+                model.toString(),
+                "--data",
+                data.toString(),
+                "--likelihood",
+                likelihood,
+                "--out",
+                out.toString());
         assertEquals(0, r.status(), r.err());
         JsonNode json = JSON.readTree(out.toFile());
         assertEquals(1, json.get("images").asInt());

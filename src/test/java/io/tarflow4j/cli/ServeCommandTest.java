@@ -60,7 +60,8 @@ class ServeCommandTest {
         assertTrue(r.all().contains("error: file not found: " + missing), r.all());
 
         Path wrong = dir.resolve("three-blocks.json");
-        io.tarflow4j.sampling.JacobiStrategy.uniform(3, io.tarflow4j.sampling.BlockStrategy.exact(16)).write(wrong);
+        io.tarflow4j.sampling.JacobiStrategy.uniform(3, io.tarflow4j.sampling.BlockStrategy.exact(16))
+                .write(wrong);
         r = CliRun.of("serve", "--model", model, "--port", "0", "--strategy", wrong.toString());
         assertEquals(1, r.status(), r.all());
         String out = r.all();

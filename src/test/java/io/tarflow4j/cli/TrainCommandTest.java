@@ -15,7 +15,8 @@ class TrainCommandTest {
 
     @Test
     void unknownPresetIsAUsageErrorNamingTheFlagAndThePresets() {
-        CliRun o = CliRun.of("train", "--preset", "nope", "--out", tmp.resolve("a").toString());
+        CliRun o =
+                CliRun.of("train", "--preset", "nope", "--out", tmp.resolve("a").toString());
         assertEquals(2, o.status(), o.err());
         assertTrue(o.err().contains("--preset: unknown preset 'nope'"), o.err());
         assertTrue(o.err().contains("fmnist-small, mnist-toy, imagenet64, imagenet128, afhq256"), o.err());
@@ -23,7 +24,8 @@ class TrainCommandTest {
 
     @Test
     void garbageNoiseIsAUsageErrorSayingWhatIsExpected() {
-        CliRun o = CliRun.of("train", "--noise", "garbage", "--out", tmp.resolve("a").toString());
+        CliRun o = CliRun.of(
+                "train", "--noise", "garbage", "--out", tmp.resolve("a").toString());
         assertEquals(2, o.status(), o.err());
         assertTrue(o.err().contains("--noise: noise 'garbage': expected gaussian:SIGMA"), o.err());
     }
@@ -53,7 +55,8 @@ class TrainCommandTest {
     void anOutFolderHoldingFilesIsNotReusedSilently() throws Exception {
         Path out = Files.createDirectories(tmp.resolve("taken"));
         Files.writeString(out.resolve("something.txt"), "x");
-        CliRun o = CliRun.of("train", "--data", "fashion-mnist", "--test-data", "none", "--steps", "1", "--out", out.toString());
+        CliRun o = CliRun.of(
+                "train", "--data", "fashion-mnist", "--test-data", "none", "--steps", "1", "--out", out.toString());
         assertEquals(1, o.status(), o.err());
         assertTrue(o.err().contains("--out " + out + " already holds files"), o.err());
     }

@@ -10,7 +10,9 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 class ReferenceConformanceTest {
     static Path fixture(String name) throws Exception {
-        return Path.of(ReferenceConformanceTest.class.getResource("/fixtures/" + name + ".safetensors").toURI());
+        return Path.of(ReferenceConformanceTest.class
+                .getResource("/fixtures/" + name + ".safetensors")
+                .toURI());
     }
 
     @ParameterizedTest
@@ -18,14 +20,24 @@ class ReferenceConformanceTest {
     void everyReferenceTensorMatches(String name) throws Exception {
         ReferenceCheck.Report report = ReferenceCheck.run(fixture(name), null);
         for (ReferenceCheck.Result r : report.results()) {
-            if (!r.passed() || r.name().startsWith("forward") || r.name().startsWith("reverse") || r.name().startsWith("bpd") || r.name().startsWith("denoise")) {
-                System.out.printf("%-60s err %.3g tol %.3g %s%n", r.name(), r.maxError(), r.tolerance(), r.passed() ? "" : "FAIL");
+            if (!r.passed()
+                    || r.name().startsWith("forward")
+                    || r.name().startsWith("reverse")
+                    || r.name().startsWith("bpd")
+                    || r.name().startsWith("denoise")) {
+                System.out.printf(
+                        "%-60s err %.3g tol %.3g %s%n",
+                        r.name(), r.maxError(), r.tolerance(), r.passed() ? "" : "FAIL");
             }
         }
         assertFalse(report.results().isEmpty());
-        assertTrue(report.results().stream().anyMatch(r -> r.name().equals("grad.input (checkpointed)")),
+        assertTrue(
+                report.results().stream().anyMatch(r -> r.name().equals("grad.input (checkpointed)")),
                 "activation checkpointing's gradients are checked too");
-        assertTrue(report.passed(), () -> report.failures().stream().map(ReferenceCheck.Result::name)
-                .collect(Collectors.joining(", ")));
+        assertTrue(
+                report.passed(),
+                () -> report.failures().stream()
+                        .map(ReferenceCheck.Result::name)
+                        .collect(Collectors.joining(", ")));
     }
 }

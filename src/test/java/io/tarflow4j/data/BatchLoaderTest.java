@@ -69,8 +69,10 @@ class BatchLoaderTest {
     void epochsArePermutationsAndSeedsMatter() {
         ImageDataset data = dataset();
         try (BatchLoader a = BatchLoader.builder(data).batchSize(10).seed(7).build();
-             BatchLoader same = BatchLoader.builder(data).batchSize(10).seed(7).build();
-             BatchLoader other = BatchLoader.builder(data).batchSize(10).seed(8).build()) {
+                BatchLoader same =
+                        BatchLoader.builder(data).batchSize(10).seed(7).build();
+                BatchLoader other =
+                        BatchLoader.builder(data).batchSize(10).seed(8).build()) {
             List<Batch> first = take(a, 10);
             assertEquals(first, take(same, 10), "same seed, same batches");
             assertNotEquals(first, take(other, 10), "another seed, other batches");
@@ -89,14 +91,27 @@ class BatchLoaderTest {
     @Test
     void resumeEqualsUninterruptedRun() {
         ImageDataset data = dataset();
-        try (BatchLoader full = BatchLoader.builder(data).batchSize(7).seed(11).flip(true).build();
-             BatchLoader resumed = BatchLoader.builder(data).batchSize(7).seed(11).flip(true).startStep(16).build()) {
+        try (BatchLoader full = BatchLoader.builder(data)
+                        .batchSize(7)
+                        .seed(11)
+                        .flip(true)
+                        .build();
+                BatchLoader resumed = BatchLoader.builder(data)
+                        .batchSize(7)
+                        .seed(11)
+                        .flip(true)
+                        .startStep(16)
+                        .build()) {
             List<Batch> uninterrupted = take(full, 30);
             assertEquals(uninterrupted.subList(16, 30), take(resumed, 14));
             assertEquals(2, uninterrupted.get(16).epoch(), "7 steps per epoch with drop-last");
             assertEquals(uninterrupted.get(29), full.plan().batchAt(29));
         }
-        try (BatchLoader far = BatchLoader.builder(data).batchSize(7).seed(11).startStep(7L * 1_000_000).build()) {
+        try (BatchLoader far = BatchLoader.builder(data)
+                .batchSize(7)
+                .seed(11)
+                .startStep(7L * 1_000_000)
+                .build()) {
             assertEquals(1_000_000, far.next().epoch(), "earlier epochs are skipped by arithmetic");
         }
     }
@@ -104,7 +119,8 @@ class BatchLoaderTest {
     @Test
     void flipsMirrorRowsDeterministically() {
         ImageDataset data = dataset();
-        try (BatchLoader loader = BatchLoader.builder(data).batchSize(N).seed(5).flip(true).build()) {
+        try (BatchLoader loader =
+                BatchLoader.builder(data).batchSize(N).seed(5).flip(true).build()) {
             Batch b = loader.next();
             int flipped = 0;
             for (int j = 0; j < N; j++) {
@@ -127,9 +143,23 @@ class BatchLoaderTest {
     @Test
     void ranksSplitTheGlobalBatch() {
         ImageDataset data = dataset();
-        try (BatchLoader single = BatchLoader.builder(data).batchSize(12).seed(2).flip(true).build();
-             BatchLoader r0 = BatchLoader.builder(data).batchSize(6).seed(2).flip(true).shard(0, 2).build();
-             BatchLoader r1 = BatchLoader.builder(data).batchSize(6).seed(2).flip(true).shard(1, 2).build()) {
+        try (BatchLoader single = BatchLoader.builder(data)
+                        .batchSize(12)
+                        .seed(2)
+                        .flip(true)
+                        .build();
+                BatchLoader r0 = BatchLoader.builder(data)
+                        .batchSize(6)
+                        .seed(2)
+                        .flip(true)
+                        .shard(0, 2)
+                        .build();
+                BatchLoader r1 = BatchLoader.builder(data)
+                        .batchSize(6)
+                        .seed(2)
+                        .flip(true)
+                        .shard(1, 2)
+                        .build()) {
             assertEquals(single.plan().stepsPerEpoch(), r0.plan().stepsPerEpoch());
             for (int step = 0; step < 10; step++) {
                 Batch global = single.next();
@@ -155,16 +185,26 @@ class BatchLoaderTest {
     @Test
     void withoutDropLastTheLastBatchIsPartialAndSplitEvenly() {
         ImageDataset data = dataset();
-        try (BatchLoader single = BatchLoader.builder(data).batchSize(16).dropLast(false).build();
-             BatchLoader r0 = BatchLoader.builder(data).batchSize(8).dropLast(false).shard(0, 2).build();
-             BatchLoader r1 = BatchLoader.builder(data).batchSize(8).dropLast(false).shard(1, 2).build()) {
+        try (BatchLoader single =
+                        BatchLoader.builder(data).batchSize(16).dropLast(false).build();
+                BatchLoader r0 = BatchLoader.builder(data)
+                        .batchSize(8)
+                        .dropLast(false)
+                        .shard(0, 2)
+                        .build();
+                BatchLoader r1 = BatchLoader.builder(data)
+                        .batchSize(8)
+                        .dropLast(false)
+                        .shard(1, 2)
+                        .build()) {
             assertEquals(4, single.plan().stepsPerEpoch());
             assertEquals(2, single.plan().batchAt(3).n());
             assertEquals(1, r0.plan().batchAt(3).n());
             assertEquals(1, r1.plan().batchAt(3).n());
             assertEquals(16, single.plan().batchAt(4).n(), "the next epoch starts full");
         }
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        IllegalArgumentException e = assertThrows(
+                IllegalArgumentException.class,
                 () -> BatchLoader.builder(data).batchSize(30).shard(0, 2).build());
         assertTrue(e.getMessage().contains("no full global batch of 60"), e.getMessage());
     }
@@ -172,12 +212,15 @@ class BatchLoaderTest {
     @Test
     void backgroundFailureIsRethrownOnNext() {
         RuntimeException boom = new RuntimeException("boom at step 2");
-        try (BatchLoader loader = BatchLoader.builder(dataset()).batchSize(5).map(b -> {
-            if (b.step() == 2) {
-                throw boom;
-            }
-            return b;
-        }).build()) {
+        try (BatchLoader loader = BatchLoader.builder(dataset())
+                .batchSize(5)
+                .map(b -> {
+                    if (b.step() == 2) {
+                        throw boom;
+                    }
+                    return b;
+                })
+                .build()) {
             assertEquals(0, loader.next().step());
             assertEquals(1, loader.next().step());
             IllegalStateException e = assertThrows(IllegalStateException.class, loader::next);
@@ -188,7 +231,8 @@ class BatchLoaderTest {
 
     @Test
     void closeStopsTheThread() throws InterruptedException {
-        BatchLoader loader = BatchLoader.builder(dataset()).batchSize(5).prefetch(2).build();
+        BatchLoader loader =
+                BatchLoader.builder(dataset()).batchSize(5).prefetch(2).build();
         Thread thread = loader.thread();
         assertTrue(thread.isDaemon());
         loader.next();

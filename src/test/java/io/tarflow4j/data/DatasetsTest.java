@@ -81,10 +81,11 @@ class DatasetsTest {
         assertEquals(Math.round(sum / 4f), image[7 * 14 + 7] & 0xFF, "2x2 area average");
         assertEquals(image[7 * 14 + 7], image[196 + 7 * 14 + 7], "gray replicated to RGB");
 
-        DataException e = assertThrows(DataException.class, () -> Datasets.open(Datasets.FASHION_MNIST_TEST,
-                options.withResize(ResizePolicy.REFUSE)));
-        assertTrue(e.getMessage().contains("t10k-images-idx3-ubyte.gz: images are 28x28, expected 14x14"),
-                e.getMessage());
+        DataException e = assertThrows(
+                DataException.class,
+                () -> Datasets.open(Datasets.FASHION_MNIST_TEST, options.withResize(ResizePolicy.REFUSE)));
+        assertTrue(
+                e.getMessage().contains("t10k-images-idx3-ubyte.gz: images are 28x28, expected 14x14"), e.getMessage());
     }
 
     @Test
@@ -130,8 +131,8 @@ class DatasetsTest {
 
     @Test
     void unknownSpecIsExplained() {
-        DataException e = assertThrows(DataException.class,
-                () -> Datasets.open(dir.resolve("nope").toString(), DataOptions.defaults()));
+        DataException e = assertThrows(
+                DataException.class, () -> Datasets.open(dir.resolve("nope").toString(), DataOptions.defaults()));
         assertTrue(e.getMessage().contains("not found") && e.getMessage().contains("fashion-mnist"), e.getMessage());
     }
 }

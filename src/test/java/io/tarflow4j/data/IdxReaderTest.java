@@ -22,12 +22,21 @@ class IdxReaderTest {
     Path dir;
 
     static byte[] idxImages(int n, int rows, int cols, byte[] pixels) {
-        return ByteBuffer.allocate(16 + pixels.length).putInt(2051).putInt(n).putInt(rows).putInt(cols)
-                .put(pixels).array();
+        return ByteBuffer.allocate(16 + pixels.length)
+                .putInt(2051)
+                .putInt(n)
+                .putInt(rows)
+                .putInt(cols)
+                .put(pixels)
+                .array();
     }
 
     static byte[] idxLabels(byte[] labels) {
-        return ByteBuffer.allocate(8 + labels.length).putInt(2049).putInt(labels.length).put(labels).array();
+        return ByteBuffer.allocate(8 + labels.length)
+                .putInt(2049)
+                .putInt(labels.length)
+                .put(labels)
+                .array();
     }
 
     static byte[] gzip(byte[] data) throws IOException {
@@ -125,8 +134,11 @@ class IdxReaderTest {
         Path labels = dir.resolve("m-labels-idx1-ubyte");
         Files.write(labels, idxLabels(new byte[] {1, 2}));
         DataException e = assertThrows(DataException.class, () -> IdxReader.readImages(labels));
-        assertTrue(e.getMessage().contains("expected IDX magic 2051 (unsigned-byte images), found 2049 "
-                + "(unsigned-byte labels)"), e.getMessage());
+        assertTrue(
+                e.getMessage()
+                        .contains("expected IDX magic 2051 (unsigned-byte images), found 2049 "
+                                + "(unsigned-byte labels)"),
+                e.getMessage());
 
         Path text = dir.resolve("readme.txt");
         Files.writeString(text, "hello world, not an IDX file");

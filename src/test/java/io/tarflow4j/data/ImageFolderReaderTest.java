@@ -54,8 +54,10 @@ class ImageFolderReaderTest {
         assertArrayEquals(new int[] {0, 1, 1}, data.labels());
         assertEquals(1, data.channels());
         assertEquals(4, data.height());
-        assertArrayEquals(new byte[] {(byte) 200, (byte) 201, (byte) 202, (byte) 203},
-                java.util.Arrays.copyOf(data.imageBytes(0), 4), "gray samples kept exactly");
+        assertArrayEquals(
+                new byte[] {(byte) 200, (byte) 201, (byte) 202, (byte) 203},
+                java.util.Arrays.copyOf(data.imageBytes(0), 4),
+                "gray samples kept exactly");
         assertEquals(50, data.imageBytes(1)[0], "files read in sorted order");
         assertEquals(0, data.skipped());
     }
@@ -103,12 +105,14 @@ class ImageFolderReaderTest {
             assertEquals(0x80, b & 0xFF);
         }
 
-        ImageDataset sized = ImageFolderReader.read(root, DataOptions.defaults().withImageSize(2).withChannels(3));
+        ImageDataset sized = ImageFolderReader.read(
+                root, DataOptions.defaults().withImageSize(2).withChannels(3));
         assertEquals(3, sized.channels());
         assertEquals(2 * 2 * 3, sized.imageLength());
 
         Path second = root.resolve("a/2.png");
-        DataException e = assertThrows(DataException.class,
+        DataException e = assertThrows(
+                DataException.class,
                 () -> ImageFolderReader.read(root, DataOptions.defaults().withResize(ResizePolicy.REFUSE)));
         assertEquals(second, e.file());
         assertTrue(e.getMessage().contains("image is 8x6, expected 4x4"), e.getMessage());
@@ -122,7 +126,9 @@ class ImageFolderReaderTest {
         assertEquals(2, data.size());
         assertFalse(data.hasLabels());
         assertEquals(0, data.numClasses());
-        assertEquals(data.size(), Datasets.open(root.toString(), DataOptions.defaults()).size());
+        assertEquals(
+                data.size(),
+                Datasets.open(root.toString(), DataOptions.defaults()).size());
     }
 
     @Test

@@ -17,11 +17,7 @@ class ImageOpsTest {
 
     @Test
     void downscaleAveragesAreas() {
-        byte[] image = bytes(
-                10, 20, 30, 50,
-                30, 40, 70, 90,
-                0, 0, 200, 200,
-                0, 4, 255, 255);
+        byte[] image = bytes(10, 20, 30, 50, 30, 40, 70, 90, 0, 0, 200, 200, 0, 4, 255, 255);
         assertArrayEquals(bytes(25, 60, 1, 228), ImageOps.resize(image, 1, 4, 4, 2, 2));
     }
 

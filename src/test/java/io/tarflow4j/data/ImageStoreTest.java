@@ -47,8 +47,14 @@ class ImageStoreTest {
 
     /** Writes a dataset as a store with {@code perFile} images per pixel file. */
     static Path write(ImageDataset data, Path dir, int perFile) throws IOException {
-        try (StoreWriter w = StoreWriter.create(dir, data.channels(), data.height(), data.width(),
-                data.hasLabels() ? data.classNames() : null, (long) perFile * data.imageLength(), false)) {
+        try (StoreWriter w = StoreWriter.create(
+                dir,
+                data.channels(),
+                data.height(),
+                data.width(),
+                data.hasLabels() ? data.classNames() : null,
+                (long) perFile * data.imageLength(),
+                false)) {
             for (int i = 0; i < data.size(); i++) {
                 w.add(data.imageBytes(i), data.hasLabels() ? data.label(i) : 0);
             }
@@ -76,11 +82,15 @@ class ImageStoreTest {
                 assertArrayEquals(a, b, "flipped image " + i);
             }
         }
-        ImageDataset viaDatasets = Datasets.open(dir.toString(), DataOptions.defaults().withImageSize(S).withChannels(C));
+        ImageDataset viaDatasets = Datasets.open(
+                dir.toString(), DataOptions.defaults().withImageSize(S).withChannels(C));
         assertEquals(10, viaDatasets.size());
-        DataException shape = assertThrows(DataException.class,
+        DataException shape = assertThrows(
+                DataException.class,
                 () -> Datasets.open(dir.toString(), DataOptions.defaults().withImageSize(8)));
-        assertTrue(shape.getMessage().contains(dir.toString()) && shape.getMessage().contains("--image-size 8"),
+        assertTrue(
+                shape.getMessage().contains(dir.toString())
+                        && shape.getMessage().contains("--image-size 8"),
                 shape.getMessage());
     }
 
@@ -100,15 +110,28 @@ class ImageStoreTest {
         try (ImageStore store = ImageStore.open(write(memory, tmp.resolve("b"), 5))) {
             ImageDataset stored = new ImageDataset(store);
             List<Batch> uninterrupted = new ArrayList<>();
-            try (BatchLoader a = BatchLoader.builder(memory).batchSize(4).seed(7).flip(true).build();
-                    BatchLoader b = BatchLoader.builder(stored).batchSize(4).seed(7).flip(true).build()) {
+            try (BatchLoader a = BatchLoader.builder(memory)
+                            .batchSize(4)
+                            .seed(7)
+                            .flip(true)
+                            .build();
+                    BatchLoader b = BatchLoader.builder(stored)
+                            .batchSize(4)
+                            .seed(7)
+                            .flip(true)
+                            .build()) {
                 for (int k = 0; k < 20; k++) { // over two epochs of 9 steps
                     Batch x = a.next();
                     assertEquals(x, b.next(), "step " + k);
                     uninterrupted.add(x);
                 }
             }
-            try (BatchLoader resumed = BatchLoader.builder(stored).batchSize(4).seed(7).flip(true).startStep(11).build()) {
+            try (BatchLoader resumed = BatchLoader.builder(stored)
+                    .batchSize(4)
+                    .seed(7)
+                    .flip(true)
+                    .startStep(11)
+                    .build()) {
                 for (int k = 11; k < 20; k++) {
                     assertEquals(uninterrupted.get(k), resumed.next(), "resumed at 11, step " + k);
                 }
@@ -121,9 +144,23 @@ class ImageStoreTest {
         ImageDataset memory = randomDataset(40, 3);
         try (ImageStore store = ImageStore.open(write(memory, tmp.resolve("r"), 6))) {
             ImageDataset stored = new ImageDataset(store);
-            try (BatchLoader one = BatchLoader.builder(stored).batchSize(8).seed(5).flip(true).build();
-                    BatchLoader r0 = BatchLoader.builder(stored).batchSize(4).seed(5).flip(true).shard(0, 2).build();
-                    BatchLoader r1 = BatchLoader.builder(stored).batchSize(4).seed(5).flip(true).shard(1, 2).build()) {
+            try (BatchLoader one = BatchLoader.builder(stored)
+                            .batchSize(8)
+                            .seed(5)
+                            .flip(true)
+                            .build();
+                    BatchLoader r0 = BatchLoader.builder(stored)
+                            .batchSize(4)
+                            .seed(5)
+                            .flip(true)
+                            .shard(0, 2)
+                            .build();
+                    BatchLoader r1 = BatchLoader.builder(stored)
+                            .batchSize(4)
+                            .seed(5)
+                            .flip(true)
+                            .shard(1, 2)
+                            .build()) {
                 for (int k = 0; k < 7; k++) {
                     Batch global = one.next();
                     Batch a = r0.next();
@@ -161,8 +198,12 @@ class ImageStoreTest {
         try (ImageStore store = ImageStore.open(dir)) {
             store.read(4, new byte[LEN], 0); // untouched image of the same file
             UncheckedIOException e = assertThrows(UncheckedIOException.class, () -> store.read(5, new byte[LEN], 0));
-            assertTrue(e.getCause().getMessage().startsWith(file.toString()), e.getCause().getMessage());
-            assertTrue(e.getCause().getMessage().contains("checksum mismatch in image 5"), e.getCause().getMessage());
+            assertTrue(
+                    e.getCause().getMessage().startsWith(file.toString()),
+                    e.getCause().getMessage());
+            assertTrue(
+                    e.getCause().getMessage().contains("checksum mismatch in image 5"),
+                    e.getCause().getMessage());
             DataException v = assertThrows(DataException.class, () -> store.verify(2));
             assertEquals(file, v.file());
             assertTrue(v.getMessage().contains("checksum mismatch"), v.getMessage());
@@ -180,7 +221,8 @@ class ImageStoreTest {
         assertEquals(last, truncated.file());
         assertTrue(truncated.getMessage().contains("truncated"), truncated.getMessage());
         Files.delete(last);
-        DataException missing = assertThrows(DataException.class, () -> Datasets.open(dir.toString(), DataOptions.defaults()));
+        DataException missing =
+                assertThrows(DataException.class, () -> Datasets.open(dir.toString(), DataOptions.defaults()));
         assertEquals(last, missing.file());
         assertTrue(missing.getMessage().contains("missing"), missing.getMessage());
     }
@@ -195,9 +237,13 @@ class ImageStoreTest {
         assertEquals(manifest, version.file());
         assertTrue(version.getMessage().contains("version 2"), version.getMessage());
         Files.writeString(manifest, text.replace(StoreManifest.FORMAT, "something-else"));
-        assertTrue(assertThrows(DataException.class, () -> ImageStore.open(dir)).getMessage().contains("something-else"));
+        assertTrue(assertThrows(DataException.class, () -> ImageStore.open(dir))
+                .getMessage()
+                .contains("something-else"));
         Files.writeString(manifest, "{ not json");
-        assertTrue(assertThrows(DataException.class, () -> ImageStore.open(dir)).getMessage().contains("not valid JSON"));
+        assertTrue(assertThrows(DataException.class, () -> ImageStore.open(dir))
+                .getMessage()
+                .contains("not valid JSON"));
     }
 
     @Test
@@ -233,7 +279,8 @@ class ImageStoreTest {
             abandoned.add(memory.imageBytes(i), memory.label(i));
         }
         assertTrue(Files.exists(dir.resolve("pixels-00001.u8")), "finished pixel files are on disk");
-        DataException e = assertThrows(DataException.class, () -> Datasets.open(dir.toString(), DataOptions.defaults()));
+        DataException e =
+                assertThrows(DataException.class, () -> Datasets.open(dir.toString(), DataOptions.defaults()));
         assertEquals(dir.resolve(StoreManifest.FILE), e.file());
         assertTrue(e.getMessage().contains("unfinished image store"), e.getMessage());
         // rerunning starts over in the same folder
@@ -251,7 +298,8 @@ class ImageStoreTest {
     @Test
     void aFinishedStoreIsReplacedOnlyWhenAskedAndForeignFilesAreNeverDeleted() throws IOException {
         Path dir = write(randomDataset(3, 9), tmp.resolve("o"), 4);
-        DataException exists = assertThrows(DataException.class, () -> StoreWriter.create(dir, C, S, S, CLASSES, 1 << 20, false));
+        DataException exists =
+                assertThrows(DataException.class, () -> StoreWriter.create(dir, C, S, S, CLASSES, 1 << 20, false));
         assertTrue(exists.getMessage().contains("--overwrite"), exists.getMessage());
         try (StoreWriter w = StoreWriter.create(dir, C, S, S, CLASSES, 1 << 20, true)) {
             assertFalse(Files.exists(dir.resolve(StoreManifest.FILE)), "the old manifest goes first");
@@ -264,7 +312,8 @@ class ImageStoreTest {
         Path other = tmp.resolve("other");
         Files.createDirectories(other);
         Files.writeString(other.resolve("holiday.jpg"), "precious", StandardCharsets.UTF_8);
-        DataException foreign = assertThrows(DataException.class, () -> StoreWriter.create(other, C, S, S, null, 1 << 20, true));
+        DataException foreign =
+                assertThrows(DataException.class, () -> StoreWriter.create(other, C, S, S, null, 1 << 20, true));
         assertTrue(foreign.getMessage().contains("holiday.jpg"), foreign.getMessage());
         assertTrue(Files.exists(other.resolve("holiday.jpg")));
     }

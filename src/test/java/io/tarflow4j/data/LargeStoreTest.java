@@ -37,8 +37,8 @@ class LargeStoreTest {
     void aStoreOverTwoGigabytesReadsBackItsLastImage() throws IOException {
         assertTrue((long) COUNT * LEN > 1L << 31);
         byte[] buffer = new byte[LEN];
-        try (StoreWriter w = StoreWriter.create(tmp, 3, SIZE, SIZE, List.of("even", "odd"),
-                StoreWriter.DEFAULT_FILE_BYTES, false)) {
+        try (StoreWriter w =
+                StoreWriter.create(tmp, 3, SIZE, SIZE, List.of("even", "odd"), StoreWriter.DEFAULT_FILE_BYTES, false)) {
             for (int i = 0; i < COUNT; i++) {
                 w.add(image(i, buffer), i % 2);
             }
@@ -48,7 +48,9 @@ class LargeStoreTest {
             assertEquals(COUNT, store.size());
             assertEquals(3, store.manifest().pixelFiles().size());
             ImageDataset data = new ImageDataset(store);
-            for (int i : new int[] {0, store.manifest().imagesPerFile() - 1, store.manifest().imagesPerFile(), COUNT - 1}) {
+            for (int i : new int[] {
+                0, store.manifest().imagesPerFile() - 1, store.manifest().imagesPerFile(), COUNT - 1
+            }) {
                 assertArrayEquals(image(i, new byte[LEN]), data.imageBytes(i), "image " + i);
                 assertEquals(i % 2, data.label(i));
             }

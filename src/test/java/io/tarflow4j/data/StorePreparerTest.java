@@ -26,12 +26,10 @@ import org.junit.jupiter.api.io.TempDir;
 class StorePreparerTest {
     private static final StorePreparer.Progress QUIET = new StorePreparer.Progress() {
         @Override
-        public void start(long total) {
-        }
+        public void start(long total) {}
 
         @Override
-        public void done(long done) {
-        }
+        public void done(long done) {}
     };
 
     @TempDir
@@ -73,7 +71,8 @@ class StorePreparerTest {
     }
 
     static void npz(Path file, boolean compressed, String[] names, byte[][] arrays) throws IOException {
-        try (OutputStream f = Files.newOutputStream(file); ZipOutputStream zip = new ZipOutputStream(f)) {
+        try (OutputStream f = Files.newOutputStream(file);
+                ZipOutputStream zip = new ZipOutputStream(f)) {
             for (int i = 0; i < names.length; i++) {
                 ZipEntry e = new ZipEntry(names[i] + ".npy");
                 if (!compressed) {
@@ -129,7 +128,9 @@ class StorePreparerTest {
             ImageDataset d = open(out);
             assertTrue(!d.hasLabels(), source + " has no labels");
             for (int i = 0; i < n; i++) {
-                assertArrayEquals(java.util.Arrays.copyOfRange(chw, i * 75, (i + 1) * 75), d.imageBytes(i),
+                assertArrayEquals(
+                        java.util.Arrays.copyOfRange(chw, i * 75, (i + 1) * 75),
+                        d.imageBytes(i),
                         source + " image " + i);
             }
         }
@@ -141,14 +142,16 @@ class StorePreparerTest {
         byte[] chw = chwImages(n, 4, 4, 2);
         int[] labels = {1, 1000, 17, 2, 1000, 999};
         Path a = tmp.resolve("train_data_batch_1.npz");
-        npz(a, false, new String[] {"data", "labels", "mean"},
-                new byte[][] {npy("|u1", new long[] {3, 48}, java.util.Arrays.copyOf(chw, 3 * 48)),
-                    npy("<i8", new long[] {3}, int64s(java.util.Arrays.copyOf(labels, 3))),
-                    npy("<f8", new long[] {1}, new byte[8])});
+        npz(a, false, new String[] {"data", "labels", "mean"}, new byte[][] {
+            npy("|u1", new long[] {3, 48}, java.util.Arrays.copyOf(chw, 3 * 48)),
+            npy("<i8", new long[] {3}, int64s(java.util.Arrays.copyOf(labels, 3))),
+            npy("<f8", new long[] {1}, new byte[8])
+        });
         Path b = tmp.resolve("train_data_batch_2.npz");
-        npz(b, true, new String[] {"data", "labels"},
-                new byte[][] {npy("|u1", new long[] {3, 48}, java.util.Arrays.copyOfRange(chw, 3 * 48, 6 * 48)),
-                    npy("<i8", new long[] {3}, int64s(java.util.Arrays.copyOfRange(labels, 3, 6)))});
+        npz(b, true, new String[] {"data", "labels"}, new byte[][] {
+            npy("|u1", new long[] {3, 48}, java.util.Arrays.copyOfRange(chw, 3 * 48, 6 * 48)),
+            npy("<i8", new long[] {3}, int64s(java.util.Arrays.copyOfRange(labels, 3, 6)))
+        });
         Path out = tmp.resolve("imagenet");
         StoreManifest m = prepare(List.of(a, b), out, StorePreparer.Options.defaults());
         assertEquals(1000, m.classNames().size());
@@ -156,10 +159,13 @@ class StorePreparerTest {
         assertEquals("1000", m.classNames().get(999));
         ImageDataset d = open(out);
         assertArrayEquals(new int[] {0, 999, 16, 1, 999, 998}, d.labels());
-        assertArrayEquals(java.util.Arrays.copyOfRange(chw, 5 * 48, 6 * 48), d.imageBytes(5), "last image, second file");
+        assertArrayEquals(
+                java.util.Arrays.copyOfRange(chw, 5 * 48, 6 * 48), d.imageBytes(5), "last image, second file");
         assertTrue(notes.getFirst().contains("labels 1..1000 -> classes 0..999 (label base 1"), notes.toString());
         // the base can be given: 0 keeps the values, so classes run 0..1000
-        StoreManifest zero = prepare(List.of(a, b), tmp.resolve("zero"),
+        StoreManifest zero = prepare(
+                List.of(a, b),
+                tmp.resolve("zero"),
                 new StorePreparer.Options(0, 0, StorePreparer.Layout.AUTO, 0, null, 1, 1 << 20, false));
         assertEquals(1001, zero.classNames().size());
     }
@@ -170,13 +176,23 @@ class StorePreparerTest {
         byte[] pixels = new byte[n * 6 * 7];
         new Random(3).nextBytes(pixels);
         Path images = tmp.resolve("t-images-idx3-ubyte");
-        ByteBuffer h = ByteBuffer.allocate(16 + pixels.length).putInt(IdxReader.IMAGES_MAGIC).putInt(n).putInt(6).putInt(7);
+        ByteBuffer h = ByteBuffer.allocate(16 + pixels.length)
+                .putInt(IdxReader.IMAGES_MAGIC)
+                .putInt(n)
+                .putInt(6)
+                .putInt(7);
         Files.write(images, h.put(pixels).array());
-        Files.write(tmp.resolve("t-labels-idx1-ubyte"),
-                ByteBuffer.allocate(8 + n).putInt(IdxReader.LABELS_MAGIC).putInt(n).put(new byte[] {3, 0, 1, 3, 2}).array());
+        Files.write(
+                tmp.resolve("t-labels-idx1-ubyte"),
+                ByteBuffer.allocate(8 + n)
+                        .putInt(IdxReader.LABELS_MAGIC)
+                        .putInt(n)
+                        .put(new byte[] {3, 0, 1, 3, 2})
+                        .array());
         Path out = tmp.resolve("idx");
         prepare(List.of(images), out, StorePreparer.Options.defaults());
-        ImageDataset inMemory = Datasets.open(images.toString(), DataOptions.defaults().withImageSize(6));
+        ImageDataset inMemory =
+                Datasets.open(images.toString(), DataOptions.defaults().withImageSize(6));
         ImageDataset stored = open(out);
         assertEquals(6, stored.height(), "7 wide, 6 high: shorter side, centre crop");
         assertArrayEquals(inMemory.labels(), stored.labels());
@@ -198,17 +214,24 @@ class StorePreparerTest {
                     }
                 }
                 Files.createDirectories(dir.resolve(cls));
-                assertTrue(ImageIO.write(image, "png", dir.resolve(cls).resolve(String.format("%02d.png", i)).toFile()));
+                assertTrue(ImageIO.write(
+                        image,
+                        "png",
+                        dir.resolve(cls).resolve(String.format("%02d.png", i)).toFile()));
             }
         }
         Files.writeString(dir.resolve("a-cats/05b.png"), "not a png");
         Path out = tmp.resolve("folder-store");
-        StoreManifest m = prepare(List.of(dir), out,
+        StoreManifest m = prepare(
+                List.of(dir),
+                out,
                 new StorePreparer.Options(8, 0, StorePreparer.Layout.AUTO, -1, null, 3, 5L * 3 * 64, false));
         assertEquals(1, m.skipped().size());
-        assertTrue(m.skipped().getFirst().startsWith("a-cats/05b.png"), m.skipped().toString());
+        assertTrue(
+                m.skipped().getFirst().startsWith("a-cats/05b.png"), m.skipped().toString());
         assertEquals(6, m.pixelFiles().size(), "26 images at 5 per file");
-        ImageDataset inMemory = ImageFolderReader.read(dir, DataOptions.defaults().withImageSize(8).withSkipBad(true));
+        ImageDataset inMemory = ImageFolderReader.read(
+                dir, DataOptions.defaults().withImageSize(8).withSkipBad(true));
         ImageDataset stored = open(out);
         assertEquals(List.of("a-cats", "b-dogs"), stored.classNames());
         assertArrayEquals(inMemory.labels(), stored.labels());
@@ -221,37 +244,53 @@ class StorePreparerTest {
     void badArraysAreRefusedNamingTheFileAndWhatWasExpected() throws IOException {
         Path floats = tmp.resolve("floats.npy");
         Files.write(floats, npy("<f4", new long[] {2, 4, 4, 3}, new byte[2 * 48 * 4]));
-        DataException f = assertThrows(DataException.class,
+        DataException f = assertThrows(
+                DataException.class,
                 () -> prepare(List.of(floats), tmp.resolve("a"), StorePreparer.Options.defaults()));
-        assertTrue(f.getMessage().startsWith(floats.toString()) && f.getMessage().contains("expected uint8"), f.getMessage());
+        assertTrue(
+                f.getMessage().startsWith(floats.toString()) && f.getMessage().contains("expected uint8"),
+                f.getMessage());
 
         Path odd = tmp.resolve("odd.npy");
         Files.write(odd, npy("|u1", new long[] {2, 4, 4, 5}, new byte[2 * 80]));
-        assertTrue(assertThrows(DataException.class, () -> prepare(List.of(odd), tmp.resolve("b"),
-                StorePreparer.Options.defaults())).getMessage().contains("no channel axis of 1 or 3"));
+        assertTrue(assertThrows(
+                        DataException.class,
+                        () -> prepare(List.of(odd), tmp.resolve("b"), StorePreparer.Options.defaults()))
+                .getMessage()
+                .contains("no channel axis of 1 or 3"));
 
         Path shortData = tmp.resolve("short.npy");
         byte[] full = npy("|u1", new long[] {3, 2, 2}, new byte[12]);
         Files.write(shortData, java.util.Arrays.copyOf(full, full.length - 5));
-        DataException t = assertThrows(DataException.class,
+        DataException t = assertThrows(
+                DataException.class,
                 () -> prepare(List.of(shortData), tmp.resolve("c"), StorePreparer.Options.defaults()));
         assertTrue(t.getMessage().contains("truncated") && t.getMessage().contains("image 1"), t.getMessage());
-        assertTrue(assertThrows(DataException.class, () -> ImageStore.open(tmp.resolve("c"))).getMessage()
-                .contains("missing"), "a failed prepare leaves no store that opens");
+        assertTrue(
+                assertThrows(DataException.class, () -> ImageStore.open(tmp.resolve("c")))
+                        .getMessage()
+                        .contains("missing"),
+                "a failed prepare leaves no store that opens");
 
         Path images = tmp.resolve("imgs.npy");
         Files.write(images, npy("|u1", new long[] {3, 2, 2}, new byte[12]));
         Path labels = tmp.resolve("labels.npy");
         Files.write(labels, npy("<i8", new long[] {2}, int64s(new int[] {0, 1})));
-        DataException count = assertThrows(DataException.class, () -> prepare(List.of(images), tmp.resolve("d"),
-                new StorePreparer.Options(0, 0, StorePreparer.Layout.AUTO, -1, labels, 1, 1 << 20, false)));
-        assertTrue(count.getMessage().startsWith(labels.toString()) && count.getMessage().contains("2 labels for 3 images"),
+        DataException count = assertThrows(
+                DataException.class,
+                () -> prepare(
+                        List.of(images),
+                        tmp.resolve("d"),
+                        new StorePreparer.Options(0, 0, StorePreparer.Layout.AUTO, -1, labels, 1, 1 << 20, false)));
+        assertTrue(
+                count.getMessage().startsWith(labels.toString())
+                        && count.getMessage().contains("2 labels for 3 images"),
                 count.getMessage());
 
         Path zip = tmp.resolve("keys.npz");
         npz(zip, false, new String[] {"pictures"}, new byte[][] {npy("|u1", new long[] {1, 2, 2}, new byte[4])});
-        DataException keys = assertThrows(DataException.class,
-                () -> prepare(List.of(zip), tmp.resolve("e"), StorePreparer.Options.defaults()));
+        DataException keys = assertThrows(
+                DataException.class, () -> prepare(List.of(zip), tmp.resolve("e"), StorePreparer.Options.defaults()));
         assertTrue(keys.getMessage().contains("pictures.npy"), keys.getMessage());
     }
 

@@ -39,8 +39,11 @@ public final class DistributedTestWorker {
             flags.put(args[i], args[i + 1]);
         }
         Runtime.setThreads(Integer.parseInt(flags.get("--threads")));
-        DistributedOptions options = DistributedOptions.of(Integer.parseInt(flags.get("--world-size")),
-                Integer.parseInt(flags.get("--rank")), flags.get("--master"), CommBackend.parse(flags.get("--backend")),
+        DistributedOptions options = DistributedOptions.of(
+                Integer.parseInt(flags.get("--world-size")),
+                Integer.parseInt(flags.get("--rank")),
+                flags.get("--master"),
+                CommBackend.parse(flags.get("--backend")),
                 Duration.ofSeconds(Long.parseLong(flags.get("--dist-timeout"))));
         try (Distributed dist = Distributed.init(options)) {
             switch (scenario) {

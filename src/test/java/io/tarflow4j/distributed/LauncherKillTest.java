@@ -22,8 +22,12 @@ class LauncherKillTest {
     /** A launcher process: two {@link Sleeper} workers, supervised until killed. */
     public static final class Launcher {
         public static void main(String[] args) throws Exception {
-            System.exit(LocalLauncher.builder(Sleeper.class.getName()).args(List.of(args[0])).processes(2)
-                    .threadsPerProcess(1).build().run());
+            System.exit(LocalLauncher.builder(Sleeper.class.getName())
+                    .args(List.of(args[0]))
+                    .processes(2)
+                    .threadsPerProcess(1)
+                    .build()
+                    .run());
         }
     }
 
@@ -42,25 +46,30 @@ class LauncherKillTest {
     @Test
     void killingTheLauncherStopsEveryWorkerWithinSeconds(@TempDir Path dir) throws Exception {
         String java = ProcessHandle.current().info().command().orElse("java");
-        Process launcher = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"),
-                Launcher.class.getName(), dir.toString()).redirectErrorStream(true)
-                .redirectOutput(dir.resolve("launcher.log").toFile()).start();
+        Process launcher = new ProcessBuilder(
+                        java, "-cp", System.getProperty("java.class.path"), Launcher.class.getName(), dir.toString())
+                .redirectErrorStream(true)
+                .redirectOutput(dir.resolve("launcher.log").toFile())
+                .start();
         List<ProcessHandle> workers = new ArrayList<>();
         try {
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
             for (int rank = 0; rank < 2; rank++) {
                 Path pid = dir.resolve("worker-" + rank + ".pid");
                 while (!Files.exists(pid)) {
-                    assertTrue(System.nanoTime() < deadline && launcher.isAlive(),
+                    assertTrue(
+                            System.nanoTime() < deadline && launcher.isAlive(),
                             "workers did not start: " + Files.readString(dir.resolve("launcher.log")));
                     Thread.sleep(50);
                 }
-                Optional<ProcessHandle> h = ProcessHandle.of(Long.parseLong(Files.readString(pid).strip()));
+                Optional<ProcessHandle> h =
+                        ProcessHandle.of(Long.parseLong(Files.readString(pid).strip()));
                 assertTrue(h.isPresent() && h.get().isAlive(), "worker " + rank + " runs");
                 workers.add(h.get());
             }
             Thread.sleep(300);
-            assertTrue(workers.stream().allMatch(ProcessHandle::isAlive), "workers keep running while the launcher lives");
+            assertTrue(
+                    workers.stream().allMatch(ProcessHandle::isAlive), "workers keep running while the launcher lives");
 
             launcher.destroyForcibly(); // SIGKILL: no shutdown hook of the launcher runs
             assertTrue(launcher.waitFor(10, TimeUnit.SECONDS));

@@ -37,7 +37,9 @@ class MultiProcessTest {
                 .threadsPerProcess(1)
                 .backend(CommBackend.GLOO)
                 .timeout(Duration.ofSeconds(seconds))
-                .output(new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8))
+                .output(
+                        new PrintStream(out, true, StandardCharsets.UTF_8),
+                        new PrintStream(err, true, StandardCharsets.UTF_8))
                 .build();
     }
 
@@ -78,7 +80,8 @@ class MultiProcessTest {
         TarFlow model = TinyTraining.model(17);
         double[] initial = TinyTraining.flatParameters(model);
         double[] losses = new double[TinyTraining.STEPS];
-        try (AdamW optimizer = TinyTraining.optimizer(model); Distributed single = Distributed.single()) {
+        try (AdamW optimizer = TinyTraining.optimizer(model);
+                Distributed single = Distributed.single()) {
             for (int step = 0; step < TinyTraining.STEPS; step++) {
                 losses[step] = TinyTraining.step(model, optimizer, TinyTraining.globalBatch(step), single);
             }
@@ -91,7 +94,8 @@ class MultiProcessTest {
             maxDiff = Math.max(maxDiff, Math.abs(expected[i] - rank0.params()[i]));
             maxMoved = Math.max(maxMoved, Math.abs(expected[i] - initial[i]));
         }
-        System.out.printf("2 processes vs 1 process: max |param diff| %.3e (weights moved up to %.3e)%n", maxDiff, maxMoved);
+        System.out.printf(
+                "2 processes vs 1 process: max |param diff| %.3e (weights moved up to %.3e)%n", maxDiff, maxMoved);
         assertTrue(maxMoved > 1e-3, "training moved the weights by at most " + maxMoved);
         assertTrue(maxDiff < 1e-9, "2 processes vs 1: max parameter difference " + maxDiff);
         assertArrayEquals(losses, rank0.losses(), 1e-12);
@@ -108,8 +112,10 @@ class MultiProcessTest {
         List<Process> ps = new ArrayList<>();
         try {
             for (int rank = 0; rank < 2; rank++) {
-                ps.add(new ProcessBuilder(l.command(rank, master)).redirectErrorStream(true)
-                        .redirectOutput(dir.resolve("out" + rank + ".txt").toFile()).start());
+                ps.add(new ProcessBuilder(l.command(rank, master))
+                        .redirectErrorStream(true)
+                        .redirectOutput(dir.resolve("out" + rank + ".txt").toFile())
+                        .start());
             }
             Path rank1 = dir.resolve("out1.txt");
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
@@ -137,7 +143,9 @@ class MultiProcessTest {
         String stdout = out.toString(StandardCharsets.UTF_8);
         assertEquals(0, status, output());
         assertTrue(stdout.contains("rank 0 mean rank 0.5") && stdout.contains("[1] rank 1 mean rank 0.5"), output());
-        assertTrue(stdout.lines().anyMatch(l -> l.matches("\\[1\\] rank 1 waited [3-9]\\.\\d s at the barrier")), output());
+        assertTrue(
+                stdout.lines().anyMatch(l -> l.matches("\\[1\\] rank 1 waited [3-9]\\.\\d s at the barrier")),
+                output());
     }
 
     @Test
@@ -146,7 +154,9 @@ class MultiProcessTest {
         int status = launcher("fail", 20).run();
         double seconds = (System.nanoTime() - t0) / 1e9;
         assertEquals(7, status, output());
-        assertTrue(err.toString(StandardCharsets.UTF_8).contains("launcher: rank 1 exited with status 7; stopping the other 1 worker(s)"),
+        assertTrue(
+                err.toString(StandardCharsets.UTF_8)
+                        .contains("launcher: rank 1 exited with status 7; stopping the other 1 worker(s)"),
                 output());
         assertTrue(seconds < 60, "took " + seconds + " s (rank 0 sleeps 120 s unless stopped)");
     }

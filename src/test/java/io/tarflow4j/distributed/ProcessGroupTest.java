@@ -83,8 +83,8 @@ class ProcessGroupTest {
             for (int i = 0; i < a.size(); i++) {
                 float[] expected = Tensors.toFloats(a.get(i).add(b.get(i)).div(new org.bytedeco.pytorch.Scalar(2.0)));
                 for (List<float[]> rank : results) {
-                    org.junit.jupiter.api.Assertions.assertArrayEquals(expected, rank.get(i), 1e-5f,
-                            "tensor " + i + " with buckets of " + bucketBytes + " bytes");
+                    org.junit.jupiter.api.Assertions.assertArrayEquals(
+                            expected, rank.get(i), 1e-5f, "tensor " + i + " with buckets of " + bucketBytes + " bytes");
                 }
             }
         }
@@ -136,14 +136,15 @@ class ProcessGroupTest {
                 return "";
             }
             long t0 = System.nanoTime();
-            DistributedException e = assertThrows(DistributedException.class,
-                    () -> d.allReduceMean(Tensors.fromFloats(new float[] {1f}, 1)));
+            DistributedException e = assertThrows(
+                    DistributedException.class, () -> d.allReduceMean(Tensors.fromFloats(new float[] {1f}, 1)));
             elapsed[0] = (System.nanoTime() - t0) / 1_000_000;
             return e.getMessage();
         });
         String message = results.get(0);
         assertTrue(message.startsWith("rank 0: all-reduce"), message);
-        assertTrue(elapsed[0] >= TIMEOUT.toMillis() - 200 && elapsed[0] < TIMEOUT.toMillis() + 5000,
+        assertTrue(
+                elapsed[0] >= TIMEOUT.toMillis() - 200 && elapsed[0] < TIMEOUT.toMillis() + 5000,
                 "timed out after " + elapsed[0] + " ms");
     }
 
@@ -164,7 +165,8 @@ class ProcessGroupTest {
         long t0 = System.nanoTime();
         DistributedException e = assertThrows(DistributedException.class, () -> Distributed.init(o));
         long ms = (System.nanoTime() - t0) / 1_000_000;
-        assertTrue(e.getMessage().contains("rank 1 could not reach the master at 127.0.0.1:" + port + " within 2 s"),
+        assertTrue(
+                e.getMessage().contains("rank 1 could not reach the master at 127.0.0.1:" + port + " within 2 s"),
                 e.getMessage());
         assertTrue(ms < 10_000, "gave up after " + ms + " ms");
     }
@@ -173,8 +175,8 @@ class ProcessGroupTest {
     void missingRankTimesOutAtRendezvous() {
         DistributedOptions o;
         try {
-            o = new DistributedOptions(2, 0, "127.0.0.1", LocalLauncher.freePort(), CommBackend.GLOO,
-                    Duration.ofSeconds(2));
+            o = new DistributedOptions(
+                    2, 0, "127.0.0.1", LocalLauncher.freePort(), CommBackend.GLOO, Duration.ofSeconds(2));
         } catch (java.io.IOException ex) {
             throw new java.io.UncheckedIOException(ex);
         }
@@ -184,7 +186,8 @@ class ProcessGroupTest {
 
     @Test
     void singleAndNcclWithoutCuda() throws Exception {
-        try (Distributed d = Distributed.single(); NativeScope s = NativeScope.open()) {
+        try (Distributed d = Distributed.single();
+                NativeScope s = NativeScope.open()) {
             Tensor t = Tensors.fromFloats(new float[] {2f}, 1);
             d.broadcast(List.of(t), 0);
             d.allReduceMean(List.of(t));
@@ -193,9 +196,10 @@ class ProcessGroupTest {
             assertEquals(1.5, d.allReduceMean(1.5));
             assertTrue(d.isMaster());
         }
-        DistributedOptions o = new DistributedOptions(1, 0, "127.0.0.1", LocalLauncher.freePort(), CommBackend.NCCL,
-                TIMEOUT);
-        String m = assertThrows(IllegalArgumentException.class, () -> Distributed.init(o)).getMessage();
+        DistributedOptions o =
+                new DistributedOptions(1, 0, "127.0.0.1", LocalLauncher.freePort(), CommBackend.NCCL, TIMEOUT);
+        String m = assertThrows(IllegalArgumentException.class, () -> Distributed.init(o))
+                .getMessage();
         assertTrue(m.contains("backend nccl needs CUDA"), m);
     }
 }

@@ -89,7 +89,8 @@ final class TinyTraining {
                 bytes.writeBytes(a);
             }
             java.nio.DoubleBuffer d = java.nio.ByteBuffer.wrap(bytes.toByteArray())
-                    .order(java.nio.ByteOrder.LITTLE_ENDIAN).asDoubleBuffer();
+                    .order(java.nio.ByteOrder.LITTLE_ENDIAN)
+                    .asDoubleBuffer();
             double[] out = new double[d.remaining()];
             d.get(out);
             return out;

@@ -24,8 +24,10 @@ class AnomalyMethodTest {
         assertEquals(6.0, AnomalyMethod.RAW.score(6.0, 2.0, null));
         assertEquals(4.0, AnomalyMethod.COMPLEXITY.score(6.0, 2.0, null));
         byte[] black = new byte[64];
-        assertEquals(6.0 - ContextCoder.bitsPerDim(black, 1, 8, 8),
-                AnomalyMethod.COMPLEXITY.score(6.0, black, 1, 8, 8, null), 1e-12);
+        assertEquals(
+                6.0 - ContextCoder.bitsPerDim(black, 1, 8, 8),
+                AnomalyMethod.COMPLEXITY.score(6.0, black, 1, 8, 8, null),
+                1e-12);
         assertThrows(IllegalArgumentException.class, () -> AnomalyMethod.COMBINED.score(6.0, 2.0, null));
         assertEquals(AnomalyMethod.COMBINED, AnomalyMethod.parse("Combined"));
         assertThrows(IllegalArgumentException.class, () -> AnomalyMethod.parse("ratio"));
@@ -46,6 +48,7 @@ class AnomalyMethodTest {
         assertEquals(0.5, ref.rawP(5.5), 0.02);
         assertTrue(typical < unlikely && typical < simple && likely < typical, typical + " " + unlikely + " " + simple);
         assertThrows(IllegalArgumentException.class, () -> AnomalyReference.of(new double[0], new double[0]));
-        assertThrows(IllegalArgumentException.class, () -> AnomalyReference.of(new double[] {1}, new double[] {Double.NaN}));
+        assertThrows(
+                IllegalArgumentException.class, () -> AnomalyReference.of(new double[] {1}, new double[] {Double.NaN}));
     }
 }

@@ -90,8 +90,8 @@ class BayesClassifierTest {
         try (GradMode g = GradMode.off()) {
             for (int k = 0; k < c.numClasses(); k++) {
                 long[] labels = {k, k, k, k};
-                float[] direct = Tensors.toFloats(BitsPerDim.perImage(model, images,
-                        Tensors.fromLongs(labels, 4).to(ScalarType.Long)));
+                float[] direct = Tensors.toFloats(BitsPerDim.perImage(
+                        model, images, Tensors.fromLongs(labels, 4).to(ScalarType.Long)));
                 for (int i = 0; i < 4; i++) {
                     assertEquals(direct[i], scores.bitsPerDim()[i][k], 1e-4);
                 }
@@ -104,19 +104,23 @@ class BayesClassifierTest {
             }
             assertEquals(1.0, total, 1e-9);
             // posterior ratio = likelihood ratio: log p(k|x) - log p(0|x) = log p(x|k) - log p(x|0)
-            assertEquals(scores.logLikelihood(i, 1) - scores.logLikelihood(i, 0),
-                    scores.logPosterior()[i][1] - scores.logPosterior()[i][0], 1e-6);
+            assertEquals(
+                    scores.logLikelihood(i, 1) - scores.logLikelihood(i, 0),
+                    scores.logPosterior()[i][1] - scores.logPosterior()[i][0],
+                    1e-6);
         }
     }
 
     @Test
     void refusesUnconditionalModelsAndUnlabelledData() {
         TarFlow uncond = new TarFlow(TarFlowConfig.of(1, 4, 2, 64, 1, 1, true, 0));
-        assertThrows(IllegalArgumentException.class,
+        assertThrows(
+                IllegalArgumentException.class,
                 () -> BayesClassifier.evaluate(uncond, classData(1, 0), 2, Dequantizer.center(), null));
         TarFlow model = classMeanModel();
         ImageDataset unlabelled = ImageDataset.unlabelled(new byte[32], 1, 4, 4);
-        assertThrows(IllegalArgumentException.class,
+        assertThrows(
+                IllegalArgumentException.class,
                 () -> BayesClassifier.evaluate(model, unlabelled, 2, Dequantizer.center(), null));
     }
 }

@@ -27,7 +27,8 @@ class BitsPerDimTest {
         for (int i = 0; i < x.length; i++) {
             x[i] = (float) (r.nextDouble() * 2 - 1);
         }
-        try (NativeScope scope = NativeScope.open(); GradMode g = GradMode.off()) {
+        try (NativeScope scope = NativeScope.open();
+                GradMode g = GradMode.off()) {
             Tensor images = Tensors.fromFloats(x, 3, 1, 8, 8);
             float[] learnedOnes = Tensors.toFloats(BitsPerDim.perImage(vp, images, null, Prior.LEARNED));
             float[] standard = Tensors.toFloats(BitsPerDim.perImage(vp, images, null, Prior.STANDARD));
@@ -38,7 +39,8 @@ class BitsPerDimTest {
             float[] meanZ2 = Tensors.toFloats(io.tarflow4j.tensor.Ops.mean(f.z().pow(s(2)), 1, 2));
             float[] logdet = Tensors.toFloats(f.logdets());
             for (int i = 0; i < 3; i++) {
-                double want = (0.5 * meanZ2[i] + BitsPerDim.HALF_LN_2PI - logdet[i] + BitsPerDim.LN128) / BitsPerDim.LN2;
+                double want =
+                        (0.5 * meanZ2[i] + BitsPerDim.HALF_LN_2PI - logdet[i] + BitsPerDim.LN128) / BitsPerDim.LN2;
                 assertEquals(want, standard[i], 1e-4, "the reference's formula");
             }
             vp.priorVariance().fill_(new org.bytedeco.pytorch.Scalar(4.0));
@@ -71,7 +73,9 @@ class BitsPerDimTest {
         Dequantizer d = Dequantizer.uniform(5);
         float[] ua = d.forImage(a);
         d.forImage(b);
-        assertEquals(java.util.Arrays.toString(ua), java.util.Arrays.toString(Dequantizer.uniform(5).forImage(a)));
+        assertEquals(
+                java.util.Arrays.toString(ua),
+                java.util.Arrays.toString(Dequantizer.uniform(5).forImage(a)));
         assertTrue(!java.util.Arrays.equals(ua, Dequantizer.uniform(5).forImage(b)));
         assertTrue(!java.util.Arrays.equals(ua, Dequantizer.uniform(6).forImage(a)));
         for (float u : ua) {

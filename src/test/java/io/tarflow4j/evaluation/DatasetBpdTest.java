@@ -18,7 +18,9 @@ import org.junit.jupiter.api.Test;
 class DatasetBpdTest {
 
     static Path fixture(String name) throws Exception {
-        return Path.of(DatasetBpdTest.class.getResource("/fixtures/" + name + ".safetensors").toURI());
+        return Path.of(DatasetBpdTest.class
+                .getResource("/fixtures/" + name + ".safetensors")
+                .toURI());
     }
 
     @Test
@@ -41,10 +43,15 @@ class DatasetBpdTest {
             }
             ImageDataset data = ImageDataset.unlabelled(bytes, c.inChannels(), c.imageSize(), c.imageSize());
             // batch 2 splits the fixture's images over two batches: the noise must follow image order
-            DatasetBpd.Result r = DatasetBpd.evaluate(model, data, DatasetBpd.Options.of(2, Dequantizer.replay(uniform)));
+            DatasetBpd.Result r =
+                    DatasetBpd.evaluate(model, data, DatasetBpd.Options.of(2, Dequantizer.replay(uniform)));
             double mean = 0;
             for (int i = 0; i < expected.length; i++) {
-                assertEquals(expected[i], r.perImage()[i], 2e-4 * Math.max(1e-2, Math.abs(expected[i])), name + " image " + i);
+                assertEquals(
+                        expected[i],
+                        r.perImage()[i],
+                        2e-4 * Math.max(1e-2, Math.abs(expected[i])),
+                        name + " image " + i);
                 mean += expected[i] / expected.length;
             }
             assertEquals(mean, r.mean(), 1e-3);
@@ -65,8 +72,10 @@ class DatasetBpdTest {
         DatasetBpd.Result other = DatasetBpd.evaluate(model, data, DatasetBpd.Options.of(5, Dequantizer.uniform(8)));
         assertNotEquals(a.mean(), other.mean());
         long[] seen = {0};
-        DatasetBpd.Result two = DatasetBpd.evaluate(model, data, DatasetBpd.Options.of(2, Dequantizer.uniform(7))
-                .withDraws(2).withProgress(n -> seen[0] = n));
+        DatasetBpd.Result two = DatasetBpd.evaluate(
+                model,
+                data,
+                DatasetBpd.Options.of(2, Dequantizer.uniform(7)).withDraws(2).withProgress(n -> seen[0] = n));
         assertEquals(5, seen[0]);
         assertEquals(5, two.images());
         // each draw's noise is a function of the seed, the image and the draw number: replay it image by image
@@ -81,7 +90,8 @@ class DatasetBpdTest {
             for (int d = 0; d < 2; d++) {
                 float[] u = new float[c.dims()];
                 seeded.fillImage(px, 0, px.length, d, u, 0);
-                DatasetBpd.Result r = DatasetBpd.evaluate(model,
+                DatasetBpd.Result r = DatasetBpd.evaluate(
+                        model,
                         ImageDataset.unlabelled(one, c.inChannels(), c.imageSize(), c.imageSize()),
                         DatasetBpd.Options.of(1, Dequantizer.replay(u)));
                 manual[i] += r.perImage()[0] / 2;
@@ -96,12 +106,24 @@ class DatasetBpdTest {
     void refusesBadArguments() throws Exception {
         TarFlow model = ModelFile.load(fixture("uncond_nvp_tempguide")).model();
         var c = model.config();
-        ImageDataset data = ImageDataset.unlabelled(new byte[2 * c.dims()], c.inChannels(), c.imageSize(), c.imageSize());
-        assertThrows(IllegalArgumentException.class, () -> DatasetBpd.evaluate(model, data, DatasetBpd.Options.of(2, Dequantizer.uniform(0)).withDraws(0)));
-        assertThrows(IllegalArgumentException.class,
-                () -> DatasetBpd.evaluate(model, data, DatasetBpd.Options.of(2, Dequantizer.center()).withDraws(2)));
+        ImageDataset data =
+                ImageDataset.unlabelled(new byte[2 * c.dims()], c.inChannels(), c.imageSize(), c.imageSize());
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> DatasetBpd.evaluate(
+                        model,
+                        data,
+                        DatasetBpd.Options.of(2, Dequantizer.uniform(0)).withDraws(0)));
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> DatasetBpd.evaluate(
+                        model,
+                        data,
+                        DatasetBpd.Options.of(2, Dequantizer.center()).withDraws(2)));
         ImageDataset wrong = ImageDataset.unlabelled(new byte[2 * 16 * 16], 1, 16, 16);
-        var e = assertThrows(IllegalArgumentException.class, () -> DatasetBpd.evaluate(model, wrong, DatasetBpd.Options.of(2, Dequantizer.uniform(0))));
+        var e = assertThrows(
+                IllegalArgumentException.class,
+                () -> DatasetBpd.evaluate(model, wrong, DatasetBpd.Options.of(2, Dequantizer.uniform(0))));
         assertTrue(e.getMessage().contains("1x16x16"), e.getMessage());
         assertThrows(IllegalArgumentException.class, () -> Dequantizer.replay(new float[] {0.5f, 1f}));
     }

@@ -63,9 +63,10 @@ class FmnistClassifierTest {
         state.remove("fc2.bias");
         var e = assertThrows(IllegalArgumentException.class, () -> FmnistClassifier.fromState(state));
         assertTrue(e.getMessage().contains("missing fc2.bias"), e.getMessage());
-        assertThrows(java.nio.file.NoSuchFileException.class, () -> FmnistClassifier.load(dir.resolve("none.safetensors")));
-        assertThrows(IllegalArgumentException.class,
-                () -> c.features(Tensors.fromFloats(new float[3 * 784], 1, 3, 28, 28)));
+        assertThrows(
+                java.nio.file.NoSuchFileException.class, () -> FmnistClassifier.load(dir.resolve("none.safetensors")));
+        assertThrows(
+                IllegalArgumentException.class, () -> c.features(Tensors.fromFloats(new float[3 * 784], 1, 3, 28, 28)));
     }
 
     @Test
@@ -76,8 +77,8 @@ class FmnistClassifierTest {
         ImageDataset real = firstTestImages(200);
         int[] seen = {0};
         var settings = new SampleQuality.Settings(20, 10, Guidance.of(1.0, 1.0), false, 0, 1);
-        SampleQuality.Result r = SampleQuality.evaluate(model, judge, null, real, settings, null,
-                (images, labels, n) -> {
+        SampleQuality.Result r =
+                SampleQuality.evaluate(model, judge, null, real, settings, null, (images, labels, n) -> {
                     for (float v : images) {
                         assertTrue(v >= -1 && v <= 1);
                     }
@@ -93,7 +94,8 @@ class FmnistClassifierTest {
         assertTrue(Double.isNaN(r.fid()));
         // real test images against themselves are at distance about zero
         try (var a = new FeatureStatistics.Accumulator(FmnistClassifier.FEATURES)) {
-            try (NativeScope scope = NativeScope.open(); var g = io.tarflow4j.tensor.GradMode.off()) {
+            try (NativeScope scope = NativeScope.open();
+                    var g = io.tarflow4j.tensor.GradMode.off()) {
                 float[] px = new float[200 * 784];
                 for (int i = 0; i < 200; i++) {
                     real.copyImage(i, px, i * 784, false);

@@ -66,8 +66,11 @@ class FrechetDistanceTest {
     private static double[] rotate(double c, double s, double[] e) {
         // R = [[c, -s], [s, c]]; R diag(e) R^T
         return new double[] {
-            c * c * e[0] + s * s * e[1], c * s * e[0] - s * c * e[1],
-            s * c * e[0] - c * s * e[1], s * s * e[0] + c * c * e[1]};
+            c * c * e[0] + s * s * e[1],
+            c * s * e[0] - s * c * e[1],
+            s * c * e[0] - c * s * e[1],
+            s * s * e[0] + c * c * e[1]
+        };
     }
 
     @Test

@@ -55,7 +55,8 @@ class InceptionV3FidTest {
         }
         state.put("fc.weight", torch.zeros(new long[] {1008, 2048}, f32));
         state.put("fc.bias", torch.zeros(new long[] {1008}, f32));
-        state.put("Conv2d_1a_3x3.bn.num_batches_tracked", torch.zeros(new long[] {}, new TensorOptions(ScalarType.Long)));
+        state.put(
+                "Conv2d_1a_3x3.bn.num_batches_tracked", torch.zeros(new long[] {}, new TensorOptions(ScalarType.Long)));
     }
 
     @Test
@@ -89,7 +90,8 @@ class InceptionV3FidTest {
         InceptionV3Fid full = InceptionV3Fid.fromState(state, 299);
         try (NativeScope scope = NativeScope.open()) {
             Tensor gray = torch.rand(new long[] {2, 1, 28, 28}, new TensorOptions(ScalarType.Float))
-                    .mul(io.tarflow4j.tensor.Ops.s(2)).sub(io.tarflow4j.tensor.Ops.s(1));
+                    .mul(io.tarflow4j.tensor.Ops.s(2))
+                    .sub(io.tarflow4j.tensor.Ops.s(1));
             Tensor f = small.features(gray);
             assertArrayEquals(new long[] {2, 2048}, Tensors.shape(f));
             assertTrue(Double.isFinite(Tensors.item(f.sum())));
@@ -152,7 +154,9 @@ class InceptionV3FidTest {
         e = assertThrows(IllegalArgumentException.class, () -> InceptionV3Fid.fromState(extra, 299));
         assertTrue(e.getMessage().contains("unexpected AuxLogits.fc.weight"), e.getMessage());
         Map<String, Tensor> shaped = new LinkedHashMap<>(state);
-        shaped.put("Mixed_5b.branch_pool.conv.weight", torch.zeros(new long[] {64, 192, 1, 1}, new TensorOptions(ScalarType.Float)));
+        shaped.put(
+                "Mixed_5b.branch_pool.conv.weight",
+                torch.zeros(new long[] {64, 192, 1, 1}, new TensorOptions(ScalarType.Float)));
         e = assertThrows(IllegalArgumentException.class, () -> InceptionV3Fid.fromState(shaped, 299));
         assertTrue(e.getMessage().contains("expected [32, 192, 1, 1]"), e.getMessage());
         assertThrows(IllegalArgumentException.class, () -> InceptionV3Fid.fromState(state, 64));

@@ -41,15 +41,19 @@ class AtomicFilesTest {
         Path p = dir.resolve("good.bin");
         Files.writeString(p, "good content");
         IOException boom = new IOException("disk on fire");
-        IOException e = assertThrows(IOException.class, () -> AtomicFiles.write(p, out -> {
-            out.write(new byte[100_000]);
-            throw boom;
-        }));
+        IOException e = assertThrows(
+                IOException.class,
+                () -> AtomicFiles.write(p, out -> {
+                    out.write(new byte[100_000]);
+                    throw boom;
+                }));
         assertSame(boom, e);
-        RuntimeException r = assertThrows(RuntimeException.class, () -> AtomicFiles.writeChannel(p, ch -> {
-            ch.write(java.nio.ByteBuffer.wrap(new byte[10]));
-            throw new IllegalStateException("bug");
-        }));
+        RuntimeException r = assertThrows(
+                RuntimeException.class,
+                () -> AtomicFiles.writeChannel(p, ch -> {
+                    ch.write(java.nio.ByteBuffer.wrap(new byte[10]));
+                    throw new IllegalStateException("bug");
+                }));
         assertEquals("bug", r.getMessage());
         assertEquals("good content", Files.readString(p));
         assertEquals(List.of(p), listing(), "temporary files are removed");

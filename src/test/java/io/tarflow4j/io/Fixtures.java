@@ -7,8 +7,7 @@ import java.nio.file.Path;
 /** Locates the reference fixtures on the test class path. */
 final class Fixtures {
 
-    private Fixtures() {
-    }
+    private Fixtures() {}
 
     /** Returns the path of a fixture file, e.g. {@code cond_nvp.safetensors}. */
     static Path path(String name) {

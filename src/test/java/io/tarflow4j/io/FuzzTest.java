@@ -59,7 +59,9 @@ class FuzzTest {
                 b = out;
             }
             case 3 -> { // random length field at a known place (or anywhere)
-                int at = lengthFieldAt >= 0 && rnd.nextBoolean() ? lengthFieldAt : rnd.nextInt(Math.max(1, b.length - 8));
+                int at = lengthFieldAt >= 0 && rnd.nextBoolean()
+                        ? lengthFieldAt
+                        : rnd.nextInt(Math.max(1, b.length - 8));
                 long v = switch (rnd.nextInt(3)) {
                     case 0 -> rnd.nextLong();
                     case 1 -> rnd.nextInt(1 << 16);
@@ -72,8 +74,9 @@ class FuzzTest {
             case 4 -> { // 32-bit length-like value anywhere
                 if (b.length >= 4) {
                     int at = rnd.nextInt(b.length - 3);
-                    ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN).putInt(at, rnd.nextBoolean()
-                            ? rnd.nextInt() : rnd.nextInt(1 << 12));
+                    ByteBuffer.wrap(b)
+                            .order(ByteOrder.LITTLE_ENDIAN)
+                            .putInt(at, rnd.nextBoolean() ? rnd.nextInt() : rnd.nextInt(1 << 12));
                 }
             }
             default -> { // random byte overwrite run
@@ -89,24 +92,34 @@ class FuzzTest {
         return b;
     }
 
-    private void fuzz(String label, byte[] base, int lengthFieldAt, long seed, Reader reader,
+    private void fuzz(
+            String label,
+            byte[] base,
+            int lengthFieldAt,
+            long seed,
+            Reader reader,
             java.util.function.Function<byte[], byte[]> wrap) {
         Path file = dir.resolve(label + ".bin");
-        assertTimeoutPreemptively(Duration.ofSeconds(30), () -> {
-            Random rnd = new Random(seed);
-            for (int round = 0; round < ROUNDS; round++) {
-                byte[] mutated = mutate(base, rnd, lengthFieldAt);
-                Files.write(file, wrap.apply(mutated));
-                try {
-                    reader.read(file);
-                } catch (IOException expected) {
-                    // a clean refusal
-                } catch (Throwable t) {
-                    fail(label + " round " + round + " (seed " + seed + "): " + t + " for input "
-                            + HexFormat.of().formatHex(mutated, 0, Math.min(mutated.length, 256)), t);
-                }
-            }
-        }, label + " fuzzing hung");
+        assertTimeoutPreemptively(
+                Duration.ofSeconds(30),
+                () -> {
+                    Random rnd = new Random(seed);
+                    for (int round = 0; round < ROUNDS; round++) {
+                        byte[] mutated = mutate(base, rnd, lengthFieldAt);
+                        Files.write(file, wrap.apply(mutated));
+                        try {
+                            reader.read(file);
+                        } catch (IOException expected) {
+                            // a clean refusal
+                        } catch (Throwable t) {
+                            fail(
+                                    label + " round " + round + " (seed " + seed + "): " + t + " for input "
+                                            + HexFormat.of().formatHex(mutated, 0, Math.min(mutated.length, 256)),
+                                    t);
+                        }
+                    }
+                },
+                label + " fuzzing hung");
     }
 
     private static void touchAll(Map<String, RawTensor> tensors) {
@@ -119,11 +132,17 @@ class FuzzTest {
     void mutatedSafetensorsLoadOrFailCleanly() throws IOException {
         Path valid = dir.resolve("valid.safetensors");
         Safetensors.write(valid, SafetensorsTest.sample(), Map.of("k", "v"));
-        fuzz("safetensors", Files.readAllBytes(valid), 0, SEED, f -> {
-            try (SafetensorsFile s = Safetensors.read(f)) {
-                touchAll(s.tensors());
-            }
-        }, b -> b);
+        fuzz(
+                "safetensors",
+                Files.readAllBytes(valid),
+                0,
+                SEED,
+                f -> {
+                    try (SafetensorsFile s = Safetensors.read(f)) {
+                        touchAll(s.tensors());
+                    }
+                },
+                b -> b);
     }
 
     private static byte[] statePickle() {
@@ -138,8 +157,15 @@ class FuzzTest {
         for (int i = 0; i < 6; i++) {
             f.putFloat(i);
         }
-        return Map.of("0", f.array(), "1", ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN)
-                .putLong(3).putLong(-4).array());
+        return Map.of(
+                "0",
+                f.array(),
+                "1",
+                ByteBuffer.allocate(16)
+                        .order(ByteOrder.LITTLE_ENDIAN)
+                        .putLong(3)
+                        .putLong(-4)
+                        .array());
     }
 
     private byte[] zipOf(byte[] pickle) {

@@ -55,7 +55,8 @@ class ImagesTest {
                 for (int y = 0; y < h; y++) {
                     for (int x = 0; x < w; x++) {
                         float v = px[((k * c + ch) * h + y) * w + x];
-                        assertEquals(ImageGrid.toPixel(v), img.get(x0 + x, y0 + y, ch), "image " + k + " at " + x + "," + y);
+                        assertEquals(
+                                ImageGrid.toPixel(v), img.get(x0 + x, y0 + y, ch), "image " + k + " at " + x + "," + y);
                     }
                 }
             }
@@ -89,7 +90,8 @@ class ImagesTest {
         assertEquals(16, img.width());
         assertEquals(8, img.height());
         assertEquals(3, img.channels());
-        assertTrue(Math.abs(img.get(5, 5, 0) - 0xC0) <= 3 && Math.abs(img.get(5, 5, 2) - 0x40) <= 3,
+        assertTrue(
+                Math.abs(img.get(5, 5, 0) - 0xC0) <= 3 && Math.abs(img.get(5, 5, 2) - 0x40) <= 3,
                 "lossy but close: " + img.get(5, 5, 0) + ", " + img.get(5, 5, 2));
     }
 
@@ -98,7 +100,8 @@ class ImagesTest {
         Path text = dir.resolve("notes.png");
         Files.writeString(text, "not an image at all");
         FormatException e = assertThrows(FormatException.class, () -> Images.read(text));
-        assertTrue(e.getMessage().startsWith(text.toString()) && e.getMessage().contains("PNG or JPEG"), e.getMessage());
+        assertTrue(
+                e.getMessage().startsWith(text.toString()) && e.getMessage().contains("PNG or JPEG"), e.getMessage());
 
         Path bmp = dir.resolve("x.bmp");
         assertTrue(ImageIO.write(new BufferedImage(2, 2, BufferedImage.TYPE_INT_RGB), "bmp", bmp.toFile()));
@@ -129,7 +132,9 @@ class ImagesTest {
         assertThrows(IllegalArgumentException.class, () -> Png.writeImage(good, new float[2], 1, 1, 1));
         assertArrayEquals(before, Files.readAllBytes(good));
         try (Stream<Path> s = Files.list(dir)) {
-            assertEquals(List.of("file", "good.png"), s.map(q -> q.getFileName().toString()).sorted().toList());
+            assertEquals(
+                    List.of("file", "good.png"),
+                    s.map(q -> q.getFileName().toString()).sorted().toList());
         }
     }
 

@@ -84,31 +84,64 @@ final class PickleBytes {
     }
 
     /** A tensor entry of a state dict as torch pickles it. */
-    record TensorSpec(String name, String storageClass, String key, long storageNumel, long offset,
-            long[] size, long[] stride) {
-    }
+    record TensorSpec(
+            String name, String storageClass, String key, long storageNumel, long offset, long[] size, long[] stride) {}
 
     /** The pickle of {@code OrderedDict} of the given tensors, with an ignored {@code _metadata}. */
     static byte[] stateDict(TensorSpec... tensors) {
-        PickleBytes p = new PickleBytes().proto().global("collections", "OrderedDict").op(0x71).op(0)
-                .op(')').op('R').op(0x71).op(1).mark();
+        PickleBytes p = new PickleBytes()
+                .proto()
+                .global("collections", "OrderedDict")
+                .op(0x71)
+                .op(0)
+                .op(')')
+                .op('R')
+                .op(0x71)
+                .op(1)
+                .mark();
         for (TensorSpec t : tensors) {
-            p.str(t.name()).global("torch._utils", "_rebuild_tensor_v2").mark()
-                    .mark().str("storage").global("torch", t.storageClass()).str(t.key()).str("cpu")
-                    .integer(t.storageNumel()).op('t').op('Q')
-                    .integer(t.offset()).tuple(t.size()).tuple(t.stride()).op(0x89)
-                    .op('h').op(0).op(')').op('R').op('t').op('R');
+            p.str(t.name())
+                    .global("torch._utils", "_rebuild_tensor_v2")
+                    .mark()
+                    .mark()
+                    .str("storage")
+                    .global("torch", t.storageClass())
+                    .str(t.key())
+                    .str("cpu")
+                    .integer(t.storageNumel())
+                    .op('t')
+                    .op('Q')
+                    .integer(t.offset())
+                    .tuple(t.size())
+                    .tuple(t.stride())
+                    .op(0x89)
+                    .op('h')
+                    .op(0)
+                    .op(')')
+                    .op('R')
+                    .op('t')
+                    .op('R');
         }
         p.op('u');
         // _metadata as OrderedDict.__reduce__ leaves it: BUILD with {'_metadata': {...}}
-        p.op('}').str("_metadata").op('}').str("").op('}').str("version").integer(1).op('s').op('s').op('s')
+        p.op('}')
+                .str("_metadata")
+                .op('}')
+                .str("")
+                .op('}')
+                .str("version")
+                .integer(1)
+                .op('s')
+                .op('s')
+                .op('s')
                 .op('b');
         return p.stop().bytes();
     }
 
     /** Writes a checkpoint zip: {@code archive/data.pkl}, {@code archive/version} and the storages. */
     static void writeZip(Path file, byte[] pickle, Map<String, byte[]> storages) throws IOException {
-        try (OutputStream os = Files.newOutputStream(file); ZipOutputStream zip = new ZipOutputStream(os)) {
+        try (OutputStream os = Files.newOutputStream(file);
+                ZipOutputStream zip = new ZipOutputStream(os)) {
             zip.setMethod(ZipOutputStream.STORED);
             put(zip, "archive/data.pkl", pickle);
             put(zip, "archive/byteorder", "little".getBytes(StandardCharsets.US_ASCII));

@@ -38,8 +38,12 @@ class RawTensorTest {
 
     @Test
     void halfPrecisionAndSmallIntegersConvert() {
-        ByteBuffer h = le(6).putShort((short) 0x3C00).putShort((short) 0xC000).putShort((short) 0x7C00).flip();
-        assertArrayEquals(new float[] {1f, -2f, Float.POSITIVE_INFINITY},
+        ByteBuffer h = le(6).putShort((short) 0x3C00)
+                .putShort((short) 0xC000)
+                .putShort((short) 0x7C00)
+                .flip();
+        assertArrayEquals(
+                new float[] {1f, -2f, Float.POSITIVE_INFINITY},
                 new RawTensor(DType.F16, new long[] {3}, h).toFloatArray());
         ByteBuffer bf = le(4).putShort((short) 0x3F80).putShort((short) 0xC0A0).flip();
         assertArrayEquals(new float[] {1f, -5f}, new RawTensor(DType.BF16, new long[] {2}, bf).toFloatArray());
@@ -48,18 +52,22 @@ class RawTensorTest {
         ByteBuffer u = le(2).put((byte) 0xFF).put((byte) 1).flip();
         assertArrayEquals(new float[] {255f, 1f}, new RawTensor(DType.U8, new long[] {2}, u).toFloatArray());
         assertArrayEquals(new int[] {-1, 1}, new RawTensor(DType.I8, new long[] {2}, u).toIntArray());
-        assertArrayEquals(new long[] {-1}, new RawTensor(DType.I16, new long[] {1},
-                le(2).putShort((short) -1).flip()).toLongArray());
+        assertArrayEquals(
+                new long[] {-1},
+                new RawTensor(
+                                DType.I16,
+                                new long[] {1},
+                                le(2).putShort((short) -1).flip())
+                        .toLongArray());
     }
 
     @Test
     void validatesSizeShapeAndOverflow() {
         assertThrows(IllegalArgumentException.class, () -> new RawTensor(DType.F32, new long[] {2}, le(4)));
         assertThrows(IllegalArgumentException.class, () -> new RawTensor(DType.F32, new long[] {-1}, le(0)));
-        assertThrows(IllegalArgumentException.class,
-                () -> new RawTensor(DType.F32, new long[] {1L << 32, 1L << 32}, le(0)));
-        assertThrows(IllegalArgumentException.class,
-                () -> new RawTensor(DType.F64, new long[] {1L << 61}, le(0)));
+        assertThrows(
+                IllegalArgumentException.class, () -> new RawTensor(DType.F32, new long[] {1L << 32, 1L << 32}, le(0)));
+        assertThrows(IllegalArgumentException.class, () -> new RawTensor(DType.F64, new long[] {1L << 61}, le(0)));
         assertThrows(IllegalArgumentException.class, () -> RawTensor.ofFloats(new long[] {3}, new float[2]));
         assertEquals(0, new RawTensor(DType.F32, new long[] {0, 5}, le(0)).numel());
     }
@@ -72,8 +80,8 @@ class RawTensorTest {
         assertEquals(a.hashCode(), b.hashCode());
         assertNotEquals(a, RawTensor.ofFloats(new long[] {1, 2}, new float[] {1f, Float.NaN}));
         assertNotEquals(a, RawTensor.ofFloats(new long[] {2}, new float[] {1f, 2f}));
-        assertNotEquals(RawTensor.ofInts(new long[] {1}, new int[] {0}),
-                RawTensor.ofFloats(new long[] {1}, new float[] {0f}));
+        assertNotEquals(
+                RawTensor.ofInts(new long[] {1}, new int[] {0}), RawTensor.ofFloats(new long[] {1}, new float[] {0f}));
         assertEquals("RawTensor[F32, [2]]", a.toString());
     }
 

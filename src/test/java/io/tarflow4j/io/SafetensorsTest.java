@@ -38,7 +38,8 @@ class SafetensorsTest {
         Map<String, String> meta = Map.of("format", "pt", "seed", "12");
         Safetensors.write(p, sample(), meta);
         byte[] bytes = Files.readAllBytes(p);
-        long headerLength = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN).getLong();
+        long headerLength =
+                ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN).getLong();
         assertEquals(0, (8 + headerLength) % 8, "data starts 8-aligned");
         String header = new String(bytes, 8, (int) headerLength, StandardCharsets.UTF_8);
         assertTrue(header.startsWith("{\"__metadata__\""), header);
@@ -82,7 +83,9 @@ class SafetensorsTest {
     @Test
     void readsTheCondFixture() throws IOException {
         try (SafetensorsFile f = Safetensors.read(Fixtures.path("cond_nvp.safetensors"))) {
-            assertArrayEquals(new long[] {128, 4}, f.tensor("model.blocks.0.proj_in.weight").shape());
+            assertArrayEquals(
+                    new long[] {128, 4},
+                    f.tensor("model.blocks.0.proj_in.weight").shape());
             RawTensor x = f.tensor("input.x");
             assertEquals(DType.F32, x.dtype());
             assertArrayEquals(new long[] {3, 1, 8, 8}, x.shape());
@@ -102,8 +105,12 @@ class SafetensorsTest {
     void readsTheUncondFixture() throws IOException {
         try (SafetensorsFile f = Safetensors.read(Fixtures.path("uncond_nvp_tempguide.safetensors"))) {
             assertEquals("0", f.metadata().get("num_classes"));
-            assertEquals("adamw.blocks.0.attn_blocks.0.attention.norm.bias", f.tensors().keySet().iterator().next());
-            assertArrayEquals(new long[] {64}, f.tensor("model.blocks.0.attn_blocks.0.attention.norm.bias").shape());
+            assertEquals(
+                    "adamw.blocks.0.attn_blocks.0.attention.norm.bias",
+                    f.tensors().keySet().iterator().next());
+            assertArrayEquals(
+                    new long[] {64},
+                    f.tensor("model.blocks.0.attn_blocks.0.attention.norm.bias").shape());
             assertTrue(f.tensors().size() > 50);
         }
     }
@@ -133,36 +140,68 @@ class SafetensorsTest {
         assertFormat(shortFile, "too short", "found 5");
 
         Path huge = dir.resolve("huge.safetensors");
-        Files.write(huge, ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN).putLong(-2).array());
+        Files.write(
+                huge,
+                ByteBuffer.allocate(16)
+                        .order(ByteOrder.LITTLE_ENDIAN)
+                        .putLong(-2)
+                        .array());
         assertFormat(huge, "absurd");
-        Files.write(huge, ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN).putLong(1L << 28).array());
+        Files.write(
+                huge,
+                ByteBuffer.allocate(16)
+                        .order(ByteOrder.LITTLE_ENDIAN)
+                        .putLong(1L << 28)
+                        .array());
         assertFormat(huge, "absurd");
-        Files.write(huge, ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN).putLong(100).array());
+        Files.write(
+                huge,
+                ByteBuffer.allocate(16)
+                        .order(ByteOrder.LITTLE_ENDIAN)
+                        .putLong(100)
+                        .array());
         assertFormat(huge, "header length 100 exceeds the 8 bytes");
 
         assertFormat(withHeader("{\"a\": ", 0), "not valid JSON");
         assertFormat(withHeader("[1,2]", 0), "expected a JSON object");
         assertFormat(withHeader("{\"a\":{},\"a\":{}}", 0), "not valid JSON", "Duplicate");
-        assertFormat(withHeader("{\"a\":{\"dtype\":\"Q7\",\"shape\":[1],\"data_offsets\":[0,4]}}", 4),
-                "tensor \"a\"", "unknown dtype \"Q7\"");
-        assertFormat(withHeader("{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,8]}}", 4),
-                "out of range", "<= 4");
-        assertFormat(withHeader("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,4]}}", 8),
-                "needs 8 bytes", "span 4");
-        assertFormat(withHeader("{\"a\":{\"dtype\":\"F32\",\"shape\":[-1],\"data_offsets\":[0,4]}}", 4),
+        assertFormat(
+                withHeader("{\"a\":{\"dtype\":\"Q7\",\"shape\":[1],\"data_offsets\":[0,4]}}", 4),
+                "tensor \"a\"",
+                "unknown dtype \"Q7\"");
+        assertFormat(
+                withHeader("{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,8]}}", 4),
+                "out of range",
+                "<= 4");
+        assertFormat(
+                withHeader("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,4]}}", 8),
+                "needs 8 bytes",
+                "span 4");
+        assertFormat(
+                withHeader("{\"a\":{\"dtype\":\"F32\",\"shape\":[-1],\"data_offsets\":[0,4]}}", 4),
                 "non-negative dimensions");
-        assertFormat(withHeader("{\"a\":{\"dtype\":\"F32\",\"shape\":[4294967296,4294967296],"
-                + "\"data_offsets\":[0,4]}}", 4), "overflows");
-        assertFormat(withHeader("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
-                + "\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}", 8), "overlap");
-        assertFormat(withHeader("{\"a\":{\"dtype\":\"F32\",\"shape\":[1.5],\"data_offsets\":[0,4]}}", 4),
+        assertFormat(
+                withHeader(
+                        "{\"a\":{\"dtype\":\"F32\",\"shape\":[4294967296,4294967296]," + "\"data_offsets\":[0,4]}}", 4),
+                "overflows");
+        assertFormat(
+                withHeader(
+                        "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
+                                + "\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}",
+                        8),
+                "overlap");
+        assertFormat(
+                withHeader("{\"a\":{\"dtype\":\"F32\",\"shape\":[1.5],\"data_offsets\":[0,4]}}", 4),
                 "to hold integers");
         assertFormat(withHeader("{\"__metadata__\":{\"k\":1}}", 0), "__metadata__.k", "expected a string");
     }
 
     @Test
     void writeRejectsReservedName() {
-        assertThrows(IllegalArgumentException.class, () -> Safetensors.write(dir.resolve("x.safetensors"),
-                Map.of("__metadata__", RawTensor.ofInts(new long[] {1}, new int[] {1}))));
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> Safetensors.write(
+                        dir.resolve("x.safetensors"),
+                        Map.of("__metadata__", RawTensor.ofInts(new long[] {1}, new int[] {1}))));
     }
 }

@@ -31,7 +31,8 @@ class ZipArchiveTest {
     void readsDeflatedEntriesThroughATemporaryFile() throws IOException {
         Path f = dir.resolve("deflated.zip");
         String content = "tensor bytes ".repeat(100_000);
-        try (OutputStream os = Files.newOutputStream(f); ZipOutputStream zip = new ZipOutputStream(os)) {
+        try (OutputStream os = Files.newOutputStream(f);
+                ZipOutputStream zip = new ZipOutputStream(os)) {
             zip.putNextEntry(new ZipEntry("a/data/0"));
             zip.write(content.getBytes(StandardCharsets.UTF_8));
             zip.closeEntry();
@@ -47,7 +48,8 @@ class ZipArchiveTest {
     @Test
     void readsZip64Directories() throws IOException {
         Path f = dir.resolve("small.zip");
-        try (OutputStream os = Files.newOutputStream(f); ZipOutputStream zip = new ZipOutputStream(os)) {
+        try (OutputStream os = Files.newOutputStream(f);
+                ZipOutputStream zip = new ZipOutputStream(os)) {
             for (String name : new String[] {"a", "b"}) {
                 zip.putNextEntry(new ZipEntry(name));
                 zip.write(("entry " + name).getBytes(StandardCharsets.US_ASCII));
@@ -63,11 +65,25 @@ class ZipArchiveTest {
         long cdOffset = in.getInt(eocd + 16) & 0xFFFFFFFFL;
         ByteBuffer out = ByteBuffer.allocate(eocd + 56 + 20 + 22).order(ByteOrder.LITTLE_ENDIAN);
         out.put(in.duplicate().limit(eocd));
-        out.putInt(0x06064b50).putLong(44).putShort((short) 45).putShort((short) 45).putInt(0).putInt(0)
-                .putLong(count).putLong(count).putLong(cdSize).putLong(cdOffset);
+        out.putInt(0x06064b50)
+                .putLong(44)
+                .putShort((short) 45)
+                .putShort((short) 45)
+                .putInt(0)
+                .putInt(0)
+                .putLong(count)
+                .putLong(count)
+                .putLong(cdSize)
+                .putLong(cdOffset);
         out.putInt(0x07064b50).putInt(0).putLong(eocd).putInt(1);
-        out.putInt(0x06054b50).putShort((short) 0).putShort((short) 0).putShort((short) -1).putShort((short) -1)
-                .putInt(-1).putInt(-1).putShort((short) 0);
+        out.putInt(0x06054b50)
+                .putShort((short) 0)
+                .putShort((short) 0)
+                .putShort((short) -1)
+                .putShort((short) -1)
+                .putInt(-1)
+                .putInt(-1)
+                .putShort((short) 0);
         Path z64 = dir.resolve("zip64.zip");
         Files.write(z64, out.array());
         try (ZipArchive z = ZipArchive.open(z64)) {
@@ -80,7 +96,8 @@ class ZipArchiveTest {
     void detectsCorruptDataByItsCrc() throws IOException {
         Path f = dir.resolve("stored.zip");
         byte[] data = "0123456789".repeat(10).getBytes(StandardCharsets.US_ASCII);
-        try (OutputStream os = Files.newOutputStream(f); ZipOutputStream zip = new ZipOutputStream(os)) {
+        try (OutputStream os = Files.newOutputStream(f);
+                ZipOutputStream zip = new ZipOutputStream(os)) {
             zip.setMethod(ZipOutputStream.STORED);
             PickleBytes.put(zip, "x", data);
         }
@@ -97,7 +114,8 @@ class ZipArchiveTest {
     void refusesFilesWithoutADirectory() throws IOException {
         Path f = dir.resolve("junk.zip");
         Files.write(f, new byte[100]);
-        FormatException e = assertThrows(FormatException.class, () -> ZipArchive.open(f).close());
+        FormatException e =
+                assertThrows(FormatException.class, () -> ZipArchive.open(f).close());
         assertTrue(e.getMessage().contains("no end-of-central-directory record"), e.getMessage());
     }
 }

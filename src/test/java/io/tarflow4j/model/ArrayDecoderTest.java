@@ -40,15 +40,21 @@ class ArrayDecoderTest {
             TarFlow model = perturbed(c, 7);
             for (long b : new long[] {1, 2}) {
                 for (int variant = 0; variant < 5; variant++) {
-                    Guidance g = variant == 0 ? Guidance.NONE
-                            : new Guidance(1.5, targets[variant % 3], variant == 1 && c.conditional() ? 1.0 : 0.7,
+                    Guidance g = variant == 0
+                            ? Guidance.NONE
+                            : new Guidance(
+                                    1.5,
+                                    targets[variant % 3],
+                                    variant == 1 && c.conditional() ? 1.0 : 0.7,
                                     variant == 4);
                     if (g.active() && b > 1) {
                         continue; // two images only unguided: the guided rows are already two
                     }
-                    try (NativeScope s = NativeScope.open(); GradMode off = GradMode.off()) {
+                    try (NativeScope s = NativeScope.open();
+                            GradMode off = GradMode.off()) {
                         Tensor x = torch.randn(b, c.numTokens(), c.tokenDim());
-                        Tensor y = c.conditional() ? Tensors.fromLongs(b == 1 ? new long[] {3} : new long[] {-1, 4}, b)
+                        Tensor y = c.conditional()
+                                ? Tensors.fromLongs(b == 1 ? new long[] {3} : new long[] {-1, 4}, b)
                                 : null;
                         KvCache cache = KvCache.forModel(model, g.active() ? 2 * b : b);
                         for (int i = 0; i < c.numBlocks(); i++) {
@@ -56,7 +62,8 @@ class ArrayDecoderTest {
                             assertTrue(ArrayDecoder.suits(x, g.active() ? 2 * b : b, c.width()));
                             Tensor arrays = block.reverse(x, y, g, cache, null);
                             Tensor steps = block.reverseWithTensors(x, y, g, cache, null);
-                            double scale = Math.max(1.0, Tensors.item(steps.abs().max()));
+                            double scale =
+                                    Math.max(1.0, Tensors.item(steps.abs().max()));
                             double diff = Tensors.maxAbsDiff(arrays, steps);
                             assertTrue(diff < 2e-5 * scale, c + " block " + i + " b=" + b + " " + g + ": " + diff);
                         }
@@ -71,12 +78,14 @@ class ArrayDecoderTest {
         TarFlowConfig c = new TarFlowConfig(1, 8, 2, 32, List.of(1), 16, 2, true, 0);
         TarFlow model = perturbed(c, 3);
         FlowBlock block = model.blocks().get(0);
-        try (NativeScope s = NativeScope.open(); GradMode off = GradMode.off()) {
+        try (NativeScope s = NativeScope.open();
+                GradMode off = GradMode.off()) {
             Tensor x = torch.randn(1, c.numTokens(), c.tokenDim());
             KvCache cache = KvCache.forModel(model, 1);
             block.reverse(x, null, Guidance.NONE, cache, null);
             model.parameters().values().forEach(p -> p.mul_(Ops.s(1.1)));
-            double diff = Tensors.maxAbsDiff(block.reverse(x, null, Guidance.NONE, cache, null),
+            double diff = Tensors.maxAbsDiff(
+                    block.reverse(x, null, Guidance.NONE, cache, null),
                     block.reverseWithTensors(x, null, Guidance.NONE, cache, null));
             assertTrue(diff < 1e-4, "after the weights changed: " + diff);
         }

@@ -20,8 +20,8 @@ import org.junit.jupiter.params.provider.CsvSource;
 class CheckpointedForwardTest {
 
     /** Gradients of the loss for every parameter and the input, by the plain or the checkpointed pass. */
-    private static Map<String, Tensor> gradients(TarFlow model, Tensor images, Tensor y, boolean checkpointed,
-            boolean bf16) {
+    private static Map<String, Tensor> gradients(
+            TarFlow model, Tensor images, Tensor y, boolean checkpointed, boolean bf16) {
         for (Tensor p : model.parameters().values()) {
             if (p.grad().defined()) {
                 p.grad().zero_();
@@ -56,7 +56,9 @@ class CheckpointedForwardTest {
             Tensor y = Tensors.fromLongs(new long[] {1, -1}, 2);
             Tensor plain = Denoiser.denoise(model, images, y, 0.1, 1.0);
             Tensor recomputed = Denoiser.denoise(model, images, y, 0.1, 1.0, true);
-            assertTrue(Tensors.maxAbsDiff(plain, recomputed) < 1e-5, "difference " + Tensors.maxAbsDiff(plain, recomputed));
+            assertTrue(
+                    Tensors.maxAbsDiff(plain, recomputed) < 1e-5,
+                    "difference " + Tensors.maxAbsDiff(plain, recomputed));
             assertTrue(Tensors.maxAbsDiff(plain, images) > 1e-3, "denoising moved the images");
             for (Tensor p : model.parameters().values()) {
                 assertFalse(p.grad().defined(), "a parameter's gradient was written");
@@ -68,7 +70,8 @@ class CheckpointedForwardTest {
     @CsvSource({"true,true,false", "true,false,false", "false,true,false", "false,false,false", "true,true,true"})
     void givesTheGradientsOfThePlainBackwardPass(boolean nvp, boolean conditional, boolean bf16) {
         try (NativeScope scope = NativeScope.open()) {
-            TarFlow model = TarFlowTest.perturbedModel(TarFlowConfig.of(3, 8, 2, 64, 3, 2, nvp, conditional ? 4 : 0), 7);
+            TarFlow model =
+                    TarFlowTest.perturbedModel(TarFlowConfig.of(3, 8, 2, 64, 3, 2, nvp, conditional ? 4 : 0), 7);
             Tensor images = torch.randn(3, 3, 8, 8).mul(s(0.5));
             // one dropped label (-1: the mean class embedding), as label dropout makes them
             Tensor y = conditional ? Tensors.fromLongs(new long[] {2, -1, 0}, 3) : null;

@@ -33,21 +33,27 @@ class DecodePathTest {
                 // an in-place update (as AdamW makes) must not leave a stale transposed copy behind
                 layer.weight.mul_(new org.bytedeco.pytorch.Scalar(-2.0));
                 Tensor after = layer.apply(x);
-                assertTrue(Tensors.maxAbsDiff(Ops.linear(x, layer.weight, layer.bias), after) < 1e-5,
-                        "after the weight changed: " + Tensors.maxAbsDiff(Ops.linear(x, layer.weight, layer.bias), after));
+                assertTrue(
+                        Tensors.maxAbsDiff(Ops.linear(x, layer.weight, layer.bias), after) < 1e-5,
+                        "after the weight changed: "
+                                + Tensors.maxAbsDiff(Ops.linear(x, layer.weight, layer.bias), after));
             }
         }
     }
 
     @Test
     void vectorProductsPerRowEqualLinear() {
-        try (NativeScope s = NativeScope.open(); GradMode off = GradMode.off()) {
+        try (NativeScope s = NativeScope.open();
+                GradMode off = GradMode.off()) {
             torch.manual_seed(4);
-            Linear layer = new Linear(new Init(new org.bytedeco.pytorch.Device("cpu"), torch.ScalarType.Float), 96, 200);
+            Linear layer =
+                    new Linear(new Init(new org.bytedeco.pytorch.Device("cpu"), torch.ScalarType.Float), 96, 200);
             for (int rows = 1; rows <= io.tarflow4j.tensor.BlasKernels.VECTOR_ROWS + 1; rows++) {
                 Tensor x = torch.randn(rows, 1, 96);
                 Tensor got = layer.apply(x);
-                assertEquals(java.util.List.of((long) rows, 1L, 200L), java.util.Arrays.stream(got.sizes().vec().get()).boxed().toList());
+                assertEquals(
+                        java.util.List.of((long) rows, 1L, 200L),
+                        java.util.Arrays.stream(got.sizes().vec().get()).boxed().toList());
                 assertTrue(Tensors.maxAbsDiff(Ops.linear(x, layer.weight, layer.bias), got) < 1e-5, rows + " rows");
             }
             // a row of a larger tensor (not contiguous with its neighbours) and a changed weight
@@ -60,7 +66,8 @@ class DecodePathTest {
 
     @Test
     void productInPiecesEqualsLinearAtEveryShape() {
-        try (NativeScope s = NativeScope.open(); GradMode off = GradMode.off()) {
+        try (NativeScope s = NativeScope.open();
+                GradMode off = GradMode.off()) {
             torch.manual_seed(2);
             Init init = new Init(new org.bytedeco.pytorch.Device("cpu"), torch.ScalarType.Float);
             // widths that are and are not multiples of the piece, as in the Transformer's products
@@ -71,14 +78,20 @@ class DecodePathTest {
                     Tensor x = torch.randn(rows, 1, shape[0]);
                     Tensor expected = Ops.linear(x, layer.weight, layer.bias);
                     Tensor got = layer.apply(x);
-                    assertEquals(java.util.List.of(rows, 1L, (long) shape[1]), java.util.Arrays.stream(got.sizes().vec().get()).boxed().toList());
+                    assertEquals(
+                            java.util.List.of(rows, 1L, (long) shape[1]),
+                            java.util.Arrays.stream(got.sizes().vec().get())
+                                    .boxed()
+                                    .toList());
                     double diff = Tensors.maxAbsDiff(expected, got);
                     assertTrue(diff < 1e-4, rows + " rows, " + shape[0] + " -> " + shape[1] + ": " + diff);
                 }
                 // a changed bias (not only the weight) reaches the pieces
                 layer.bias.add_(new org.bytedeco.pytorch.Scalar(1.0));
                 Tensor x = torch.randn(32, 1, shape[0]);
-                assertTrue(Tensors.maxAbsDiff(Ops.linear(x, layer.weight, layer.bias), layer.apply(x)) < 1e-4, "after the bias changed");
+                assertTrue(
+                        Tensors.maxAbsDiff(Ops.linear(x, layer.weight, layer.bias), layer.apply(x)) < 1e-4,
+                        "after the bias changed");
             }
         }
     }
@@ -87,7 +100,8 @@ class DecodePathTest {
     void inPlaceResidualsAndGeluWithoutAutogradChangeNothing() {
         try (NativeScope s = NativeScope.open()) {
             torch.manual_seed(3);
-            TransformerLayer layer = new TransformerLayer(new Init(new org.bytedeco.pytorch.Device("cpu"), torch.ScalarType.Float), 64, 32, 4);
+            TransformerLayer layer = new TransformerLayer(
+                    new Init(new org.bytedeco.pytorch.Device("cpu"), torch.ScalarType.Float), 64, 32, 4);
             Tensor x = torch.randn(3, 5, 64);
             Tensor before = x.clone();
             Tensor outOfPlace = layer.forward(x, null); // autograd on: the plain path
@@ -100,11 +114,15 @@ class DecodePathTest {
                 }
             }
             // (not bit-equal: without autograd few-row products take the transposed-layout path)
-            assertTrue(Tensors.maxAbsDiff(outOfPlace, inPlace) < 1e-5, "in place equals out of place: " + Tensors.maxAbsDiff(outOfPlace, inPlace));
+            assertTrue(
+                    Tensors.maxAbsDiff(outOfPlace, inPlace) < 1e-5,
+                    "in place equals out of place: " + Tensors.maxAbsDiff(outOfPlace, inPlace));
             assertEquals(0.0, Tensors.maxAbsDiff(before, x), "the layer's input is not overwritten");
             // under bf16 autocast the products are bf16 but the residual stream stays float32
             assertEquals(torch.ScalarType.Float, Tensors.dtype(mixed));
-            assertTrue(Tensors.maxAbsDiff(outOfPlace, mixed) < 0.1, "bf16 close: " + Tensors.maxAbsDiff(outOfPlace, mixed));
+            assertTrue(
+                    Tensors.maxAbsDiff(outOfPlace, mixed) < 0.1,
+                    "bf16 close: " + Tensors.maxAbsDiff(outOfPlace, mixed));
         }
     }
 
@@ -125,7 +143,10 @@ class DecodePathTest {
             KvCache cache = new KvCache(2, 4, 1, 3, 2, new TensorOptions(torch.ScalarType.Float));
             KvCache part = cache.rowSlice(2, 2);
             assertEquals(2, part.rows());
-            part.put(1, 0, torch.full(new long[] {2, 1, 1, 2}, new org.bytedeco.pytorch.Scalar(7.0)),
+            part.put(
+                    1,
+                    0,
+                    torch.full(new long[] {2, 1, 1, 2}, new org.bytedeco.pytorch.Scalar(7.0)),
                     torch.full(new long[] {2, 1, 1, 2}, new org.bytedeco.pytorch.Scalar(9.0)));
             float[] keys = Tensors.toFloats(cache.keys(1, 1).contiguous());
             float[] values = Tensors.toFloats(cache.values(1, 1).contiguous());

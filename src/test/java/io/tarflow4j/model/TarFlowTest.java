@@ -86,7 +86,8 @@ class TarFlowTest {
             Affine second = block.decode(x.narrow(1, 5, 10), 5, classRows, null, cache);
             Tensor decoded = torch.cat(new org.bytedeco.pytorch.TensorVector(first.shift(), second.shift()), 1);
             assertTrue(Tensors.maxAbsDiff(decoded, all.shift().narrow(1, 1, 15)) < 1e-5);
-            Tensor decodedScale = torch.cat(new org.bytedeco.pytorch.TensorVector(first.logScale(), second.logScale()), 1);
+            Tensor decodedScale =
+                    torch.cat(new org.bytedeco.pytorch.TensorVector(first.logScale(), second.logScale()), 1);
             assertTrue(Tensors.maxAbsDiff(decodedScale, all.logScale().narrow(1, 1, 15)) < 1e-5);
         }
     }

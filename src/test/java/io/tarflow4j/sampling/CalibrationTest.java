@@ -23,8 +23,10 @@ class CalibrationTest {
 
     @Test
     void candidatesEndWithTheSequentialOrder() {
-        org.junit.jupiter.api.Assertions.assertArrayEquals(new int[] {1, 2, 4, 8, 48}, Calibration.candidateSegments(49));
-        org.junit.jupiter.api.Assertions.assertArrayEquals(new int[] {1, 2, 4, 8, 15}, Calibration.candidateSegments(16));
+        org.junit.jupiter.api.Assertions.assertArrayEquals(
+                new int[] {1, 2, 4, 8, 48}, Calibration.candidateSegments(49));
+        org.junit.jupiter.api.Assertions.assertArrayEquals(
+                new int[] {1, 2, 4, 8, 15}, Calibration.candidateSegments(16));
         org.junit.jupiter.api.Assertions.assertArrayEquals(new int[] {1, 2, 4}, Calibration.candidateSegments(5));
         org.junit.jupiter.api.Assertions.assertArrayEquals(new int[] {1}, Calibration.candidateSegments(2));
     }
@@ -55,7 +57,10 @@ class CalibrationTest {
             Sampler sampler = new Sampler(model);
             KvCache cache = KvCache.forModel(model, 6);
             Tensor seq = sampler.reverse(noise, y, cache, Inversion.sequential(Guidance.NONE, new SamplingStats(2)));
-            Tensor jac = sampler.reverse(noise, y, cache,
+            Tensor jac = sampler.reverse(
+                    noise,
+                    y,
+                    cache,
                     Inversion.sequential(Guidance.NONE, new SamplingStats(2)).withStrategy(r.strategy()));
             assertTrue(Tensors.maxAbsDiff(seq, jac) < 1e-2, "max difference " + Tensors.maxAbsDiff(seq, jac));
         }

@@ -33,9 +33,10 @@ class JacobiSamplerTest {
         io.tarflow4j.tensor.Runtime.setThreads(1);
     }
 
-
     static Path fixture(String name) throws Exception {
-        return Path.of(JacobiSamplerTest.class.getResource("/fixtures/" + name + ".safetensors").toURI());
+        return Path.of(JacobiSamplerTest.class
+                .getResource("/fixtures/" + name + ".safetensors")
+                .toURI());
     }
 
     static Map<String, Tensor> tensors(Path file) throws Exception {
@@ -54,8 +55,12 @@ class JacobiSamplerTest {
         Sampler sampler = new Sampler(model);
         long rows = g.active() ? 2 * noise.size(0) : noise.size(0);
         JacobiStrategy strategy = JacobiStrategy.uniform(model.config().numBlocks(), s);
-        return sampler.reverse(noise, y, KvCache.forModel(model, rows),
-                Inversion.sequential(g, new SamplingStats(model.config().numBlocks())).withStrategy(strategy));
+        return sampler.reverse(
+                noise,
+                y,
+                KvCache.forModel(model, rows),
+                Inversion.sequential(g, new SamplingStats(model.config().numBlocks()))
+                        .withStrategy(strategy));
     }
 
     /** Every reference sampling variant, by Jacobi over whole blocks and by GS segments. */
@@ -69,7 +74,8 @@ class JacobiSamplerTest {
         Tensor noise = ref.get("reverse.noise");
         Tensor y = ref.get("reverse.y");
         int tokens = model.config().numTokens();
-        Map<String, Guidance> variants = FixtureSettings.load(file, loaded.metadata()).reverseVariants();
+        Map<String, Guidance> variants =
+                FixtureSettings.load(file, loaded.metadata()).reverseVariants();
         List<BlockStrategy> strategies = List.of(
                 new BlockStrategy(1, tokens, InitialGuess.INPUT, 0),
                 new BlockStrategy(3, tokens, InitialGuess.ZEROS, 0),
@@ -92,8 +98,8 @@ class JacobiSamplerTest {
         TarFlowConfig config = TarFlowConfig.of(1, 8, 2, 64, 3, 2, true, 4); // T = 16
         TarFlow model = RandomWeights.perturbed(config, 7, 0.02);
         int tokens = config.numTokens();
-        Tensor noise = Tensors.fromFloats(Sampler.noise(3, 5L * tokens * config.tokenDim(), 1.0), 5, tokens,
-                config.tokenDim());
+        Tensor noise = Tensors.fromFloats(
+                Sampler.noise(3, 5L * tokens * config.tokenDim(), 1.0), 5, tokens, config.tokenDim());
         Tensor y = Tensors.labels(new int[] {0, 1, 2, 3, 1});
         Sampler sampler = new Sampler(model);
         for (Guidance g : List.of(Guidance.NONE, new Guidance(2.0, Guidance.Target.BOTH, 0.7, true))) {
@@ -101,13 +107,14 @@ class JacobiSamplerTest {
                 KvCache cache = KvCache.forModel(model, g.active() ? 10 : 5);
                 SamplingStats seqStats = new SamplingStats(3);
                 Tensor seq = sampler.reverse(noise, y, cache, Inversion.sequential(g, seqStats));
-                for (BlockStrategy s : List.of(new BlockStrategy(1, tokens, InitialGuess.ZEROS, 0),
+                for (BlockStrategy s : List.of(
+                        new BlockStrategy(1, tokens, InitialGuess.ZEROS, 0),
                         new BlockStrategy(1, tokens, InitialGuess.INPUT, 0),
                         new BlockStrategy(4, tokens, InitialGuess.ZEROS, 0),
                         new BlockStrategy(6, tokens, InitialGuess.INPUT, 0))) {
                     SamplingStats stats = new SamplingStats(3);
-                    Tensor jac = sampler.reverse(noise, y, cache,
-                            Inversion.sequential(g, stats).withStrategy(JacobiStrategy.uniform(3, s)));
+                    Tensor jac = sampler.reverse(
+                            noise, y, cache, Inversion.sequential(g, stats).withStrategy(JacobiStrategy.uniform(3, s)));
                     double err = Tensors.maxAbsDiff(jac, seq);
                     assertTrue(err < 5e-5, s + " guided " + g.active() + ": max error " + err);
                 }
@@ -129,11 +136,12 @@ class JacobiSamplerTest {
                 KvCache cache = KvCache.forModel(model, g.active() ? 10 : 5);
                 Tensor seq = sampler.reverse(noise, y, cache, Inversion.sequential(g, new SamplingStats(3)));
                 // 15 or more segments (capped at T-1 = 15); the tolerance and guess play no part
-                for (BlockStrategy s : List.of(new BlockStrategy(15, 1, InitialGuess.ZEROS, 0.5),
+                for (BlockStrategy s : List.of(
+                        new BlockStrategy(15, 1, InitialGuess.ZEROS, 0.5),
                         new BlockStrategy(40, 3, InitialGuess.INPUT, 0))) {
                     SamplingStats stats = new SamplingStats(3);
-                    Tensor jac = sampler.reverse(noise, y, cache,
-                            Inversion.sequential(g, stats).withStrategy(JacobiStrategy.uniform(3, s)));
+                    Tensor jac = sampler.reverse(
+                            noise, y, cache, Inversion.sequential(g, stats).withStrategy(JacobiStrategy.uniform(3, s)));
                     assertEquals(0.0, Tensors.maxAbsDiff(jac, seq), s + " guided " + g.active());
                     for (int b = 0; b < 3; b++) {
                         assertEquals(15, stats.passes(b), stats.describe());
@@ -156,7 +164,11 @@ class JacobiSamplerTest {
             Tensor seq = sampler.reverse(noise, null, cache, Inversion.sequential(Guidance.NONE, new SamplingStats(2)));
             SamplingStats stats = new SamplingStats(2);
             JacobiStrategy st = JacobiStrategy.uniform(2, new BlockStrategy(1, 16, InitialGuess.INPUT, 1e-4));
-            Tensor jac = sampler.reverse(noise, null, cache, Inversion.sequential(Guidance.NONE, stats).withStrategy(st));
+            Tensor jac = sampler.reverse(
+                    noise,
+                    null,
+                    cache,
+                    Inversion.sequential(Guidance.NONE, stats).withStrategy(st));
             assertTrue(stats.passes(0) < 15 && stats.passes(1) < 15, stats.describe());
             assertTrue(Tensors.maxAbsDiff(jac, seq) < 1e-3);
         }

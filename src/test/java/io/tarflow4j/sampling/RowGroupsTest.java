@@ -43,7 +43,9 @@ class RowGroupsTest {
         assertEquals(Math.min(7, cores), RowGroups.count(0, 7, cpu), "automatic: one per core (one intra-op thread)");
         io.tarflow4j.tensor.Runtime.setThreads(2);
         try {
-            assertEquals(Math.max(1, Math.min(7, cores / 2)), RowGroups.count(0, 7, cpu),
+            assertEquals(
+                    Math.max(1, Math.min(7, cores / 2)),
+                    RowGroups.count(0, 7, cpu),
                     "automatic: cores left over by libtorch's threads");
         } finally {
             io.tarflow4j.tensor.Runtime.setThreads(1);
@@ -84,13 +86,19 @@ class RowGroupsTest {
             Sampler sampler = new Sampler(model);
             SamplingStats oneStats = new SamplingStats(c.numBlocks());
             List<Tensor> oneTrace = new ArrayList<>();
-            Tensor one = sampler.reverse(z, y, KvCache.forModel(model, rows),
+            Tensor one = sampler.reverse(
+                    z,
+                    y,
+                    KvCache.forModel(model, rows),
                     Inversion.sequential(g, oneStats).withTrace(oneTrace).withParallelism(1));
             assertTrue(Float.isFinite(Tensors.toFloats(one.abs().max())[0]), "one group: finite samples");
             for (int groups : new int[] {2, 3, 5}) {
                 SamplingStats stats = new SamplingStats(c.numBlocks());
                 List<Tensor> trace = new ArrayList<>();
-                Tensor many = sampler.reverse(z, y, KvCache.forModel(model, rows),
+                Tensor many = sampler.reverse(
+                        z,
+                        y,
+                        KvCache.forModel(model, rows),
                         Inversion.sequential(g, stats).withTrace(trace).withParallelism(groups));
                 assertTrue(Tensors.maxAbsDiff(one, many) < 1e-5, groups + " groups: " + Tensors.maxAbsDiff(one, many));
                 assertEquals(oneTrace.size(), trace.size());
@@ -101,10 +109,18 @@ class RowGroupsTest {
                     assertEquals(oneStats.passes(i), stats.passes(i), "groups run at the same time count once");
                 }
             }
-            JacobiStrategy exact = JacobiStrategy.uniform(c.numBlocks(), new BlockStrategy(2, c.numTokens(), InitialGuess.ZEROS, 0.0));
-            Tensor jacobi = sampler.reverse(z, y, KvCache.forModel(model, rows),
-                    Inversion.sequential(g, new SamplingStats(c.numBlocks())).withStrategy(exact).withParallelism(2));
-            assertTrue(Tensors.maxAbsDiff(one, jacobi) < 1e-4, "GS-Jacobi in two groups: " + Tensors.maxAbsDiff(one, jacobi));
+            JacobiStrategy exact =
+                    JacobiStrategy.uniform(c.numBlocks(), new BlockStrategy(2, c.numTokens(), InitialGuess.ZEROS, 0.0));
+            Tensor jacobi = sampler.reverse(
+                    z,
+                    y,
+                    KvCache.forModel(model, rows),
+                    Inversion.sequential(g, new SamplingStats(c.numBlocks()))
+                            .withStrategy(exact)
+                            .withParallelism(2));
+            assertTrue(
+                    Tensors.maxAbsDiff(one, jacobi) < 1e-4,
+                    "GS-Jacobi in two groups: " + Tensors.maxAbsDiff(one, jacobi));
         }
     }
 }

@@ -69,7 +69,7 @@ class SamplingProgressTest {
         assertEquals("4.2s", SamplingProgress.Snapshot.duration(4.21));
         assertEquals("3m05s", SamplingProgress.Snapshot.duration(185));
         assertEquals("1h02m", SamplingProgress.Snapshot.duration(3725));
-        assertThrows(IllegalArgumentException.class, () -> new SamplingProgress(1, 1, 1, Duration.ZERO, s -> { }));
+        assertThrows(IllegalArgumentException.class, () -> new SamplingProgress(1, 1, 1, Duration.ZERO, s -> {}));
     }
 
     @Test
@@ -79,8 +79,14 @@ class SamplingProgressTest {
         for (SamplerType kind : SamplerType.values()) {
             for (int groups : new int[] {1, 2}) {
                 List<SamplingProgress.Snapshot> seen = new ArrayList<>();
-                SamplingOptions o = SamplingOptions.builder().count(5).batchSize(3).classLabel(1).guidance(1.0)
-                        .sampler(kind).parallelism(groups).build();
+                SamplingOptions o = SamplingOptions.builder()
+                        .count(5)
+                        .batchSize(3)
+                        .classLabel(1)
+                        .guidance(1.0)
+                        .sampler(kind)
+                        .parallelism(groups)
+                        .build();
                 new Sampler(model).sample(o, Duration.ZERO, seen::add);
                 assertTrue(seen.get(0).estimate(), "the first report carries the estimate");
                 long previous = -1;
@@ -93,7 +99,9 @@ class SamplingProgressTest {
                     assertEquals(steps, s.tokens());
                 }
                 SamplingProgress.Snapshot last = seen.get(seen.size() - 1);
-                assertEquals(List.of(2, 3, steps), List.of(last.batch(), last.block(), last.token()),
+                assertEquals(
+                        List.of(2, 3, steps),
+                        List.of(last.batch(), last.block(), last.token()),
                         kind + ", " + groups + " groups: ends at the last token of the last block of the last batch");
                 assertEquals(0.0, last.secondsLeft(), 1e-9);
             }

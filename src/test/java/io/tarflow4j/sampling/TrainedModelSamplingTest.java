@@ -11,7 +11,6 @@ import io.tarflow4j.data.Datasets;
 import io.tarflow4j.data.ImageDataset;
 import io.tarflow4j.io.ImageGrid;
 import io.tarflow4j.io.Png;
-import io.tarflow4j.model.Guidance;
 import io.tarflow4j.model.TarFlow;
 import io.tarflow4j.model.TarFlowConfig;
 import io.tarflow4j.tensor.AdamW;
@@ -49,7 +48,8 @@ class TrainedModelSamplingTest {
         TarFlow model = new TarFlow(config);
         ImageDataset train = Datasets.open("fashion-mnist", DataOptions.defaults());
         long t0 = System.nanoTime();
-        try (BatchLoader loader = BatchLoader.builder(train).batchSize(64).seed(1).build();
+        try (BatchLoader loader =
+                        BatchLoader.builder(train).batchSize(64).seed(1).build();
                 AdamW opt = new AdamW(new ArrayList<>(model.parameters().values()), 2e-3, 0.9, 0.95, 1e-8, 1e-4)) {
             for (int step = 0; step < STEPS; step++) {
                 Batch b = loader.next();
@@ -63,8 +63,9 @@ class TrainedModelSamplingTest {
                     loss.backward();
                     opt.step();
                     if (step % 50 == 0 || step == STEPS - 1) {
-                        System.out.printf("step %d loss %.4f (%.0f s)%n", step, Tensors.item(loss),
-                                (System.nanoTime() - t0) / 1e9);
+                        System.out.printf(
+                                "step %d loss %.4f (%.0f s)%n",
+                                step, Tensors.item(loss), (System.nanoTime() - t0) / 1e9);
                     }
                 }
             }
@@ -100,17 +101,31 @@ class TrainedModelSamplingTest {
         strategies.put("fastest-jacobi", new JacobiStrategy(jacobiOnly, null));
         for (Map.Entry<String, JacobiStrategy> strategy : strategies.entrySet()) {
             for (double cfg : new double[] {0, 1}) {
-                SamplingOptions.Builder b = SamplingOptions.builder().count(40).classes(classes).guidance(cfg).seed(9);
+                SamplingOptions.Builder b = SamplingOptions.builder()
+                        .count(40)
+                        .classes(classes)
+                        .guidance(cfg)
+                        .seed(9);
                 SampleResult seq = sampler.sample(b.build());
-                SampleResult jac = sampler.sample(b.sampler(SamplerType.JACOBI).strategy(strategy.getValue()).build());
+                SampleResult jac = sampler.sample(b.sampler(SamplerType.JACOBI)
+                        .strategy(strategy.getValue())
+                        .build());
                 double bpdSeq = bitsPerDim(model, seq);
                 double bpdJac = bitsPerDim(model, jac);
                 double maxDiff = 0;
                 for (int i = 0; i < seq.images().length; i++) {
                     maxDiff = Math.max(maxDiff, Math.abs(seq.images()[i] - jac.images()[i]));
                 }
-                System.out.printf("%s, cfg %.1f: sequential %.2f s bpd %.4f | jacobi %.2f s bpd %.4f %s | max pixel diff %.2e%n",
-                        strategy.getKey(), cfg, seq.seconds(), bpdSeq, jac.seconds(), bpdJac, jac.stats().describe(), maxDiff);
+                System.out.printf(
+                        "%s, cfg %.1f: sequential %.2f s bpd %.4f | jacobi %.2f s bpd %.4f %s | max pixel diff %.2e%n",
+                        strategy.getKey(),
+                        cfg,
+                        seq.seconds(),
+                        bpdSeq,
+                        jac.seconds(),
+                        bpdJac,
+                        jac.stats().describe(),
+                        maxDiff);
                 String name = "sampling-model-" + strategy.getKey() + "-cfg" + (int) cfg;
                 Png.writeGrid(dir.resolve(name + "-seq.png"), seq.images(), 40, 1, 28, 28, new ImageGrid(10, 4, 2));
                 Png.writeGrid(dir.resolve(name + "-jacobi.png"), jac.images(), 40, 1, 28, 28, new ImageGrid(10, 4, 2));
@@ -122,10 +137,11 @@ class TrainedModelSamplingTest {
 
     /** Mean negative log-likelihood of the samples under the model (labels as sampled), in bits/dim. */
     private static double bitsPerDim(TarFlow model, SampleResult r) {
-        try (GradMode g = GradMode.off(); NativeScope scope = NativeScope.open()) {
+        try (GradMode g = GradMode.off();
+                NativeScope scope = NativeScope.open()) {
             Tensor x = Tensors.fromFloats(r.images(), r.count(), 1, 28, 28);
-            Tensor nll = io.tarflow4j.evaluation.BitsPerDim.nllPerDim(model, model.forward(x, Tensors.labels(r.labels())),
-                    io.tarflow4j.evaluation.Prior.LEARNED);
+            Tensor nll = io.tarflow4j.evaluation.BitsPerDim.nllPerDim(
+                    model, model.forward(x, Tensors.labels(r.labels())), io.tarflow4j.evaluation.Prior.LEARNED);
             return Tensors.item(nll.mean()) / Math.log(2);
         }
     }

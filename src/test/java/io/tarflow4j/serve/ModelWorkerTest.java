@@ -33,7 +33,8 @@ class ModelWorkerTest {
             assertTrue(running.await(10, TimeUnit.SECONDS));
             List<Future<String>> queued = new ArrayList<>();
             for (int i = 0; i < 2; i++) {
-                queued.add(callers.submit(() -> worker.run(() -> Thread.currentThread().getName())));
+                queued.add(callers.submit(
+                        () -> worker.run(() -> Thread.currentThread().getName())));
             }
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
             while (worker.pending() < 3 && System.nanoTime() < deadline) {
@@ -56,9 +57,11 @@ class ModelWorkerTest {
     @Test
     void aFailingJobReportsItsErrorAndTheWorkerGoesOn() throws Exception {
         try (ModelWorker worker = new ModelWorker(1)) {
-            ExecutionException e = assertThrows(ExecutionException.class, () -> worker.run(() -> {
-                throw new IllegalStateException("boom");
-            }));
+            ExecutionException e = assertThrows(
+                    ExecutionException.class,
+                    () -> worker.run(() -> {
+                        throw new IllegalStateException("boom");
+                    }));
             assertEquals("boom", e.getCause().getMessage());
             assertEquals(42, worker.run(() -> 42));
         }

@@ -17,8 +17,9 @@ class MultipartBodyTest {
     private static byte[] body(byte[] file) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         out.writeBytes(("--XyZ\r\nContent-Disposition: form-data; name=\"seed\"\r\n\r\n12\r\n"
-                + "--XyZ\r\nContent-Disposition: form-data; name=\"upload\"; filename=\"a.png\"\r\n"
-                + "Content-Type: image/png\r\n\r\n").getBytes(StandardCharsets.UTF_8));
+                        + "--XyZ\r\nContent-Disposition: form-data; name=\"upload\"; filename=\"a.png\"\r\n"
+                        + "Content-Type: image/png\r\n\r\n")
+                .getBytes(StandardCharsets.UTF_8));
         out.writeBytes(file);
         out.writeBytes("\r\n--XyZ--\r\n".getBytes(StandardCharsets.UTF_8));
         return out.toByteArray();

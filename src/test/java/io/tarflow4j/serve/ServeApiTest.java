@@ -24,7 +24,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.Socket;
-import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -64,8 +63,13 @@ class ServeApiTest {
     }
 
     static ServerOptions options(int queue) {
-        return ServerOptions.builder().port(0).maxBatch(16).queue(queue).maxBodyBytes(BODY_LIMIT)
-                .maxImagePixels(PIXEL_LIMIT).build();
+        return ServerOptions.builder()
+                .port(0)
+                .maxBatch(16)
+                .queue(queue)
+                .maxBodyBytes(BODY_LIMIT)
+                .maxImagePixels(PIXEL_LIMIT)
+                .build();
     }
 
     @BeforeAll
@@ -89,13 +93,13 @@ class ServeApiTest {
     // --- helpers ---
 
     static HttpResponse<byte[]> get(TarflowServer s, String path) throws Exception {
-        return client.send(HttpRequest.newBuilder(s.uri().resolve(path)).GET().build(),
-                HttpResponse.BodyHandlers.ofByteArray());
+        return client.send(
+                HttpRequest.newBuilder(s.uri().resolve(path)).GET().build(), HttpResponse.BodyHandlers.ofByteArray());
     }
 
     static HttpResponse<byte[]> post(TarflowServer s, String path, String contentType, byte[] body) throws Exception {
-        HttpRequest.Builder b = HttpRequest.newBuilder(s.uri().resolve(path))
-                .POST(HttpRequest.BodyPublishers.ofByteArray(body));
+        HttpRequest.Builder b =
+                HttpRequest.newBuilder(s.uri().resolve(path)).POST(HttpRequest.BodyPublishers.ofByteArray(body));
         if (contentType != null) {
             b.header("Content-Type", contentType);
         }
@@ -161,8 +165,7 @@ class ServeApiTest {
         assertEquals(8, m.get("config").get("image_size").asInt());
         assertEquals(3, m.get("config").get("num_classes").asInt());
         assertTrue(m.get("conditional").asBoolean());
-        assertEquals(List.of("class 0", "class 1", "class 2"),
-                JSON.convertValue(m.get("class_names"), List.class));
+        assertEquals(List.of("class 0", "class 1", "class 2"), JSON.convertValue(m.get("class_names"), List.class));
         assertEquals(0.1, m.get("sigma").asDouble(), 1e-12);
         assertTrue(m.get("can_denoise").asBoolean());
         assertTrue(m.get("samplers").get("sequential").asBoolean());
@@ -248,8 +251,9 @@ class ServeApiTest {
                 for (int x = 0; x < 8; x++) {
                     int want = ImageGrid.toPixel(expected[i * 64 + y * 8 + x]);
                     int got = img.getRaster().getSample(x, y, 0);
-                    assertTrue(Math.abs(want - got) <= 1, "image " + i + " pixel " + x + "," + y + ": " + got
-                            + " vs " + want);
+                    assertTrue(
+                            Math.abs(want - got) <= 1,
+                            "image " + i + " pixel " + x + "," + y + ": " + got + " vs " + want);
                 }
             }
         }
@@ -259,9 +263,13 @@ class ServeApiTest {
     void theSameSeedGivesTheSamePngBytes() throws Exception {
         String body = "{\"seed\": 42, \"batch\": 4, \"guidance\": 2, \"attn_temp\": 0.7}";
         HttpResponse<byte[]> a = post(uncond, "/api/sample?format=png", "application/json", body.getBytes());
-        HttpResponse<byte[]> b = client.send(HttpRequest.newBuilder(uncond.uri().resolve("/api/sample"))
-                .header("Content-Type", "application/json").header("Accept", "image/png")
-                .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofByteArray());
+        HttpResponse<byte[]> b = client.send(
+                HttpRequest.newBuilder(uncond.uri().resolve("/api/sample"))
+                        .header("Content-Type", "application/json")
+                        .header("Accept", "image/png")
+                        .POST(HttpRequest.BodyPublishers.ofString(body))
+                        .build(),
+                HttpResponse.BodyHandlers.ofByteArray());
         assertEquals(200, a.statusCode());
         assertEquals(200, b.statusCode());
         assertEquals("image/png", a.headers().firstValue("Content-Type").orElse(""));
@@ -269,7 +277,10 @@ class ServeApiTest {
         assertArrayEquals(a.body(), b.body());
         BufferedImage grid = png(a.body());
         assertEquals(2 * (8 + 2) + 2, grid.getWidth());
-        HttpResponse<byte[]> other = post(uncond, "/api/sample?format=png", "application/json",
+        HttpResponse<byte[]> other = post(
+                uncond,
+                "/api/sample?format=png",
+                "application/json",
                 "{\"seed\": 43, \"batch\": 4, \"guidance\": 2, \"attn_temp\": 0.7}".getBytes());
         assertFalse(Arrays.equals(a.body(), other.body()), "another seed must give other images");
     }
@@ -336,8 +347,10 @@ class ServeApiTest {
         for (int yy = 0; yy < x.getHeight(); yy++) {
             for (int xx = 0; xx < x.getWidth(); xx++) {
                 for (int c = 0; c < bands; c++) {
-                    worst = Math.max(worst, Math.abs(x.getRaster().getSample(xx, yy, c)
-                            - y.getRaster().getSample(xx, yy, c)));
+                    worst = Math.max(
+                            worst,
+                            Math.abs(x.getRaster().getSample(xx, yy, c)
+                                    - y.getRaster().getSample(xx, yy, c)));
                 }
             }
         }
@@ -346,8 +359,8 @@ class ServeApiTest {
 
     @Test
     void jacobiGivesTheSequentialImagesForTheSameSeedWithTheTrace() throws Exception {
-        String common = "\"class\": 1, \"guidance\": 1.5, \"seed\": 11, \"batch\": 6, \"trace\": true,"
-                + " \"denoise\": true";
+        String common =
+                "\"class\": 1, \"guidance\": 1.5, \"seed\": 11, \"batch\": 6, \"trace\": true," + " \"denoise\": true";
         JsonNode seq = json(sample(cond, "{" + common + ", \"sampler\": \"sequential\"}"));
         HttpResponse<byte[]> r = sample(cond, "{" + common + ", \"sampler\": \"jacobi\"}");
         assertEquals(200, r.statusCode(), new String(r.body()));
@@ -361,18 +374,23 @@ class ServeApiTest {
         jac.get("trace").forEach(s -> stages.add(s.get("stage").asText()));
         assertEquals(List.of("noise", "after block 1 of 2", "after block 2 of 2", "denoised"), stages);
         for (int s = 0; s < stages.size(); s++) {
-            assertTrue(maxLevelDiff(seq.get("trace").get(s).get("grid"), jac.get("trace").get(s).get("grid")) <= 1,
+            assertTrue(
+                    maxLevelDiff(
+                                    seq.get("trace").get(s).get("grid"),
+                                    jac.get("trace").get(s).get("grid"))
+                            <= 1,
                     stages.get(s));
         }
         // the floats behind the PNGs: the default strategy's tolerance is 1e-3 per pass; on the
         // fixture the images agree to 1e-4
         ServedModel served = ServedModel.of(ModelFile.load(fixture("cond_nvp.safetensors")), 0.1);
         SampleGenerator generator = new SampleGenerator(served);
-        SampleRequest base = new SampleRequest(1, Guidance.of(1.5, 1.0), 1.0, 11, SamplerType.SEQUENTIAL, true, 6,
-                false);
+        SampleRequest base =
+                new SampleRequest(1, Guidance.of(1.5, 1.0), 1.0, 11, SamplerType.SEQUENTIAL, true, 6, false);
         float[] a = generator.sample(base).images();
-        float[] b = generator.sample(new SampleRequest(1, Guidance.of(1.5, 1.0), 1.0, 11, SamplerType.JACOBI, true,
-                6, false)).images();
+        float[] b = generator
+                .sample(new SampleRequest(1, Guidance.of(1.5, 1.0), 1.0, 11, SamplerType.JACOBI, true, 6, false))
+                .images();
         assertEquals(a.length, b.length);
         double worst = 0;
         for (int i = 0; i < a.length; i++) {
@@ -391,21 +409,34 @@ class ServeApiTest {
                 .withStrategy(exact);
         assertEquals("exact.json", served.strategyName());
         try (TarflowServer s = TarflowServer.start(served, options(2))) {
-            assertEquals("exact.json", json(get(s, "/api/model")).get("jacobi_strategy").asText());
+            assertEquals(
+                    "exact.json",
+                    json(get(s, "/api/model")).get("jacobi_strategy").asText());
             String body = "\"seed\": 5, \"batch\": 4, \"guidance\": 1, \"attn_temp\": 0.5";
-            HttpResponse<byte[]> seq = post(s, "/api/sample?format=png", "application/json",
+            HttpResponse<byte[]> seq = post(
+                    s,
+                    "/api/sample?format=png",
+                    "application/json",
                     ("{" + body + "}").getBytes(StandardCharsets.UTF_8));
-            HttpResponse<byte[]> jac = post(s, "/api/sample?format=png", "application/json",
+            HttpResponse<byte[]> jac = post(
+                    s,
+                    "/api/sample?format=png",
+                    "application/json",
                     ("{" + body + ", \"sampler\": \"jacobi\"}").getBytes(StandardCharsets.UTF_8));
             assertEquals(200, jac.statusCode(), new String(jac.body()));
             assertArrayEquals(seq.body(), jac.body(), "the exact strategy gives the sequential PNG bytes");
         }
         Path three = dir.resolve("three-blocks.json");
         JacobiStrategy.uniform(3, BlockStrategy.exact(16)).write(three);
-        IOException e = org.junit.jupiter.api.Assertions.assertThrows(IOException.class,
-                () -> ServedModel.of(ModelFile.load(fixture("cond_nvp.safetensors")), 0.1).withStrategy(three));
-        assertTrue(e.getMessage().contains(three.toString()) && e.getMessage().contains("3 blocks")
-                && e.getMessage().contains("the model has 2"), e.getMessage());
+        IOException e = org.junit.jupiter.api.Assertions.assertThrows(
+                IOException.class,
+                () -> ServedModel.of(ModelFile.load(fixture("cond_nvp.safetensors")), 0.1)
+                        .withStrategy(three));
+        assertTrue(
+                e.getMessage().contains(three.toString())
+                        && e.getMessage().contains("3 blocks")
+                        && e.getMessage().contains("the model has 2"),
+                e.getMessage());
     }
 
     @Test
@@ -435,7 +466,10 @@ class ServeApiTest {
         for (JsonNode c : classes) {
             sum += c.get("posterior").asDouble();
             maxLogLik = Math.max(maxLogLik, c.get("log_likelihood").asDouble());
-            assertEquals(-c.get("log_likelihood").asDouble() / (64 * Math.log(2)), c.get("bits_per_dim").asDouble(), 1e-9);
+            assertEquals(
+                    -c.get("log_likelihood").asDouble() / (64 * Math.log(2)),
+                    c.get("bits_per_dim").asDouble(),
+                    1e-9);
         }
         assertEquals(1.0, sum, 1e-9);
         double norm = 0;
@@ -447,11 +481,13 @@ class ServeApiTest {
             assertEquals(want, c.get("posterior").asDouble(), 1e-9, "posterior is softmax of log p(x|y)");
         }
         double marginal = maxLogLik + Math.log(norm / 3);
-        assertEquals(-marginal / (64 * Math.log(2)), j.get("bits_per_dim_marginal").asDouble(), 1e-9);
+        assertEquals(
+                -marginal / (64 * Math.log(2)), j.get("bits_per_dim_marginal").asDouble(), 1e-9);
         assertTrue(Double.isFinite(j.get("anomaly").asDouble()), j.toString());
         int best = j.get("predicted_class").asInt();
         for (JsonNode c : classes) {
-            assertTrue(classes.get(best).get("posterior").asDouble() >= c.get("posterior").asDouble());
+            assertTrue(classes.get(best).get("posterior").asDouble()
+                    >= c.get("posterior").asDouble());
         }
         // deterministic, and the same through multipart/form-data
         JsonNode again = json(post(cond, "/api/score", "image/png", png));
@@ -459,11 +495,13 @@ class ServeApiTest {
         String boundary = "----tarflowTestBoundary7";
         ByteArrayOutputStream form = new ByteArrayOutputStream();
         form.write(("--" + boundary + "\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\nhello\r\n"
-                + "--" + boundary + "\r\nContent-Disposition: form-data; name=\"image\"; filename=\"x.png\"\r\n"
-                + "Content-Type: image/png\r\n\r\n").getBytes(StandardCharsets.UTF_8));
+                        + "--" + boundary + "\r\nContent-Disposition: form-data; name=\"image\"; filename=\"x.png\"\r\n"
+                        + "Content-Type: image/png\r\n\r\n")
+                .getBytes(StandardCharsets.UTF_8));
         form.write(png);
         form.write(("\r\n--" + boundary + "--\r\n").getBytes(StandardCharsets.UTF_8));
-        JsonNode viaForm = json(post(cond, "/api/score", "multipart/form-data; boundary=" + boundary, form.toByteArray()));
+        JsonNode viaForm =
+                json(post(cond, "/api/score", "multipart/form-data; boundary=" + boundary, form.toByteArray()));
         assertEquals(bpd, viaForm.get("bits_per_dim").asDouble());
     }
 
@@ -473,22 +511,26 @@ class ServeApiTest {
         JsonNode j = json(post(uncond, "/api/score", "image/png", encode(rgb, "png")));
         assertTrue(j.get("classes") == null || j.get("classes").isNull(), j.toString());
         assertFalse(j.get("conditional").asBoolean());
-        TarFlow model = ModelFile.load(fixture("uncond_nvp_tempguide.safetensors")).model();
+        TarFlow model =
+                ModelFile.load(fixture("uncond_nvp_tempguide.safetensors")).model();
         UploadedImage image = UploadedImage.decode(encode(rgb, "png"), 3, 8, PIXEL_LIMIT);
-        ScoreResult direct = new UploadScorer(new ServedModel(model, "m", java.util.Map.of(), false, List.of(), false,
-                Double.NaN)).score(image);
+        ScoreResult direct = new UploadScorer(
+                        new ServedModel(model, "m", java.util.Map.of(), false, List.of(), false, Double.NaN))
+                .score(image);
         assertEquals(direct.bitsPerDim(), j.get("bits_per_dim").asDouble(), 1e-12);
         // an independent check of the number: the dequantised image's bits/dim from the model
         float[] x = new float[192];
         byte[] chw = image.pixels();
-        float[] u = io.tarflow4j.evaluation.Dequantizer.uniform(UploadScorer.DEQUANTIZATION_SEED).forImage(chw);
+        float[] u = io.tarflow4j.evaluation.Dequantizer.uniform(UploadScorer.DEQUANTIZATION_SEED)
+                .forImage(chw);
         for (int i = 0; i < x.length; i++) {
             x[i] = (float) (((chw[i] & 0xFF) + u[i]) / 128.0 - 1);
         }
         double want;
-        try (NativeScope scope = NativeScope.open(); var g = io.tarflow4j.tensor.GradMode.off()) {
-            want = Tensors.toFloats(io.tarflow4j.evaluation.BitsPerDim.perImage(model,
-                    Tensors.fromFloats(x, 1, 3, 8, 8), null))[0];
+        try (NativeScope scope = NativeScope.open();
+                var g = io.tarflow4j.tensor.GradMode.off()) {
+            want = Tensors.toFloats(
+                    io.tarflow4j.evaluation.BitsPerDim.perImage(model, Tensors.fromFloats(x, 1, 3, 8, 8), null))[0];
         }
         assertEquals(want, j.get("bits_per_dim").asDouble(), 1e-4);
     }
@@ -502,8 +544,8 @@ class ServeApiTest {
         assertTrue(notes.contains("converted RGB to grayscale"), notes);
         assertTrue(notes.contains("resized 28x20 to 8x8"), notes);
 
-        HttpResponse<byte[]> gray = post(uncond, "/api/score", "image/png",
-                encode(pattern(8, 8, BufferedImage.TYPE_BYTE_GRAY), "png"));
+        HttpResponse<byte[]> gray =
+                post(uncond, "/api/score", "image/png", encode(pattern(8, 8, BufferedImage.TYPE_BYTE_GRAY), "png"));
         assertEquals(200, gray.statusCode(), new String(gray.body()));
         assertTrue(json(gray).get("notes").toString().contains("converted grayscale to RGB"));
     }
@@ -516,13 +558,28 @@ class ServeApiTest {
         assertError(post(cond, "/api/score", "image/png", new byte[0]), 400, "empty");
         assertError(post(cond, "/api/score", "application/json", png), 415, "image/png");
         assertError(post(cond, "/api/score", null, png), 415, "Content-Type");
-        assertError(post(cond, "/api/score", "image/png", encode(new BufferedImage(400, 300,
-                BufferedImage.TYPE_BYTE_GRAY), "png")), 413, "400x300", "limit");
+        assertError(
+                post(
+                        cond,
+                        "/api/score",
+                        "image/png",
+                        encode(new BufferedImage(400, 300, BufferedImage.TYPE_BYTE_GRAY), "png")),
+                413,
+                "400x300",
+                "limit");
         assertError(post(cond, "/api/score", "multipart/form-data", png), 400, "boundary");
-        assertError(post(cond, "/api/score", "multipart/form-data; boundary=zz", "--zz\r\nno end".getBytes()),
-                400, "multipart");
-        assertError(post(cond, "/api/score", "multipart/form-data; boundary=zz",
-                "--zz\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nx\r\n--zz--\r\n".getBytes()), 400, "no file");
+        assertError(
+                post(cond, "/api/score", "multipart/form-data; boundary=zz", "--zz\r\nno end".getBytes()),
+                400,
+                "multipart");
+        assertError(
+                post(
+                        cond,
+                        "/api/score",
+                        "multipart/form-data; boundary=zz",
+                        "--zz\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nx\r\n--zz--\r\n".getBytes()),
+                400,
+                "no file");
         assertError(get(cond, "/api/score"), 405, "POST");
         assertEquals(200, post(cond, "/api/score", "image/png", png).statusCode());
     }
@@ -549,14 +606,20 @@ class ServeApiTest {
             assertTrue(answer.startsWith("HTTP/1.1 403"), answer);
             assertTrue(answer.contains("answers requests for"), answer);
         }
-        HttpResponse<byte[]> r = client.send(HttpRequest.newBuilder(cond.uri().resolve("/api/sample"))
-                .header("Content-Type", "application/json").header("Origin", "https://evil.example")
-                .POST(HttpRequest.BodyPublishers.ofString("{}")).build(), HttpResponse.BodyHandlers.ofByteArray());
+        HttpResponse<byte[]> r = client.send(
+                HttpRequest.newBuilder(cond.uri().resolve("/api/sample"))
+                        .header("Content-Type", "application/json")
+                        .header("Origin", "https://evil.example")
+                        .POST(HttpRequest.BodyPublishers.ofString("{}"))
+                        .build(),
+                HttpResponse.BodyHandlers.ofByteArray());
         assertError(r, 403, "cross-origin");
-        HttpResponse<byte[]> same = client.send(HttpRequest.newBuilder(cond.uri().resolve("/api/sample"))
-                .header("Content-Type", "application/json")
-                .header("Origin", "http://127.0.0.1:" + cond.port())
-                .POST(HttpRequest.BodyPublishers.ofString("{\"batch\": 1}")).build(),
+        HttpResponse<byte[]> same = client.send(
+                HttpRequest.newBuilder(cond.uri().resolve("/api/sample"))
+                        .header("Content-Type", "application/json")
+                        .header("Origin", "http://127.0.0.1:" + cond.port())
+                        .POST(HttpRequest.BodyPublishers.ofString("{\"batch\": 1}"))
+                        .build(),
                 HttpResponse.BodyHandlers.ofByteArray());
         assertEquals(200, same.statusCode(), new String(same.body()));
     }
@@ -565,8 +628,8 @@ class ServeApiTest {
 
     @Test
     void aFullQueueAnswers503WithRetryAfter() throws Exception {
-        try (TarflowServer small = TarflowServer.start(
-                ServedModel.of(ModelFile.load(fixture("cond_nvp.safetensors")), 0.1), options(0))) {
+        try (TarflowServer small =
+                TarflowServer.start(ServedModel.of(ModelFile.load(fixture("cond_nvp.safetensors")), 0.1), options(0))) {
             CountDownLatch running = new CountDownLatch(1);
             CountDownLatch release = new CountDownLatch(1);
             ExecutorService blocker = Executors.newSingleThreadExecutor();
@@ -602,7 +665,8 @@ class ServeApiTest {
                 int n = i;
                 answers.add(pool.submit(() -> {
                     go.await();
-                    return n % 4 == 3 ? post(cond, "/api/score", "image/png", png)
+                    return n % 4 == 3
+                            ? post(cond, "/api/score", "image/png", png)
                             : sample(cond, "{\"batch\": 16, \"trace\": true, \"denoise\": true, \"seed\": " + n + "}");
                 }));
             }

@@ -42,16 +42,24 @@ class ServeBrowserTest {
 
     @BeforeAll
     static void start() throws Exception {
-        Path model = Path.of(ServeBrowserTest.class.getResource("/fixtures/cond_nvp.safetensors").toURI());
-        server = TarflowServer.start(ServedModel.of(ModelFile.load(model), 0.1),
+        Path model = Path.of(ServeBrowserTest.class
+                .getResource("/fixtures/cond_nvp.safetensors")
+                .toURI());
+        server = TarflowServer.start(
+                ServedModel.of(ModelFile.load(model), 0.1),
                 ServerOptions.builder().port(0).maxBatch(64).queue(4).build());
         ChromeOptions options = new ChromeOptions();
         options.setBinary(System.getProperty("chromium.binary", "/usr/bin/chromium"));
-        options.addArguments("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+        options.addArguments(
+                "--headless=new",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-dev-shm-usage",
                 "--window-size=1280,1000");
         ChromeDriverService service = new ChromeDriverService.Builder()
                 .usingDriverExecutable(new File(System.getProperty("chromedriver", "/usr/bin/chromedriver")))
-                .usingAnyFreePort().build();
+                .usingAnyFreePort()
+                .build();
         driver = new ChromeDriver(service, options);
         driver.manage().window().setSize(new Dimension(1280, 1000));
     }
@@ -74,9 +82,12 @@ class ServeBrowserTest {
     void generateShowsTheGridAndTheTraceAndAnUploadIsScored(@TempDir Path dir) throws Exception {
         driver.get(server.uri().toString());
         waiting().until(d -> d.findElements(By.cssSelector("#class option")).size() == 4);
-        assertTrue(driver.findElement(By.id("model-info")).getText().contains("3 classes"),
+        assertTrue(
+                driver.findElement(By.id("model-info")).getText().contains("3 classes"),
                 driver.findElement(By.id("model-info")).getText());
-        assertTrue(driver.findElement(By.cssSelector("#sampler option[value=jacobi]")).isEnabled(),
+        assertTrue(
+                driver.findElement(By.cssSelector("#sampler option[value=jacobi]"))
+                        .isEnabled(),
                 "GS-Jacobi is offered");
 
         new Select(driver.findElement(By.id("class"))).selectByValue("1");
@@ -95,7 +106,8 @@ class ServeBrowserTest {
         assertTrue(status.matches("9 images in \\d+ ms.*seed 3, class 1, guidance 1\\.5.*denoised"), status);
         waiting().until(d -> d.findElements(By.cssSelector("#trace figure img")).size() == 4);
         List<String> captions = driver.findElements(By.cssSelector("#trace figcaption")).stream()
-                .map(WebElement::getText).toList();
+                .map(WebElement::getText)
+                .toList();
         assertEquals(List.of("noise", "after block 1 of 2", "after block 2 of 2", "denoised"), captions);
 
         Path upload = dir.resolve("upload.png");
@@ -108,7 +120,8 @@ class ServeBrowserTest {
         ImageIO.write(img, "png", upload.toFile());
         driver.findElement(By.id("upload")).sendKeys(upload.toAbsolutePath().toString());
         waiting().until(d -> d.findElement(By.id("score")).isDisplayed());
-        assertTrue(driver.findElement(By.id("score-bpd")).getText().matches("\\d+\\.\\d{3} bits/dim"),
+        assertTrue(
+                driver.findElement(By.id("score-bpd")).getText().matches("\\d+\\.\\d{3} bits/dim"),
                 driver.findElement(By.id("score-bpd")).getText());
         assertEquals(3, driver.findElements(By.cssSelector("#posterior .bar")).size());
         assertTrue(driver.findElement(By.id("score-notes")).getText().contains("resized 28x28 to 8x8"));
@@ -121,14 +134,16 @@ class ServeBrowserTest {
         setValue("batch", "500");
         driver.findElement(By.id("generate")).click();
         waiting().until(d -> !d.findElement(By.id("sample-error")).getText().isEmpty());
-        assertTrue(driver.findElement(By.id("sample-error")).getText().contains("batch"),
+        assertTrue(
+                driver.findElement(By.id("sample-error")).getText().contains("batch"),
                 driver.findElement(By.id("sample-error")).getText());
     }
 
     private static boolean loaded(By by) {
         List<WebElement> found = driver.findElements(by);
         return !found.isEmpty()
-                && Boolean.TRUE.equals(js("return arguments[0].complete && arguments[0].naturalWidth > 0;", found.get(0)));
+                && Boolean.TRUE.equals(
+                        js("return arguments[0].complete && arguments[0].naturalWidth > 0;", found.get(0)));
     }
 
     private static Object js(String script, Object... args) {

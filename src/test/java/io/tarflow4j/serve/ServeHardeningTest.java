@@ -34,8 +34,14 @@ class ServeHardeningTest {
     @BeforeAll
     static void start() throws Exception {
         model = ServedModel.of(ModelFile.load(ServeApiTest.fixture("cond_nvp.safetensors")), 0.1);
-        server = TarflowServer.start(model, ServerOptions.builder().port(0).readTimeout(READ_TIMEOUT)
-                .allowHosts(List.of("tarflow.internal")).allowOrigins(List.of("https://app.example")).build());
+        server = TarflowServer.start(
+                model,
+                ServerOptions.builder()
+                        .port(0)
+                        .readTimeout(READ_TIMEOUT)
+                        .allowHosts(List.of("tarflow.internal"))
+                        .allowOrigins(List.of("https://app.example"))
+                        .build());
     }
 
     @AfterAll
@@ -55,8 +61,11 @@ class ServeHardeningTest {
     }
 
     private static String get(TarflowServer s, String path, String host, String origin) throws IOException {
-        return raw(s, "GET " + path + " HTTP/1.1\r\nHost: " + host + "\r\n"
-                + (origin == null ? "" : "Origin: " + origin + "\r\n") + "Connection: close\r\n\r\n", 5);
+        return raw(
+                s,
+                "GET " + path + " HTTP/1.1\r\nHost: " + host + "\r\n"
+                        + (origin == null ? "" : "Origin: " + origin + "\r\n") + "Connection: close\r\n\r\n",
+                5);
     }
 
     private static String local() {
@@ -106,20 +115,30 @@ class ServeHardeningTest {
 
     @Test
     void oneClientGetsABoundedNumberOfRequestsInProgress() throws Exception {
-        try (TarflowServer small = TarflowServer.start(model, ServerOptions.builder().port(0)
-                .maxClientConnections(2).readTimeout(READ_TIMEOUT).build())) {
+        try (TarflowServer small = TarflowServer.start(
+                model,
+                ServerOptions.builder()
+                        .port(0)
+                        .maxClientConnections(2)
+                        .readTimeout(READ_TIMEOUT)
+                        .build())) {
             String local = "127.0.0.1:" + small.port();
             // two requests whose bodies never arrive hold this client's two slots
-            List<Socket> slow = stall(small, 2, "POST /api/sample HTTP/1.1\r\nHost: " + local
-                    + "\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{");
+            List<Socket> slow = stall(
+                    small,
+                    2,
+                    "POST /api/sample HTTP/1.1\r\nHost: " + local
+                            + "\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{");
             try {
                 Thread.sleep(300);
-                String third = raw(small, "GET /healthz HTTP/1.1\r\nHost: " + local + "\r\nConnection: close\r\n\r\n", 5);
+                String third =
+                        raw(small, "GET /healthz HTTP/1.1\r\nHost: " + local + "\r\nConnection: close\r\n\r\n", 5);
                 assertTrue(third.startsWith("HTTP/1.1 429"), third);
                 assertTrue(third.contains("--max-client-connections"), third);
                 // after the read timeout the slow requests are dropped and their slots freed
                 Thread.sleep(READ_TIMEOUT.toMillis() + 700);
-                String later = raw(small, "GET /healthz HTTP/1.1\r\nHost: " + local + "\r\nConnection: close\r\n\r\n", 5);
+                String later =
+                        raw(small, "GET /healthz HTTP/1.1\r\nHost: " + local + "\r\nConnection: close\r\n\r\n", 5);
                 assertTrue(later.startsWith("HTTP/1.1 200"), later);
             } finally {
                 for (Socket s : slow) {
@@ -132,13 +151,22 @@ class ServeHardeningTest {
     @Test
     void hostMustNameThisServerExactly() throws Exception {
         int port = server.port();
-        for (String refused : List.of("127.0.0.1.attacker.example:" + port, "127.0.0.2:" + port,
-                "localhost.attacker.example", "attacker.example:" + port, "127.0.0.1:" + port + ":1")) {
+        for (String refused : List.of(
+                "127.0.0.1.attacker.example:" + port,
+                "127.0.0.2:" + port,
+                "localhost.attacker.example",
+                "attacker.example:" + port,
+                "127.0.0.1:" + port + ":1")) {
             String answer = get(server, "/api/model", refused, null);
             assertTrue(answer.startsWith("HTTP/1.1 403"), refused + ": " + answer);
         }
-        for (String allowed : List.of("127.0.0.1:" + port, "localhost:" + port, "LOCALHOST:" + port, "[::1]:" + port,
-                "localhost", "tarflow.internal:" + port)) {
+        for (String allowed : List.of(
+                "127.0.0.1:" + port,
+                "localhost:" + port,
+                "LOCALHOST:" + port,
+                "[::1]:" + port,
+                "localhost",
+                "tarflow.internal:" + port)) {
             String answer = get(server, "/api/model", allowed, null);
             assertTrue(answer.startsWith("HTTP/1.1 200"), allowed + ": " + answer);
         }
@@ -147,8 +175,12 @@ class ServeHardeningTest {
     @Test
     void originMustMatchAnAllowedOriginExactlyAndNullIsRefused() throws Exception {
         int port = server.port();
-        for (String refused : List.of("null", "http://127.0.0.1.attacker.example:" + port, "http://attacker.example",
-                "http://127.0.0.1:" + (port == 65535 ? 1 : port + 1), "https://127.0.0.1:" + port,
+        for (String refused : List.of(
+                "null",
+                "http://127.0.0.1.attacker.example:" + port,
+                "http://attacker.example",
+                "http://127.0.0.1:" + (port == 65535 ? 1 : port + 1),
+                "https://127.0.0.1:" + port,
                 "http://127.0.0.1:" + port + "/page")) {
             String answer = get(server, "/api/model", local(), refused);
             assertTrue(answer.startsWith("HTTP/1.1 403") && answer.contains("cross-origin"), refused + ": " + answer);
@@ -161,12 +193,15 @@ class ServeHardeningTest {
 
     @Test
     void aNineMegabyteFieldIsNotEchoed() throws Exception {
-        try (TarflowServer big = TarflowServer.start(model, ServerOptions.builder().port(0)
-                .maxBodyBytes(16L << 20).build())) {
+        try (TarflowServer big = TarflowServer.start(
+                model, ServerOptions.builder().port(0).maxBodyBytes(16L << 20).build())) {
             String body = "{\"sampler\": \"" + "x".repeat(9 << 20) + "\"}";
-            String answer = raw(big, "POST /api/sample HTTP/1.1\r\nHost: 127.0.0.1:" + big.port()
-                    + "\r\nContent-Type: application/json\r\nContent-Length: " + body.length()
-                    + "\r\nConnection: close\r\n\r\n" + body, 20);
+            String answer = raw(
+                    big,
+                    "POST /api/sample HTTP/1.1\r\nHost: 127.0.0.1:" + big.port()
+                            + "\r\nContent-Type: application/json\r\nContent-Length: " + body.length()
+                            + "\r\nConnection: close\r\n\r\n" + body,
+                    20);
             assertTrue(answer.startsWith("HTTP/1.1 400"), answer.substring(0, Math.min(200, answer.length())));
             assertTrue(answer.contains("sampler"), answer);
             assertTrue(answer.length() < 2000, "answer of " + answer.length() + " characters");
@@ -180,21 +215,24 @@ class ServeHardeningTest {
         System.setErr(new PrintStream(log, true, StandardCharsets.UTF_8));
         try {
             try (Socket socket = new Socket("127.0.0.1", server.port())) {
-                socket.getOutputStream().write(("POST /api/sample HTTP/1.1\r\nHost: " + local()
-                        + "\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"ba")
-                        .getBytes(StandardCharsets.US_ASCII));
+                socket.getOutputStream()
+                        .write(("POST /api/sample HTTP/1.1\r\nHost: " + local()
+                                        + "\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"ba")
+                                .getBytes(StandardCharsets.US_ASCII));
                 socket.getOutputStream().flush();
                 Thread.sleep(200);
             }
             long deadline = System.nanoTime() + 5_000_000_000L;
-            while (!log.toString(StandardCharsets.UTF_8).contains("client disconnected") && System.nanoTime() < deadline) {
+            while (!log.toString(StandardCharsets.UTF_8).contains("client disconnected")
+                    && System.nanoTime() < deadline) {
                 Thread.sleep(50);
             }
         } finally {
             System.setErr(saved);
         }
         String text = log.toString(StandardCharsets.UTF_8);
-        List<String> lines = text.lines().filter(l -> l.contains("client disconnected")).toList();
+        List<String> lines =
+                text.lines().filter(l -> l.contains("client disconnected")).toList();
         assertEquals(1, lines.size(), text);
         assertTrue(lines.get(0).contains("/api/sample"), text);
         assertFalse(text.contains("\tat "), "no stack trace: " + text);

@@ -163,7 +163,10 @@ class BytedecoTrapsTest {
         Tensor t = Tensors.fromFloats(v, 2, 3);
         assertArrayEquals(new long[] {2, 3}, Tensors.shape(t));
         assertArrayEquals(v, Tensors.toFloats(t), 0f);
-        assertArrayEquals(new float[] {1.5f, 4f, -2f, 5f, 3f, 6f}, Tensors.toFloats(t.t()), 0f,
+        assertArrayEquals(
+                new float[] {1.5f, 4f, -2f, 5f, 3f, 6f},
+                Tensors.toFloats(t.t()),
+                0f,
                 "non-contiguous views are read in logical order");
         assertArrayEquals(new long[] {7, -1}, Tensors.toLongs(Tensors.fromLongs(new long[] {7, -1}, 2)));
         assertThrows(IllegalArgumentException.class, () -> Tensors.fromFloats(v, 4, 2));

@@ -13,7 +13,9 @@ class InferenceLinearTest {
             assertTrue(!InferenceLinear.usePieces(32, 128, 512), "no small-matrix kernels: never in pieces");
             return;
         }
-        assertTrue(InferenceLinear.usePieces(32, 128, 384), "32 x 128 x 384 is packed whole; 32 x 128 x 128 pieces are not");
+        assertTrue(
+                InferenceLinear.usePieces(32, 128, 384),
+                "32 x 128 x 384 is packed whole; 32 x 128 x 128 pieces are not");
         assertTrue(InferenceLinear.usePieces(32, 512, 128));
         assertTrue(!InferenceLinear.usePieces(32, 128, 128), "already small enough whole");
         assertTrue(!InferenceLinear.usePieces(64, 128, 512), "64 x 128 x 128 pieces would be packed too");

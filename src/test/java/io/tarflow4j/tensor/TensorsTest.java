@@ -29,7 +29,8 @@ class TensorsTest {
             assertArrayEquals(new float[] {1, 2, 3, 4, 0, 0}, Tensors.toFloats(buffer));
             assertThrows(IllegalArgumentException.class, () -> Tensors.copyInto(buffer, new float[7], 7));
             assertThrows(IllegalArgumentException.class, () -> Tensors.copyInto(buffer.t(), new float[6], 6));
-            assertThrows(IllegalArgumentException.class,
+            assertThrows(
+                    IllegalArgumentException.class,
                     () -> Tensors.copyInto(buffer.to(torch.ScalarType.Double), new float[6], 6));
         }
     }

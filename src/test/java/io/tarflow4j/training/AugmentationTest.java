@@ -57,8 +57,8 @@ class AugmentationTest {
             for (int i = 0; i < clean.length; i++) {
                 clean[i] = (i % 256) / 255f * 2f - 1f; // as ImageDataset stores pixel values
             }
-            float[] x = Tensors.toFloats(Augmentation.noisy(Tensors.fromFloats(clean, 8, 1, 16, 16),
-                    NoiseSpec.uniform(), 3));
+            float[] x = Tensors.toFloats(
+                    Augmentation.noisy(Tensors.fromFloats(clean, 8, 1, 16, 16), NoiseSpec.uniform(), 3));
             double spread = 0;
             for (int i = 0; i < x.length; i++) {
                 int k = i % 256;
@@ -95,6 +95,7 @@ class AugmentationTest {
         assertTrue(Augmentation.stepSeed(1, 2) != Augmentation.stepSeed(1, 3));
         assertTrue(Augmentation.stepSeed(1, 2) != Augmentation.stepSeed(2, 2));
     }
+
     @Test
     void aShardGetsTheNoiseAndLabelDropsOfItsRowsOfTheGlobalBatch() {
         try (NativeScope s = NativeScope.open()) {
@@ -105,17 +106,22 @@ class AugmentationTest {
                 clean[i] = (i % 255) / 127.5f - 1;
             }
             for (NoiseSpec noise : new NoiseSpec[] {NoiseSpec.gaussian(0.1), NoiseSpec.uniform()}) {
-                float[] whole = Tensors.toFloats(Augmentation.noisy(Tensors.fromFloats(clean, global, 3, 5, 5), noise, 42));
+                float[] whole =
+                        Tensors.toFloats(Augmentation.noisy(Tensors.fromFloats(clean, global, 3, 5, 5), noise, 42));
                 for (int rank = 0; rank < 3; rank++) {
                     float[] part = Arrays.copyOfRange(clean, rank * 2 * len, (rank + 1) * 2 * len);
-                    float[] shard = Tensors.toFloats(Augmentation.noisy(Tensors.fromFloats(part, 2, 3, 5, 5), noise, 42,
-                            rank * 2, global));
-                    assertArrayEquals(Arrays.copyOfRange(whole, rank * 2 * len, (rank + 1) * 2 * len), shard,
+                    float[] shard = Tensors.toFloats(
+                            Augmentation.noisy(Tensors.fromFloats(part, 2, 3, 5, 5), noise, 42, rank * 2, global));
+                    assertArrayEquals(
+                            Arrays.copyOfRange(whole, rank * 2 * len, (rank + 1) * 2 * len),
+                            shard,
                             noise + " rank " + rank);
                 }
             }
-            assertThrows(IllegalArgumentException.class,
-                    () -> Augmentation.noisy(Tensors.fromFloats(clean, global, 3, 5, 5), NoiseSpec.uniform(), 1, 1, global));
+            assertThrows(
+                    IllegalArgumentException.class,
+                    () -> Augmentation.noisy(
+                            Tensors.fromFloats(clean, global, 3, 5, 5), NoiseSpec.uniform(), 1, 1, global));
         }
         int[] labels = new int[40];
         Arrays.setAll(labels, i -> i % 10);

@@ -43,8 +43,14 @@ class PresetTest {
         assertEquals(0.95, o.beta2());
         assertEquals(0, o.gradClip());
         assertEquals(0, o.emaDecay());
-        TrainingOptions p = TrainingOptions.builder(Preset.FMNIST_SMALL).width(128).patchSize(2).blocks(3)
-                .layersPerBlock(5).steps(100).out(Path.of("x")).build();
+        TrainingOptions p = TrainingOptions.builder(Preset.FMNIST_SMALL)
+                .width(128)
+                .patchSize(2)
+                .blocks(3)
+                .layersPerBlock(5)
+                .steps(100)
+                .out(Path.of("x"))
+                .build();
         assertEquals(128, p.width());
         assertEquals(2, p.patchSize());
         assertEquals(3, p.blocks());
@@ -55,22 +61,31 @@ class PresetTest {
 
     @Test
     void presetsWithoutBundledDataNeedData() {
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        IllegalArgumentException e = assertThrows(
+                IllegalArgumentException.class,
                 () -> TrainingOptions.builder(Preset.IMAGENET64).build());
         assertTrue(e.getMessage().contains("--data is required for preset imagenet64"), e.getMessage());
-        assertNull(TrainingOptions.builder(Preset.IMAGENET64).data("/some/folder").build().testData());
+        assertNull(TrainingOptions.builder(Preset.IMAGENET64)
+                .data("/some/folder")
+                .build()
+                .testData());
     }
 
     @Test
     void badValuesNameTheirFlags() {
         assertThrows(IllegalArgumentException.class, () -> Preset.named("nope"));
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> TrainingOptions.builder(Preset.FMNIST_SMALL).dropLabel(1.5).build());
+        IllegalArgumentException e = assertThrows(
+                IllegalArgumentException.class,
+                () -> TrainingOptions.builder(Preset.FMNIST_SMALL)
+                        .dropLabel(1.5)
+                        .build());
         assertTrue(e.getMessage().startsWith("--drop-label"), e.getMessage());
-        e = assertThrows(IllegalArgumentException.class,
+        e = assertThrows(
+                IllegalArgumentException.class,
                 () -> TrainingOptions.builder(Preset.FMNIST_SMALL).width(100).build());
         assertTrue(e.getMessage().startsWith("--head-dim"), e.getMessage());
-        e = assertThrows(IllegalArgumentException.class,
+        e = assertThrows(
+                IllegalArgumentException.class,
                 () -> TrainingOptions.builder(Preset.FMNIST_SMALL).batch(0).build());
         assertTrue(e.getMessage().startsWith("--batch"), e.getMessage());
     }

@@ -19,19 +19,53 @@ class RecipeMetadataTest {
 
     /** A recipe with every recorded setting away from the builder's defaults. */
     private static TrainingOptions recorded() {
-        return TrainingOptions.builder(Preset.FMNIST_SMALL).preset("mine").data("train-folder").testData("test-folder")
-                .imageSize(16).channels(3).patchSize(2).width(32).headDim(8).layersPerBlock(List.of(3, 1, 1))
-                .nvp(false).conditional(true).steps(777).seed(42).batch(12).lr(7e-4).noise(NoiseSpec.uniform())
-                .dropLabel(0.25).warmupSteps(33).weightDecay(0.05).betas(0.8, 0.9).gradClip(1.5).emaDecay(0.99)
-                .flip(true).samples(false).activationCheckpointing(true).evalAt(List.of(5L, 9L)).threads(3)
-                .precision(Precision.BF16).build();
+        return TrainingOptions.builder(Preset.FMNIST_SMALL)
+                .preset("mine")
+                .data("train-folder")
+                .testData("test-folder")
+                .imageSize(16)
+                .channels(3)
+                .patchSize(2)
+                .width(32)
+                .headDim(8)
+                .layersPerBlock(List.of(3, 1, 1))
+                .nvp(false)
+                .conditional(true)
+                .steps(777)
+                .seed(42)
+                .batch(12)
+                .lr(7e-4)
+                .noise(NoiseSpec.uniform())
+                .dropLabel(0.25)
+                .warmupSteps(33)
+                .weightDecay(0.05)
+                .betas(0.8, 0.9)
+                .gradClip(1.5)
+                .emaDecay(0.99)
+                .flip(true)
+                .samples(false)
+                .activationCheckpointing(true)
+                .evalAt(List.of(5L, 9L))
+                .threads(3)
+                .precision(Precision.BF16)
+                .build();
     }
 
     /** What a resume is told: other run-time settings, and a recipe that must not win. */
     private static TrainingOptions.Builder requested() {
-        return TrainingOptions.builder(Preset.MNIST_TOY).data("ignored").resume(Path.of("run")).lr(1).seed(1)
-                .threads(1).logEvery(7).checkpointEvery(9).sampleEvery(11).evalBatch(13).device("cpu")
-                .skipNonFinite(true).stopAfter(600);
+        return TrainingOptions.builder(Preset.MNIST_TOY)
+                .data("ignored")
+                .resume(Path.of("run"))
+                .lr(1)
+                .seed(1)
+                .threads(1)
+                .logEvery(7)
+                .checkpointEvery(9)
+                .sampleEvery(11)
+                .evalBatch(13)
+                .device("cpu")
+                .skipNonFinite(true)
+                .stopAfter(600);
     }
 
     @Test
@@ -41,7 +75,8 @@ class RecipeMetadataTest {
         assertEquals("100", m.get("step"));
         assertEquals("a,b", m.get("class_names"));
         assertEquals("12.346", m.get("elapsed_s"));
-        TrainingOptions r = RecipeMetadata.restore(requested().steps(0).minutes(5).build(), m, DEEP_SHALLOW);
+        TrainingOptions r =
+                RecipeMetadata.restore(requested().steps(0).minutes(5).build(), m, DEEP_SHALLOW);
         assertEquals(o.preset(), r.preset());
         assertEquals(o.data(), r.data());
         assertEquals(o.testData(), r.testData());
@@ -49,9 +84,11 @@ class RecipeMetadataTest {
         assertEquals(3, r.blocks());
         assertEquals(DEEP_SHALLOW, r.modelConfig(3, 16, 5));
         assertEquals(777, r.steps(), "the recorded total when no --steps is given");
-        assertEquals(List.of(o.seed(), (long) o.batch(), o.warmupSteps()), List.of(r.seed(), (long) r.batch(),
-                r.warmupSteps()));
-        assertEquals(List.of(o.lr(), o.dropLabel(), o.weightDecay(), o.beta1(), o.beta2(), o.gradClip(), o.emaDecay()),
+        assertEquals(
+                List.of(o.seed(), (long) o.batch(), o.warmupSteps()),
+                List.of(r.seed(), (long) r.batch(), r.warmupSteps()));
+        assertEquals(
+                List.of(o.lr(), o.dropLabel(), o.weightDecay(), o.beta1(), o.beta2(), o.gradClip(), o.emaDecay()),
                 List.of(r.lr(), r.dropLabel(), r.weightDecay(), r.beta1(), r.beta2(), r.gradClip(), r.emaDecay()));
         assertEquals(o.noise(), r.noise());
         assertTrue(r.flip());
@@ -64,7 +101,10 @@ class RecipeMetadataTest {
         assertTrue(r.skipNonFinite());
         assertEquals(Precision.FLOAT32, r.precision());
         assertEquals(Path.of("run"), r.resume());
-        assertEquals(900, RecipeMetadata.restore(requested().steps(900).build(), m, DEEP_SHALLOW).steps());
+        assertEquals(
+                900,
+                RecipeMetadata.restore(requested().steps(900).build(), m, DEEP_SHALLOW)
+                        .steps());
     }
 
     @Test
@@ -85,16 +125,19 @@ class RecipeMetadataTest {
     void aMissingOrMalformedKeyIsNamed() {
         Map<String, String> m = new HashMap<>(RecipeMetadata.write(recorded(), 1, 10, 0, List.of()));
         m.remove("lr");
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        IllegalArgumentException e = assertThrows(
+                IllegalArgumentException.class,
                 () -> RecipeMetadata.restore(requested().build(), m, DEEP_SHALLOW));
         assertTrue(e.getMessage().contains("'lr'"), e.getMessage());
         m.put("lr", "fast");
-        e = assertThrows(IllegalArgumentException.class, () -> RecipeMetadata.restore(requested().build(), m,
-                DEEP_SHALLOW));
+        e = assertThrows(
+                IllegalArgumentException.class,
+                () -> RecipeMetadata.restore(requested().build(), m, DEEP_SHALLOW));
         assertTrue(e.getMessage().contains("'lr'") && e.getMessage().contains("fast"), e.getMessage());
         m.put("lr", "-1");
-        e = assertThrows(IllegalArgumentException.class, () -> RecipeMetadata.restore(requested().build(), m,
-                DEEP_SHALLOW));
+        e = assertThrows(
+                IllegalArgumentException.class,
+                () -> RecipeMetadata.restore(requested().build(), m, DEEP_SHALLOW));
         assertTrue(e.getMessage().contains("--lr"), e.getMessage());
     }
 }

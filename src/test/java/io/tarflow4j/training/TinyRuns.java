@@ -33,9 +33,26 @@ final class TinyRuns {
 
     /** A tiny conditional model (width 16, head 8, 2 blocks x 1 layer, patch 2) trained for {@code steps}. */
     static TrainingOptions.Builder options(long steps, Path out) {
-        return TrainingOptions.builder(Preset.FMNIST_SMALL).data("tiny").testData(null).imageSize(0).channels(0)
-                .patchSize(2).width(16).headDim(8).blocks(2).layersPerBlock(1).steps(steps).batch(16).lr(3e-3)
-                .warmupSteps(5).logEvery(1).threads(1).sampleEvery(0).checkpointEvery(1000).seed(11).out(out);
+        return TrainingOptions.builder(Preset.FMNIST_SMALL)
+                .data("tiny")
+                .testData(null)
+                .imageSize(0)
+                .channels(0)
+                .patchSize(2)
+                .width(16)
+                .headDim(8)
+                .blocks(2)
+                .layersPerBlock(1)
+                .steps(steps)
+                .batch(16)
+                .lr(3e-3)
+                .warmupSteps(5)
+                .logEvery(1)
+                .threads(1)
+                .sampleEvery(0)
+                .checkpointEvery(1000)
+                .seed(11)
+                .out(out);
     }
 
     /** Runs quietly (progress into a buffer) and returns the summary. */

@@ -30,14 +30,29 @@ class TrainingAtScaleTest {
         Path recomputed = tmp.resolve("recomputed");
         // conditional with label dropout, and a volume-preserving model (learned prior variance)
         for (boolean nvp : new boolean[] {true, false}) {
-            TinyRuns.run(TinyRuns.options(6, plain.resolve("" + nvp)).samples(false).nvp(nvp).dropLabel(0.3).build(), TRAIN, null);
-            TinyRuns.run(TinyRuns.options(6, recomputed.resolve("" + nvp)).samples(false).nvp(nvp).dropLabel(0.3)
-                    .activationCheckpointing(true).build(), TRAIN, null);
+            TinyRuns.run(
+                    TinyRuns.options(6, plain.resolve("" + nvp))
+                            .samples(false)
+                            .nvp(nvp)
+                            .dropLabel(0.3)
+                            .build(),
+                    TRAIN,
+                    null);
+            TinyRuns.run(
+                    TinyRuns.options(6, recomputed.resolve("" + nvp))
+                            .samples(false)
+                            .nvp(nvp)
+                            .dropLabel(0.3)
+                            .activationCheckpointing(true)
+                            .build(),
+                    TRAIN,
+                    null);
             List<Double> a = TinyRuns.losses(plain.resolve("" + nvp));
             List<Double> b = TinyRuns.losses(recomputed.resolve("" + nvp));
             assertEquals(6, b.size());
             for (int i = 0; i < a.size(); i++) {
-                assertEquals(a.get(i), b.get(i), 1e-4 * Math.max(1, Math.abs(a.get(i))), "nvp=" + nvp + " step " + (i + 1));
+                assertEquals(
+                        a.get(i), b.get(i), 1e-4 * Math.max(1, Math.abs(a.get(i))), "nvp=" + nvp + " step " + (i + 1));
             }
         }
     }
@@ -46,9 +61,11 @@ class TrainingAtScaleTest {
     void noSamplesWritesNoFigureAndTheLogSaysWhatTheEndOfRunCosts() throws Exception {
         Path out = tmp.resolve("run");
         ByteArrayOutputStream log = new ByteArrayOutputStream();
-        TrainingOptions o = TrainingRun.resolve(TinyRuns.options(3, out).samples(false).sampleEvery(1).build());
-        TrainingRun.Summary s = new TrainingRun(o, TRAIN, TinyRuns.data(8, 2), out,
-                new PrintStream(log, true, StandardCharsets.UTF_8), false).run();
+        TrainingOptions o = TrainingRun.resolve(
+                TinyRuns.options(3, out).samples(false).sampleEvery(1).build());
+        TrainingRun.Summary s = new TrainingRun(
+                        o, TRAIN, TinyRuns.data(8, 2), out, new PrintStream(log, true, StandardCharsets.UTF_8), false)
+                .run();
         assertNull(s.figure());
         assertFalse(Files.exists(out.resolve(TrainingRun.FIGURE)));
         assertFalse(Files.exists(out.resolve("samples")));
@@ -58,8 +75,14 @@ class TrainingAtScaleTest {
 
         ByteArrayOutputStream withSamples = new ByteArrayOutputStream();
         Path other = tmp.resolve("samples");
-        new TrainingRun(TrainingRun.resolve(TinyRuns.options(2, other).build()), TRAIN, null, other,
-                new PrintStream(withSamples, true, StandardCharsets.UTF_8), false).run();
+        new TrainingRun(
+                        TrainingRun.resolve(TinyRuns.options(2, other).build()),
+                        TRAIN,
+                        null,
+                        other,
+                        new PrintStream(withSamples, true, StandardCharsets.UTF_8),
+                        false)
+                .run();
         String said = withSamples.toString(StandardCharsets.UTF_8);
         assertTrue(said.contains("sample figure (4 panels of 20 images) about"), said);
         assertTrue(said.contains("sampling the figure (4 panels of 20 images, about"), said);
@@ -69,11 +92,23 @@ class TrainingAtScaleTest {
     @Test
     void aRunThatCannotFitIsRefusedNamingBatchAndCheckpointingBeforeAnythingIsBuilt() {
         // 8 blocks x 8 layers of width 8192: about 50 billion parameters, 800 GB to train
-        TrainingOptions o = TinyRuns.options(2, tmp.resolve("huge")).width(8192).headDim(64).blocks(8)
-                .layersPerBlock(8).batch(4).build();
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> new TrainingRun(o, TRAIN, null, tmp.resolve("huge"), new PrintStream(new ByteArrayOutputStream()),
-                        false).run());
+        TrainingOptions o = TinyRuns.options(2, tmp.resolve("huge"))
+                .width(8192)
+                .headDim(64)
+                .blocks(8)
+                .layersPerBlock(8)
+                .batch(4)
+                .build();
+        IllegalArgumentException e = assertThrows(
+                IllegalArgumentException.class,
+                () -> new TrainingRun(
+                                o,
+                                TRAIN,
+                                null,
+                                tmp.resolve("huge"),
+                                new PrintStream(new ByteArrayOutputStream()),
+                                false)
+                        .run());
         assertTrue(e.getMessage().startsWith("--batch 4 of "), e.getMessage());
         assertTrue(e.getMessage().contains("available on this machine"), e.getMessage());
         assertTrue(e.getMessage().contains("--activation-checkpointing needs about"), e.getMessage());
@@ -94,7 +129,8 @@ class TrainingAtScaleTest {
         assertEquals(2 * MemoryEstimate.of(c, 1, true, false).activations(), plain.activations(), 2);
         assertTrue(lean.activations() * 5 < plain.activations(), lean.describe() + " vs " + plain.describe());
         assertEquals(lean, plain.withCheckpointing(c, true));
-        assertTrue(plain.describe().contains("EMA") && lean.describe().contains("activation checkpointing"),
+        assertTrue(
+                plain.describe().contains("EMA") && lean.describe().contains("activation checkpointing"),
                 plain.describe());
     }
 

@@ -14,8 +14,8 @@ import io.tarflow4j.io.Safetensors;
 import io.tarflow4j.io.SafetensorsFile;
 import io.tarflow4j.model.TarFlow;
 import io.tarflow4j.tensor.NativeScope;
-import io.tarflow4j.tensor.RawTensors;
 import io.tarflow4j.tensor.Precision;
+import io.tarflow4j.tensor.RawTensors;
 import io.tarflow4j.tensor.Tensors;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
@@ -40,8 +40,14 @@ class TrainingRunTest {
         TrainingRun.Summary s = TinyRuns.run(TinyRuns.options(30, out).build(), TRAIN, TEST);
         List<Double> losses = TinyRuns.losses(out);
         assertEquals(30, losses.size());
-        double first = losses.subList(0, 5).stream().mapToDouble(Double::doubleValue).average().orElseThrow();
-        double last = losses.subList(25, 30).stream().mapToDouble(Double::doubleValue).average().orElseThrow();
+        double first = losses.subList(0, 5).stream()
+                .mapToDouble(Double::doubleValue)
+                .average()
+                .orElseThrow();
+        double last = losses.subList(25, 30).stream()
+                .mapToDouble(Double::doubleValue)
+                .average()
+                .orElseThrow();
         assertTrue(last < first - 0.3, "loss did not fall: first 5 " + first + ", last 5 " + last);
         assertEquals(30, s.step());
         assertTrue(Files.size(out.resolve(TrainingCheckpoint.FILE)) > 0);
@@ -62,13 +68,22 @@ class TrainingRunTest {
         List<Double> b = TinyRuns.losses(bf16);
         assertEquals(a.get(0), b.get(0), 0.05, "first step: the same model and batch in two precisions");
         assertTrue(!a.equals(b), "bf16 must change the arithmetic (else autocast was not on)");
-        double lastA = a.subList(25, 30).stream().mapToDouble(Double::doubleValue).average().orElseThrow();
-        double lastB = b.subList(25, 30).stream().mapToDouble(Double::doubleValue).average().orElseThrow();
+        double lastA = a.subList(25, 30).stream()
+                .mapToDouble(Double::doubleValue)
+                .average()
+                .orElseThrow();
+        double lastB = b.subList(25, 30).stream()
+                .mapToDouble(Double::doubleValue)
+                .average()
+                .orElseThrow();
         assertEquals(lastA, lastB, 0.1, "after 30 steps bf16 follows float32");
         try (SafetensorsFile f = Safetensors.read(bf16.resolve(TrainingCheckpoint.FILE))) {
             assertEquals("bf16", f.metadata().get("precision"));
-            assertTrue(f.tensors().values().stream().filter(t -> t.shape().length > 1)
-                    .allMatch(t -> t.dtype() == io.tarflow4j.io.DType.F32), "checkpoints stay float32");
+            assertTrue(
+                    f.tensors().values().stream()
+                            .filter(t -> t.shape().length > 1)
+                            .allMatch(t -> t.dtype() == io.tarflow4j.io.DType.F32),
+                    "checkpoints stay float32");
         }
     }
 
@@ -88,7 +103,8 @@ class TrainingRunTest {
         TinyRuns.run(TinyRuns.options(12, whole).build(), TRAIN, null);
         TinyRuns.run(TinyRuns.options(12, parts).stopAfter(7).build(), TRAIN, null); // interrupted after step 7
         // resume: --steps is the new total; the recipe comes from the checkpoint
-        TinyRuns.run(TinyRuns.options(12, null).resume(parts).data("ignored").lr(1).build(), TRAIN, null);
+        TinyRuns.run(
+                TinyRuns.options(12, null).resume(parts).data("ignored").lr(1).build(), TRAIN, null);
         List<Double> a = TinyRuns.losses(whole);
         List<Double> b = TinyRuns.losses(parts);
         assertEquals(12, a.size());
@@ -108,9 +124,16 @@ class TrainingRunTest {
     @Test
     void resumeKeepsTheRecordedRecipeAndEvaluationSteps() throws Exception {
         Path dir = tmp.resolve("recipe");
-        TinyRuns.run(TinyRuns.options(8, dir).evalAt(java.util.List.of(6L)).noise(NoiseSpec.uniform()).stopAfter(3)
-                .build(), TRAIN, TEST);
-        TrainingOptions resumed = TrainingRun.resolve(TinyRuns.options(0, null).minutes(1).resume(dir).build());
+        TinyRuns.run(
+                TinyRuns.options(8, dir)
+                        .evalAt(java.util.List.of(6L))
+                        .noise(NoiseSpec.uniform())
+                        .stopAfter(3)
+                        .build(),
+                TRAIN,
+                TEST);
+        TrainingOptions resumed = TrainingRun.resolve(
+                TinyRuns.options(0, null).minutes(1).resume(dir).build());
         assertEquals(8, resumed.steps());
         assertEquals(java.util.List.of(6L), resumed.evalAt());
         assertEquals(NoiseSpec.uniform(), resumed.noise());
@@ -123,21 +146,40 @@ class TrainingRunTest {
     @Test
     void perBlockLayerCountsSurviveCheckpointAndResume() throws Exception {
         Path dir = tmp.resolve("deep-shallow");
-        TinyRuns.run(TinyRuns.options(4, dir).layersPerBlock(List.of(2, 1)).stopAfter(2).build(), TRAIN, null);
-        TrainingOptions resumed = TrainingRun.resolve(TinyRuns.options(4, null).resume(dir).build());
+        TinyRuns.run(
+                TinyRuns.options(4, dir)
+                        .layersPerBlock(List.of(2, 1))
+                        .stopAfter(2)
+                        .build(),
+                TRAIN,
+                null);
+        TrainingOptions resumed =
+                TrainingRun.resolve(TinyRuns.options(4, null).resume(dir).build());
         assertEquals(List.of(2, 1), resumed.layersPerBlock(), "the checkpoint's layers of each block");
-        TrainingRun.Summary s = TinyRuns.run(TinyRuns.options(4, null).resume(dir).build(), TRAIN, null);
+        TrainingRun.Summary s =
+                TinyRuns.run(TinyRuns.options(4, null).resume(dir).build(), TRAIN, null);
         assertEquals(4, s.step());
-        assertEquals(List.of(2, 1), ModelFile.load(dir.resolve(TrainingCheckpoint.FILE)).model().config()
-                .layersPerBlock());
+        assertEquals(
+                List.of(2, 1),
+                ModelFile.load(dir.resolve(TrainingCheckpoint.FILE))
+                        .model()
+                        .config()
+                        .layersPerBlock());
     }
 
     @Test
     void resumeKeepsNoSamplesAndActivationCheckpointing() throws Exception {
         Path dir = tmp.resolve("lean");
-        TinyRuns.run(TinyRuns.options(4, dir).samples(false).activationCheckpointing(true).stopAfter(2).build(),
-                TRAIN, null);
-        TrainingOptions resumed = TrainingRun.resolve(TinyRuns.options(0, null).minutes(1).resume(dir).build());
+        TinyRuns.run(
+                TinyRuns.options(4, dir)
+                        .samples(false)
+                        .activationCheckpointing(true)
+                        .stopAfter(2)
+                        .build(),
+                TRAIN,
+                null);
+        TrainingOptions resumed = TrainingRun.resolve(
+                TinyRuns.options(0, null).minutes(1).resume(dir).build());
         assertFalse(resumed.samples(), "--no-samples of the first run");
         assertTrue(resumed.activationCheckpointing(), "--activation-checkpointing of the first run");
     }
@@ -146,7 +188,8 @@ class TrainingRunTest {
     void resumingToAStepAlreadyReachedIsRefusedNamingSteps() throws Exception {
         Path dir = tmp.resolve("done");
         TinyRuns.run(TinyRuns.options(3, dir).build(), TRAIN, null);
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        IllegalArgumentException e = assertThrows(
+                IllegalArgumentException.class,
                 () -> TinyRuns.run(TinyRuns.options(3, null).resume(dir).build(), TRAIN, null));
         assertTrue(e.getMessage().contains("--steps"), e.getMessage());
     }
@@ -157,7 +200,8 @@ class TrainingRunTest {
         TrainingOptions o = TinyRuns.options(10, dir).checkpointEvery(3).build();
         TrainingOptions resolved = TrainingRun.resolve(o);
         Files.createDirectories(dir);
-        TrainingRun run = new TrainingRun(resolved, TRAIN, null, dir, new PrintStream(new ByteArrayOutputStream()), false);
+        TrainingRun run =
+                new TrainingRun(resolved, TRAIN, null, dir, new PrintStream(new ByteArrayOutputStream()), false);
         run.inputHook = (step, x) -> step == 5 ? x.mul(Tensors.fromFloats(new float[] {Float.NaN}, 1)) : x;
         NonFiniteLossException e = assertThrows(NonFiniteLossException.class, run::run);
         assertEquals(5, e.step());
@@ -178,15 +222,18 @@ class TrainingRunTest {
     @Test
     void skipNonFiniteSkipsThePoisonedStepAndFinishes() throws Exception {
         Path dir = tmp.resolve("skip");
-        TrainingOptions resolved = TrainingRun.resolve(TinyRuns.options(6, dir).skipNonFinite(true).build());
+        TrainingOptions resolved =
+                TrainingRun.resolve(TinyRuns.options(6, dir).skipNonFinite(true).build());
         Files.createDirectories(dir);
-        TrainingRun run = new TrainingRun(resolved, TRAIN, null, dir, new PrintStream(new ByteArrayOutputStream()), false);
+        TrainingRun run =
+                new TrainingRun(resolved, TRAIN, null, dir, new PrintStream(new ByteArrayOutputStream()), false);
         run.inputHook = (step, x) -> step == 2 ? x.mul(Tensors.fromFloats(new float[] {Float.NaN}, 1)) : x;
         TrainingRun.Summary s = run.run();
         assertEquals(6, s.step());
         assertTrue(Double.isFinite(s.lastLoss()));
         long skips = io.tarflow4j.training.MetricsLog.read(dir.resolve(MetricsLog.FILE)).stream()
-                .filter(n -> n.get("event").asText().equals("skip")).count();
+                .filter(n -> n.get("event").asText().equals("skip"))
+                .count();
         assertEquals(1, skips);
     }
 
@@ -194,7 +241,14 @@ class TrainingRunTest {
     void anAbsurdLearningRateNeverLeavesAPoisonedCheckpoint() throws Exception {
         Path dir = tmp.resolve("absurd");
         try {
-            TinyRuns.run(TinyRuns.options(12, dir).lr(1e6).warmupSteps(0).checkpointEvery(1).build(), TRAIN, null);
+            TinyRuns.run(
+                    TinyRuns.options(12, dir)
+                            .lr(1e6)
+                            .warmupSteps(0)
+                            .checkpointEvery(1)
+                            .build(),
+                    TRAIN,
+                    null);
         } catch (IllegalStateException expected) {
             // stopped: by a non-finite loss, or by the refusal to write non-finite weights
         }
@@ -220,7 +274,8 @@ class TrainingRunTest {
         TinyRuns.run(TinyRuns.options(4, dir).emaDecay(0.5).build(), TRAIN, null);
         Path file = dir.resolve(TrainingCheckpoint.FILE);
         TrainingCheckpoint.Contents ck = TrainingCheckpoint.load(file);
-        ModelFile.Loaded plain = ModelFile.load(file, new ModelFile.LoadOptions(0, 0, false, new org.bytedeco.pytorch.Device("cpu")));
+        ModelFile.Loaded plain =
+                ModelFile.load(file, new ModelFile.LoadOptions(0, 0, false, new org.bytedeco.pytorch.Device("cpu")));
         ModelFile.Loaded ema = ModelFile.load(file);
         assertTrue(ema.usedEma());
         assertEquals(ck.config(), plain.model().config());
