@@ -135,26 +135,11 @@ final class BenchParityCommand implements Callable<Integer> {
 
     /** mnist-toy's architecture under the name {@code parity} (the run folder's default name). */
     private static Preset parityPreset() {
-        Preset t = Preset.MNIST_TOY;
-        return new Preset(
-                "parity",
-                t.imageSize(),
-                t.channels(),
-                t.patchSize(),
-                t.width(),
-                t.blocks(),
-                t.layersPerBlock(),
-                t.numClasses(),
-                false,
-                256,
-                2e-3,
-                234,
-                936,
-                0,
-                NoiseSpec.uniform(),
-                0,
-                t.data(),
-                0,
-                0);
+        return Preset.MNIST_TOY.toBuilder("parity")
+                .classes(Preset.MNIST_TOY.numClasses(), false)
+                .length(936, 0)
+                .noise(NoiseSpec.uniform(), 0)
+                .sampleEvery(0)
+                .build();
     }
 }

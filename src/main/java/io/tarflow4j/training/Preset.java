@@ -46,9 +46,8 @@ import java.util.stream.Collectors;
  * @param data default dataset spec, or null when {@code --data} is required
  * @param sampleEvery write a sample grid every this many steps (0: only at the end)
  * @param threads libtorch intra-op threads (0: all cores). fmnist-small uses 1: its matrices are
- *     so small that a second OpenMP thread gains little and, on a shared 2-core machine, its
- *     spin-waiting made steps several times slower (measured: 466 ms/step with 1 thread vs
- *     2,179 ms/step with 2 under a load of ~12); the data loader's thread uses the other core
+ *     so small that a second OpenMP thread gains little and slows steps when the cores are shared
+ *     (BENCHMARKS.md, launcher settings: threads); the data loader's thread uses the other core
  */
 public record Preset(
         String name,
@@ -72,114 +71,84 @@ public record Preset(
         int threads) {
 
     /** The class-conditional Fashion-MNIST model of the 10-minute CPU main job. */
-    public static final Preset FMNIST_SMALL = new Preset(
-            "fmnist-small",
-            28,
-            1,
-            4,
-            64,
-            4,
-            2,
-            10,
-            true,
-            64,
-            2e-3,
-            200,
-            0,
-            10,
-            NoiseSpec.gaussian(0.1),
-            0.1,
-            "fashion-mnist",
-            1000,
-            1);
+    public static final Preset FMNIST_SMALL = builder("fmnist-small")
+            .image(28, 1)
+            .patch(4)
+            .width(64)
+            .blocks(4, 2)
+            .classes(10, true)
+            .batch(64)
+            .lr(2e-3, 200)
+            .length(0, 10)
+            .noise(NoiseSpec.gaussian(0.1), 0.1)
+            .data("fashion-mnist")
+            .sampleEvery(1000)
+            .threads(1)
+            .build();
 
     /** The reference notebook's MNIST-sized model, on the bundled Fashion-MNIST. */
-    public static final Preset MNIST_TOY = new Preset(
-            "mnist-toy",
-            28,
-            1,
-            4,
-            128,
-            4,
-            4,
-            10,
-            true,
-            256,
-            2e-3,
-            234,
-            936,
-            0,
-            NoiseSpec.gaussian(0.1),
-            0.1,
-            "fashion-mnist",
-            312,
-            0);
+    public static final Preset MNIST_TOY = builder("mnist-toy")
+            .image(28, 1)
+            .patch(4)
+            .width(128)
+            .blocks(4, 4)
+            .classes(10, true)
+            .batch(256)
+            .lr(2e-3, 234)
+            .length(936, 0)
+            .noise(NoiseSpec.gaussian(0.1), 0.1)
+            .data("fashion-mnist")
+            .sampleEvery(312)
+            .threads(0)
+            .build();
 
     /** The paper's ImageNet 64x64 conditional model. */
-    public static final Preset IMAGENET64 = new Preset(
-            "imagenet64",
-            64,
-            3,
-            2,
-            768,
-            8,
-            8,
-            1000,
-            true,
-            256,
-            1e-4,
-            1000,
-            100_000,
-            0,
-            NoiseSpec.gaussian(0.05),
-            0.1,
-            null,
-            5000,
-            0);
+    public static final Preset IMAGENET64 = builder("imagenet64")
+            .image(64, 3)
+            .patch(2)
+            .width(768)
+            .blocks(8, 8)
+            .classes(1000, true)
+            .batch(256)
+            .lr(1e-4, 1000)
+            .length(100_000, 0)
+            .noise(NoiseSpec.gaussian(0.05), 0.1)
+            .data(null)
+            .sampleEvery(5000)
+            .threads(0)
+            .build();
 
     /** The paper's ImageNet 128x128 conditional model. */
-    public static final Preset IMAGENET128 = new Preset(
-            "imagenet128",
-            128,
-            3,
-            4,
-            1024,
-            8,
-            8,
-            1000,
-            true,
-            256,
-            1e-4,
-            1000,
-            100_000,
-            0,
-            NoiseSpec.gaussian(0.15),
-            0.1,
-            null,
-            5000,
-            0);
+    public static final Preset IMAGENET128 = builder("imagenet128")
+            .image(128, 3)
+            .patch(4)
+            .width(1024)
+            .blocks(8, 8)
+            .classes(1000, true)
+            .batch(256)
+            .lr(1e-4, 1000)
+            .length(100_000, 0)
+            .noise(NoiseSpec.gaussian(0.15), 0.1)
+            .data(null)
+            .sampleEvery(5000)
+            .threads(0)
+            .build();
 
     /** The paper's AFHQ 256x256 conditional model (3 classes). */
-    public static final Preset AFHQ256 = new Preset(
-            "afhq256",
-            256,
-            3,
-            8,
-            768,
-            8,
-            8,
-            3,
-            true,
-            256,
-            1e-4,
-            1000,
-            100_000,
-            0,
-            NoiseSpec.gaussian(0.07),
-            0.1,
-            null,
-            5000,
-            0);
+    public static final Preset AFHQ256 = builder("afhq256")
+            .image(256, 3)
+            .patch(8)
+            .width(768)
+            .blocks(8, 8)
+            .classes(3, true)
+            .batch(256)
+            .lr(1e-4, 1000)
+            .length(100_000, 0)
+            .noise(NoiseSpec.gaussian(0.07), 0.1)
+            .data(null)
+            .sampleEvery(5000)
+            .threads(0)
+            .build();
 
     /**
      * Whether training mirrors images left-right at random by default: yes for the paper's image
@@ -222,5 +191,156 @@ public record Preset(
     /** The known preset names, comma-separated. */
     public static String names() {
         return Arrays.stream(ALL).map(Preset::name).collect(Collectors.joining(", "));
+    }
+
+    /** A preset named {@code name}, its fields set by name (see the record's components). */
+    public static Builder builder(String name) {
+        return new Builder(name);
+    }
+
+    /** A builder holding this preset's fields under another name, to change some of them. */
+    public Builder toBuilder(String newName) {
+        return builder(newName)
+                .image(imageSize, channels)
+                .patch(patchSize)
+                .width(width)
+                .blocks(blocks, layersPerBlock)
+                .classes(numClasses, conditional)
+                .batch(batch)
+                .lr(lr, warmupSteps)
+                .length(steps, minutes)
+                .noise(noise, dropLabel)
+                .data(data)
+                .sampleEvery(sampleEvery)
+                .threads(threads);
+    }
+
+    /** Sets a preset's fields by name, so that each preset reads as what it sets. */
+    public static final class Builder {
+        private final String name;
+        private int imageSize;
+        private int channels;
+        private int patchSize;
+        private int width;
+        private int blocks;
+        private int layersPerBlock;
+        private int numClasses;
+        private boolean conditional;
+        private int batch;
+        private double lr;
+        private long warmupSteps;
+        private long steps;
+        private double minutes;
+        private NoiseSpec noise;
+        private double dropLabel;
+        private String data;
+        private long sampleEvery;
+        private int threads;
+
+        private Builder(String name) {
+            this.name = name;
+        }
+
+        /** Square image size and channels the data is brought to (0: keep the data's). */
+        public Builder image(int size, int channels) {
+            this.imageSize = size;
+            this.channels = channels;
+            return this;
+        }
+
+        /** Patch side. */
+        public Builder patch(int patchSize) {
+            this.patchSize = patchSize;
+            return this;
+        }
+
+        /** Transformer width. */
+        public Builder width(int width) {
+            this.width = width;
+            return this;
+        }
+
+        /** Flow blocks and Transformer layers per block. */
+        public Builder blocks(int blocks, int layersPerBlock) {
+            this.blocks = blocks;
+            this.layersPerBlock = layersPerBlock;
+            return this;
+        }
+
+        /** Classes on the preset's own data, and whether the model is class-conditional. */
+        public Builder classes(int numClasses, boolean conditional) {
+            this.numClasses = numClasses;
+            this.conditional = conditional;
+            return this;
+        }
+
+        /** Images per step. */
+        public Builder batch(int batch) {
+            this.batch = batch;
+            return this;
+        }
+
+        /** Peak learning rate and linear warm-up steps. */
+        public Builder lr(double peak, long warmupSteps) {
+            this.lr = peak;
+            this.warmupSteps = warmupSteps;
+            return this;
+        }
+
+        /** Total steps (0: set by the time budget) and time budget in minutes (0: none). */
+        public Builder length(long steps, double minutes) {
+            this.steps = steps;
+            this.minutes = minutes;
+            return this;
+        }
+
+        /** Training noise and the probability of dropping a label. */
+        public Builder noise(NoiseSpec noise, double dropLabel) {
+            this.noise = noise;
+            this.dropLabel = dropLabel;
+            return this;
+        }
+
+        /** Default dataset spec, or null when {@code --data} is required. */
+        public Builder data(String data) {
+            this.data = data;
+            return this;
+        }
+
+        /** Write a sample grid every this many steps (0: only at the end). */
+        public Builder sampleEvery(long steps) {
+            this.sampleEvery = steps;
+            return this;
+        }
+
+        /** libtorch intra-op threads (0: all cores). */
+        public Builder threads(int threads) {
+            this.threads = threads;
+            return this;
+        }
+
+        /** The preset. */
+        public Preset build() {
+            return new Preset(
+                    name,
+                    imageSize,
+                    channels,
+                    patchSize,
+                    width,
+                    blocks,
+                    layersPerBlock,
+                    numClasses,
+                    conditional,
+                    batch,
+                    lr,
+                    warmupSteps,
+                    steps,
+                    minutes,
+                    noise,
+                    dropLabel,
+                    data,
+                    sampleEvery,
+                    threads);
+        }
     }
 }
