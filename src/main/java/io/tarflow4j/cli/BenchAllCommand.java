@@ -24,10 +24,11 @@ import picocli.CommandLine.Option;
         mixinStandardHelpOptions = true,
         sortOptions = false,
         description = {
-            "The performance table against the reference: mnist-toy training images/s (float32, bf16; one",
-            "process and train's default worker processes) and batch-1 sampling times (unguided, guided, one",
-            "width-768 block), each with the reference's figure, the share of the matrix-product ceiling and",
-            "the target, under the environment's OpenBLAS kernels; see BENCHMARKS.md."
+            "The performance table against the reference, under the environment's",
+            "OpenBLAS kernels: mnist-toy training images/s (float32 and bf16; one process",
+            "and train's default workers) and batch-1 sampling times (unguided, guided,",
+            "one width-768 block), each with the reference's figure, the share of the",
+            "matrix-product ceiling and the target (BENCHMARKS.md)."
         })
 final class BenchAllCommand implements Callable<Integer> {
     @CommandLine.Spec
