@@ -80,6 +80,16 @@ public final class DistributedFlags {
      * for; otherwise one process.
      */
     public int chooseProcesses(CommandLine commandLine, int globalBatch, boolean cpu, boolean threadsGiven) {
+        return chooseProcesses(commandLine, globalBatch, cpu, threadsGiven, true);
+    }
+
+    /**
+     * {@link #chooseProcesses(CommandLine, int, boolean, boolean)}, choosing one process for
+     * {@code auto} when two workers would not fit in memory ({@code twoFit} false: the memory
+     * estimate of two processes at half the batch exceeds what the machine has available).
+     */
+    public int chooseProcesses(
+            CommandLine commandLine, int globalBatch, boolean cpu, boolean threadsGiven, boolean twoFit) {
         if (!"auto".equalsIgnoreCase(nprocSpec.strip())) {
             nproc = explicitProcesses(commandLine);
             return nproc;
@@ -89,7 +99,7 @@ public final class DistributedFlags {
                 || master != null
                 || DistributedOptions.fromEnvironment(System.getenv(), CommBackend.AUTO, Duration.ofSeconds(1)) != null;
         int cores = java.lang.Runtime.getRuntime().availableProcessors();
-        nproc = !multiMachine && cpu && !threadsGiven && cores >= 2 && globalBatch % 2 == 0 ? 2 : 1;
+        nproc = !multiMachine && cpu && !threadsGiven && cores >= 2 && globalBatch % 2 == 0 && twoFit ? 2 : 1;
         return nproc;
     }
 

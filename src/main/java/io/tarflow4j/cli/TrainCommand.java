@@ -3,7 +3,9 @@ package io.tarflow4j.cli;
 import io.tarflow4j.data.ImageDataset;
 import io.tarflow4j.distributed.Distributed;
 import io.tarflow4j.distributed.DistributedOptions;
+import io.tarflow4j.model.TarFlowConfig;
 import io.tarflow4j.tensor.Runtime;
+import io.tarflow4j.training.MemoryEstimate;
 import io.tarflow4j.training.NoiseSpec;
 import io.tarflow4j.training.Preset;
 import io.tarflow4j.training.ProgressLine;
@@ -230,7 +232,11 @@ final class TrainCommand implements Callable<Integer> {
         }
         TrainingOptions o = TrainingRun.resolve(requested);
         dist.chooseProcesses(
-                cl, o.batch(), o.device() == null || o.device().strip().equalsIgnoreCase("cpu"), threads != null);
+                cl,
+                o.batch(),
+                o.device() == null || o.device().strip().equalsIgnoreCase("cpu"),
+                threads != null,
+                twoWorkersFit(o));
         boolean launch = dist.launchesLocalWorkers(cl);
         DistributedOptions distributed = launch ? null : dist.options(cl);
         int processes = launch ? dist.processes(cl) : distributed == null ? 1 : distributed.worldSize();
@@ -243,6 +249,19 @@ final class TrainCommand implements Callable<Integer> {
                 : Distributed.init(distributed, Runtime.device(o.device()), Distributed.DEFAULT_BUCKET_BYTES)) {
             return train(o, group);
         }
+    }
+
+    /**
+     * Whether two workers at half the batch fit in this machine's memory by the printed estimate;
+     * true when the image size is only known once the data is read (a preset without a size).
+     */
+    static boolean twoWorkersFit(TrainingOptions o) {
+        if (o.imageSize() <= 0 || o.channels() <= 0 || o.batch() % 2 != 0) {
+            return true;
+        }
+        TarFlowConfig config = o.modelConfig(o.channels(), o.imageSize(), 1);
+        return MemoryEstimate.of(config, o.batch() / 2, o.emaDecay() > 0, o.activationCheckpointing())
+                .fits(2);
     }
 
     /** This process's part of the run: all of it, or one rank's. Rank 0 alone prints and writes. */

@@ -96,6 +96,15 @@ public record MemoryEstimate(
     }
 
     /**
+     * Whether {@code processes} such processes fit in the memory this machine has available (true
+     * when that is unknown).
+     */
+    public boolean fits(int processes) {
+        var available = AvailableMemory.bytes();
+        return available.isEmpty() || processes * total() <= available.getAsLong();
+    }
+
+    /**
      * Refuses a run of {@code processes} such processes on one machine whose estimate exceeds the
      * memory the machine has available, naming the flags that lower it: the kernel would
      * otherwise kill the run at its first step. Does nothing when the available memory is unknown.
@@ -104,10 +113,10 @@ public record MemoryEstimate(
      * @throws IllegalArgumentException naming {@code --batch}, the estimate and what fits
      */
     public void requireAvailable(TarFlowConfig config, TrainingOptions o, int processes) {
-        var available = AvailableMemory.bytes();
-        if (available.isEmpty() || processes * total() <= available.getAsLong()) {
+        if (fits(processes)) {
             return;
         }
+        var available = AvailableMemory.bytes();
         List<String> instead = new ArrayList<>();
         if (!checkpointing) {
             instead.add("--activation-checkpointing needs about "

@@ -3,6 +3,10 @@ package io.tarflow4j.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.tarflow4j.model.TarFlowConfig;
+import io.tarflow4j.training.MemoryEstimate;
+import io.tarflow4j.training.Preset;
+import io.tarflow4j.training.TrainingOptions;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.util.List;
@@ -73,5 +77,23 @@ class DistributedFlagsTest {
             assertEquals(2, o.status(), String.join(" ", args) + ": " + o.err());
             assertTrue(o.err().contains(cases[i + 1][0]), String.join(" ", args) + " printed: " + o.err());
         }
+    }
+
+    @Test
+    void autoTakesOneProcessWhenTwoWorkersWouldNotFitInMemory() {
+        DistributedFlags flags = new DistributedFlags();
+        CommandLine cl = new CommandLine(flags);
+        cl.parseArgs();
+        int cores = Runtime.getRuntime().availableProcessors();
+        assertEquals(cores >= 2 ? 2 : 1, flags.chooseProcesses(cl, 64, true, false, true));
+        assertEquals(1, flags.chooseProcesses(cl, 64, true, false, false), "two workers do not fit");
+
+        // the main job's model fits twice over; afhq256 at batch 2 is two processes of about 11 GiB
+        assertTrue(TrainCommand.twoWorkersFit(
+                TrainingOptions.builder(Preset.FMNIST_SMALL).build()));
+        TrainingOptions afhq = TrainingOptions.builder(Preset.AFHQ256).data("/tmp/afhq").batch(2).build();
+        TarFlowConfig config = afhq.modelConfig(afhq.channels(), afhq.imageSize(), 1);
+        boolean fits = MemoryEstimate.of(config, 1, afhq.emaDecay() > 0, false).fits(2);
+        assertEquals(fits, TrainCommand.twoWorkersFit(afhq));
     }
 }
