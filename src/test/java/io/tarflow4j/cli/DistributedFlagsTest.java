@@ -91,7 +91,10 @@ class DistributedFlagsTest {
         // the main job's model fits twice over; afhq256 at batch 2 is two processes of about 11 GiB
         assertTrue(TrainCommand.twoWorkersFit(
                 TrainingOptions.builder(Preset.FMNIST_SMALL).build()));
-        TrainingOptions afhq = TrainingOptions.builder(Preset.AFHQ256).data("/tmp/afhq").batch(2).build();
+        TrainingOptions afhq = TrainingOptions.builder(Preset.AFHQ256)
+                .data("/tmp/afhq")
+                .batch(2)
+                .build();
         TarFlowConfig config = afhq.modelConfig(afhq.channels(), afhq.imageSize(), 1);
         boolean fits = MemoryEstimate.of(config, 1, afhq.emaDecay() > 0, false).fits(2);
         assertEquals(fits, TrainCommand.twoWorkersFit(afhq));
