@@ -108,13 +108,12 @@ final class ArrayDecoder {
                     float logScale = nvp ? params[r * outDim + d] : 0f;
                     float shift = params[r * outDim + (nvp ? dim : 0) + d];
                     if (guided) {
-                        // Guidance.mix: guided + w * (guided - unguided), on the guided target
-                        int u = (r + b) * outDim;
+                        int u = (r + b) * outDim; // the unguided branch's row
                         if (nvp && guidance.target().scale()) {
-                            logScale = logScale + (logScale - params[u + d]) * w;
+                            logScale = Guidance.mix(logScale, params[u + d], w);
                         }
                         if (guidance.target().shift()) {
-                            shift = shift + (shift - params[u + (nvp ? dim : 0) + d]) * w;
+                            shift = Guidance.mix(shift, params[u + (nvp ? dim : 0) + d], w);
                         }
                     }
                     // Affine.reverse: z * exp(logScale) + shift

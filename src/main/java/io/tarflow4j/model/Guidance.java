@@ -98,6 +98,11 @@ public record Guidance(double weight, Target target, double attnTemp, boolean an
         return new Affine(logScale, sh);
     }
 
+    /** The guidance formula on one value, for decoders that work in arrays ({@link ArrayDecoder}). */
+    static float mix(float guided, float unguided, float w) {
+        return guided + (guided - unguided) * w;
+    }
+
     /** The guidance formula: {@code guided + w * (guided - unguided)}. */
     private static Tensor mix(Tensor guided, Tensor unguided, Tensor w) {
         return guided.add(guided.sub(unguided).mul(w));
